@@ -1,0 +1,158 @@
+"""The extractive answer: the most relevant sentences of the best passages, politely, each cited.
+
+No language model is involved, so nothing in the answer can come from anywhere but a cited
+passage: each line is one sentence of a passage (its ending turned into です・ます), with [n].
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import Answer, Citation, SearchResult
+from .retrieval import Query
+from .text import split_sentences
+from .tokenize import JapaneseTokenizer
+
+WHERE_TO_ASK = (
+    "中小企業の経営に関するご相談は、東京都や東京都中小企業振興公社の相談窓口、"
+    "お近くの商工会・商工会議所でも受け付けています。"
+)
+
+_GODAN_I = dict(zip("うくぐすつぬぶむる", "いきぎしちにびみり"))
+_SKIP_SENTENCE = re.compile(r"^(?:資料|出典|※|≪|＜|（単位)")
+
+
+def is_english(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.8
+
+
+def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
+    """Turn a plain-form ending (〜する。〜である。) into です・ます; leave anything else as written."""
+    body = sentence.rstrip()
+    end = ""
+    while body and body[-1] in "。．. 　":
+        end = "。"
+        body = body[:-1]
+    if not body:
+        return sentence
+    if body.endswith("である"):
+        return body[:-3] + "です" + end
+    morphemes = tokenizer.morphemes(body)
+    if not morphemes:
+        return sentence
+    last = morphemes[-1]
+    pos = last.pos
+    surface = last.surface
+    # The morphemes were cut from NFKC text; replace by length from the original's end.
+    stem = body[: len(body) - len(surface)]
+    if pos[0] == "動詞" and pos[5].startswith("終止形"):
+        kind = pos[4]
+        if kind.startswith("サ行変格"):
+            polite = surface[:-2] + "します" if surface.endswith("する") else None
+        elif kind.startswith("五段") and surface[-1] in _GODAN_I:
+            polite = surface[:-1] + _GODAN_I[surface[-1]] + "ます"
+        elif kind.startswith(("上一段", "下一段")) and surface.endswith("る"):
+            polite = surface[:-1] + "ます"
+        elif kind.startswith("カ行変格") and surface.endswith("る"):
+            polite = surface[:-2] + "きます"
+        else:
+            polite = None
+        return stem + polite + end if polite else sentence
+    if pos[0] == "助動詞" and surface == "だ":
+        return stem + "です" + end
+    if pos[0] == "形容詞" and pos[5].startswith("終止形"):
+        return body + "です" + end
+    return sentence
+
+
+def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTokenizer) -> float:
+    tokens = set(tokenizer.tokens(sentence))
+    return len(tokens & query_tokens) / (1 + 0.05 * len(tokens))
+
+
+def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokenizer, limit: int) -> list[str]:
+    """The sentences of a passage that best match the question, in the passage's order."""
+    sentences = [s for s in split_sentences(result.chunk.text.replace("\n", "")) if not _SKIP_SENTENCE.match(s)]
+    if not sentences:
+        return []
+    wanted = set(query.all_tokens)
+    scored = [(_sentence_score(s, wanted, tokenizer), i) for i, s in enumerate(sentences)]
+    best = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
+    return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
+
+
+def compose(
+    question: str,
+    query: Query,
+    results: list[SearchResult],
+    tokenizer: JapaneseTokenizer,
+    passages: int = 3,
+) -> Answer:
+    """An answer from the best passages: a lead line, one cited point per passage, a next step."""
+    chosen = [r for r in results[:passages] if r.score >= 0.5 * results[0].score]
+    citations: list[Citation] = []
+    lines: list[str] = []
+    for r in chosen:
+        sentences = pick_sentences(r, query, tokenizer, limit=2 if not citations else 1)
+        if not sentences:
+            continue
+        n = len(citations) + 1
+        citations.append(Citation(n, r))
+        text = "".join(to_polite(s, tokenizer) for s in sentences)
+        lines.append(f"・{text}[{n}]")
+    if not lines:
+        return refusal(question, "not_found")
+    english = is_english(question)
+    lead = (
+        "Here is what the Tokyo Metropolitan Government's SME policy says on this (quoted in Japanese, "
+        "with sources):"
+        if english
+        else "ご質問に関連して、東京都の中小企業施策では次のように示されています。"
+    )
+    close = (
+        "For details and how to apply, please check with the Tokyo Metropolitan Government's SME support desks."
+        if english
+        else "具体的な制度の内容や申込方法は、実施している機関の窓口にご確認ください。"
+    )
+    return Answer("\n".join([lead, *lines, close]), citations, refused=False)
+
+
+_REFUSALS = {
+    "empty": "ご質問の内容が空のようです。お困りのことを一言でもお書きください（例：「展示会に出たいのですが、支援はありますか」）。",
+    "rules": (
+        "申し訳ありませんが、そのご依頼にはお応えできません。設定や内部の指示をお伝えしたり、"
+        "ルールを外れたりすることはできません。東京都の中小企業支援策についてのご質問でしたら、喜んでご案内いたします。"
+    ),
+    "not_found": (
+        "申し訳ありません。お手元の資料（東京都の中小企業施策）の中に、このご質問にお答えできる記述が見つかりませんでした。"
+        "お困りの内容をもう少し詳しく（業種や、設備・販路・取引・災害への備え・事業承継など、どの分野のことか）お書きいただければ、"
+        "改めてお探しします。" + WHERE_TO_ASK
+    ),
+}
+
+
+def refusal(question: str, reason: str, topic: str | None = None, limit: int | None = None) -> Answer:
+    if reason == "out_of_scope":
+        about = f"{topic}に関するご質問" if topic else "このご質問"
+        text = (
+            f"申し訳ありませんが、{about}にはお答えできません。この窓口では、東京都の中小企業支援策"
+            "（設備投資やIT化、販路開拓、経営の安定、災害やサイバー攻撃への備え、事業承継）についてご案内しています。"
+            + WHERE_TO_ASK
+        )
+    elif reason == "too_long":
+        text = (
+            f"ご質問が長すぎるため、お受けできませんでした（上限は{limit:,}文字です）。"
+            "お困りのことを短くまとめて、もう一度お送りください。"
+        )
+    else:
+        text = _REFUSALS[reason]
+    if is_english(question) and reason != "empty":
+        text = (
+            "Sorry, I can only answer questions about the Tokyo Metropolitan Government's support for small "
+            "and medium enterprises, from its published policy. "
+            + ("I could not find anything on this in those documents. " if reason == "not_found" else "")
+            + "For business consultations, Tokyo's SME support centers and local chambers of commerce can help.\n"
+            + text
+        )
+    return Answer(text, [], refused=True, reason=reason)

@@ -1,0 +1,259 @@
+"""`smebot`: the command line (../shared/CONTRACT.md). It parses, calls the core, and prints.
+
+Heavy modules (Chroma, the models) are imported inside the commands that need them, so that
+`smebot ingest` on an unchanged corpus answers in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="東京都の中小企業支援策アドバイザー / An advisor on Tokyo's support for SMEs.",
+)
+
+
+def _settings():
+    from .settings import get_settings
+
+    return get_settings()
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _print_json(data) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _advisor():
+    """The core, with an index: ingest corpus/ first if there is none yet."""
+    from .advisor import Advisor
+    from .index import read_manifest
+
+    settings = _settings()
+    if read_manifest(settings.index_dir) is None and settings.corpus_dir.exists():
+        _err(f"No index yet: indexing {settings.corpus_dir}/ first.")
+        _run_ingest(settings, None, rebuild=False, quiet=True)
+    return Advisor(settings)
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def _run_ingest(settings, paths, rebuild: bool, quiet: bool = False):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.pipeline import ingest
+
+    console = Console(stderr=True)
+    labels = {"read": "読み込み", "embed": "ベクトル化", "store": "Chromaへ保存", "tokenize": "BM25索引"}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return ingest(settings, paths, rebuild=rebuild, progress=progress)
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders (default: corpus/)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Re-read and re-embed everything."),
+):
+    """Index corpus/ (or the given paths); unchanged files are skipped."""
+    settings = _settings()
+    try:
+        report = _run_ingest(settings, paths, rebuild)
+    except FileNotFoundError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2)
+    if report.unchanged:
+        typer.echo(f"変更なし / unchanged: {len(report.kept)} files, {report.chunks} passages ({report.seconds:.2f} s)")
+    else:
+        for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for src in items:
+                typer.echo(f"{label}: {src}")
+        typer.echo(
+            f"indexed: {report.chunks} passages from {len(report.added) + len(report.updated) + len(report.kept)} files "
+            f"(generation {report.generation}, {report.embedded} embedded, {report.seconds:.1f} s)"
+        )
+    for src, why in report.failed.items():
+        _err(f"FAILED: {why}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+# --- search and ask ------------------------------------------------------------------------------
+
+
+def _render_results(query: str, results) -> None:
+    typer.echo(f"「{query}」の検索結果:")
+    for i, r in enumerate(results, start=1):
+        page = f" p.{r.chunk.page}" if r.chunk.page else ""
+        typer.echo(f"\n[{i}] {r.chunk.section}{page}  (score {r.score:.2f})")
+        typer.echo(f"    {r.chunk.text[:200]}")
+
+
+def _render_answer(answer) -> None:
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\n出典:")
+        for c in answer.citations:
+            ch = c.result.chunk
+            page = f" p.{ch.page}" if ch.page else ""
+            typer.echo(f"[{c.n}] {ch.section}{page} — {ch.source}")
+
+
+def _batch_lines():
+    for line in sys.stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@app.command("search")
+def search_command(
+    query: Optional[str] = typer.Argument(None, help="What to look for."),
+    k: int = typer.Option(5, "-k", help="How many passages."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    batch: bool = typer.Option(False, "--batch", help="One query a line on standard input; JSON lines out."),
+    method: str = typer.Option("hybrid", "--method", help="hybrid, bm25 or dense."),
+    direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
+):
+    """The passages that best match QUERY, best first."""
+    from .advisor import BadRequest
+
+    advisor = _advisor()
+    queries = _batch_lines() if batch else [query or ""]
+    failed = False
+    for q in queries:
+        try:
+            results = advisor.search(q, k, method=method, direction=direction)
+        except (BadRequest, ValueError) as exc:
+            failed = True
+            if batch or as_json:
+                _print_json({"query": q, "error": str(exc)})
+            else:
+                _err(f"error: {exc}")
+            continue
+        if batch or as_json:
+            _print_json({"query": q, "results": [r.to_dict() for r in results]})
+        else:
+            _render_results(q, results)
+    if failed and not batch:
+        raise typer.Exit(2)
+
+
+@app.command("ask")
+def ask_command(
+    question: Optional[str] = typer.Argument(None, help="Your question, in Japanese or English."),
+    conversation: Optional[str] = typer.Option(None, "--conversation", help="Continue this conversation."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
+):
+    """One turn of advice, each fact cited."""
+    from .advisor import BadRequest
+
+    advisor = _advisor()
+    if not batch:
+        try:
+            answer = advisor.ask(question or "", conversation)
+        except BadRequest as exc:
+            if as_json:
+                _print_json({"error": str(exc)})
+            else:
+                _err(f"error: {exc}")
+            raise typer.Exit(2)
+        _print_json(answer.to_dict()) if as_json else _render_answer(answer)
+        return
+    for line in _batch_lines():
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise BadRequest('each line must be a JSON object: {"message": "...", "conversation_id": null}')
+            _print_json(advisor.ask(request.get("message", ""), request.get("conversation_id")).to_dict())
+        except json.JSONDecodeError as exc:
+            _print_json({"error": f"not JSON: {exc}"})
+        except BadRequest as exc:
+            _print_json({"error": str(exc)})
+
+
+@app.command("chat")
+def chat_command():
+    """An interactive conversation in the terminal (empty line or Ctrl-D to leave)."""
+    from .advisor import BadRequest
+
+    advisor = _advisor()
+    conversation = None
+    typer.echo("東京都の中小企業支援策アドバイザーです。ご質問をどうぞ（終了は空行か Ctrl-D）。")
+    while True:
+        try:
+            question = input("\nあなた> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not question.strip() or question.strip().lower() in {"exit", "quit", "終了"}:
+            break
+        try:
+            answer = advisor.ask(question, conversation)
+        except BadRequest as exc:
+            _err(f"error: {exc}")
+            continue
+        conversation = answer.conversation_id
+        typer.echo("")
+        _render_answer(answer)
+    typer.echo("ご利用ありがとうございました。")
+
+
+@app.command("eval")
+def eval_command(
+    set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: evals/dev.jsonl)."),
+    recipe: bool = typer.Option(True, "--recipe/--no-recipe", help="Also measure the LangChain quickstart recipe."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Also write the report (Markdown) here."),
+):
+    """Retrieval and answer figures per method on the evaluation sets."""
+    from evals.run import run_eval
+
+    report = run_eval(_settings(), set_file or [Path("evals/dev.jsonl")], with_recipe=recipe)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        typer.echo(report.to_markdown())
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(report.to_markdown(), encoding="utf-8")
+
+
+def main() -> None:
+    from .index import IndexMissing
+
+    try:
+        app()
+    except IndexMissing as exc:
+        _err(f"error: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The records the advisor passes around: indexed chunks, search results and answers.
+
+`to_dict()` on a result or an answer is the contract shape (../shared/CONTRACT.md) that the
+command line, the HTTP API, Slack and the evals all print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Chunk:
+    """One indexed passage: what a reader sees, where it comes from, and what it is about."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    page: int | None = None
+    direction: str | None = None
+    kind: str = "policy"
+    line: int | None = None
+    heading: str = ""  # the headings above the passage, indexed with it (not shown as text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Chunk":
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class SearchResult:
+    chunk: Chunk
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)  # per method, 1-based
+    raw: dict[str, float] = field(default_factory=dict)  # per method: BM25 score, cosine
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "text": c.text,
+            "source": c.source,
+            "title": c.title,
+            "section": c.section,
+            "page": c.page,
+            "score": round(self.score, 4),
+            "direction": c.direction,
+            "kind": c.kind,
+            "id": c.id,
+        }
+
+
+@dataclass
+class Citation:
+    n: int
+    result: SearchResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, **self.result.to_dict()}
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation]
+    refused: bool
+    conversation_id: str | None = None
+    mode: str = "extractive"
+    reason: str | None = None  # why it refused: out_of_scope, rules, not_found, empty, too_long
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "refused": self.refused,
+            "conversation_id": self.conversation_id,
+            "mode": self.mode,
+            "reason": self.reason,
+        }

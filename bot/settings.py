@@ -1,0 +1,58 @@
+"""One settings object for the whole advisor, read from SMEBOT_* environment variables once.
+
+Code below the adapters never reads os.environ: it is handed a Settings.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMEBOT_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Documents to index.")
+    data_dir: Path = Field(Path("data"), description="Index, Chroma files and caches.")
+    embedding_model: str = Field(
+        "chive-sif",
+        description=(
+            "Dense model: 'chive-sif' (offline default: ja-ginza's chiVe word vectors, SIF-weighted), "
+            "'minilm' (the bundled English all-MiniLM-L6-v2), 'none' (BM25 only), or "
+            "'st:NAME_OR_PATH' for any sentence-transformers model a deployment can load "
+            "(e.g. st:cl-nagoya/ruri-v3-130m or st:intfloat/multilingual-e5-small)."
+        ),
+    )
+    chroma_url: str | None = Field(
+        None, description="Use a Chroma server (http://host:port) instead of files under data_dir."
+    )
+    # Reciprocal rank fusion. The weights were set by measurement on evals/dev.jsonl (see README).
+    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    rrf_k: int = 20
+    candidates: int = 40
+    use_term_map: bool = True
+    top_k: int = Field(5, ge=1, le=50)
+    answer_passages: int = Field(3, ge=1, le=10)
+    max_message_chars: int = Field(4000, ge=10)
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value in {"chive-sif", "minilm", "none"} or value.startswith("st:"):
+            return value
+        raise ValueError(
+            f"unknown embedding model {value!r}: use chive-sif, minilm, none or st:NAME_OR_PATH"
+        )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,120 @@
+"""The domain term map: owners' words (and English) to the policy document's words.
+
+The map is data (bot/data/terms.yaml). An entry fires when one of its `owners` or `en` triggers
+occurs in the normalized question; its `policy` words are then added to the search query, so
+"跡継ぎがいない" also searches for 後継者 and 事業承継, and "trade show" for 見本市 and 展示会.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .text import normalize
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "terms.yaml"
+_HIRAGANA_TAIL = re.compile(r"[ぁ-ゖ]+$")
+
+
+@dataclass(frozen=True)
+class TermEntry:
+    id: str
+    policy: tuple[str, ...]
+    triggers: tuple[str, ...]  # normalized Japanese triggers (substring match)
+    english: tuple[re.Pattern, ...]
+    direction: str | None = None
+    measure: str | None = None
+
+
+@dataclass(frozen=True)
+class TermMatch:
+    entry: TermEntry
+    trigger: str
+
+
+def _english_pattern(phrase: str) -> re.Pattern:
+    words = [re.escape(w) for w in normalize(phrase).split()]
+    last = words[-1]
+    if last.endswith("y"):
+        last = f"(?:{last}|{last[:-1]}ies)"
+    else:
+        last = f"{last}(?:s|es)?"
+    return re.compile(r"(?<![a-z0-9])" + r"\s+".join(words[:-1] + [last]) + r"(?![a-z0-9])")
+
+
+class TermMap:
+    def __init__(self, entries: list[TermEntry], tokenizer=None) -> None:
+        self.entries = entries
+        self.tokenizer = tokenizer
+        # A trigger of several words also fires when all its words occur apart:
+        # "ネットで売" matches "ネットで自社の商品を売りたい".
+        self._token_triggers: list[tuple[TermEntry, str, frozenset[str]]] = []
+        if tokenizer is not None:
+            for e in entries:
+                for t in e.triggers:
+                    # stems without trailing okurigana: the trigger 売 (売り) meets the verb 売る
+                    words = {_HIRAGANA_TAIL.sub("", w) or w for w in tokenizer.tokens(t)}
+                    words = frozenset(w for w in words if not any(w != o and w in o for o in words))
+                    if len(words) >= 2:
+                        self._token_triggers.append((e, t, words))
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH, tokenizer=None) -> "TermMap":
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        entries = []
+        for raw in data.get("entries", []):
+            policy = tuple(str(w) for w in raw.get("policy") or [])
+            owner_words = [normalize(str(w)) for w in raw.get("owners") or [] if str(w).strip()]
+            # ASCII triggers ("IT", "PC") match whole words only, or "it" would fire inside "exhibit"
+            owners = tuple(w for w in owner_words if not w.isascii())
+            english = tuple(
+                _english_pattern(w)
+                for w in [*(w for w in owner_words if w.isascii()), *(str(x) for x in raw.get("en") or [])]
+                if w.strip()
+            )
+            entries.append(
+                TermEntry(
+                    id=str(raw.get("id")),
+                    policy=policy,
+                    triggers=owners,
+                    english=english,
+                    direction=raw.get("direction"),
+                    measure=raw.get("measure"),
+                )
+            )
+        return cls(entries, tokenizer)
+
+    def matches(self, question: str, tokens: list[str] | None = None) -> list[TermMatch]:
+        q = normalize(question)
+        found: dict[str, TermMatch] = {}
+        for e in self.entries:
+            hit = next((t for t in e.triggers if t and t in q), None)
+            if hit is None:
+                hit = next((p.pattern for p in e.english if p.search(q)), None)
+            if hit is not None:
+                found[e.id] = TermMatch(e, hit)
+        if self._token_triggers:
+            have = set(tokens if tokens is not None else self.tokenizer.tokens(question))
+            for e, t, words in self._token_triggers:
+                if e.id not in found and all(any(h.startswith(w) for h in have) for w in words):
+                    found[e.id] = TermMatch(e, t)
+        return [found[e.id] for e in self.entries if e.id in found]
+
+    def expand(self, question: str) -> list[str]:
+        """The policy words to add to a search for this question, without repeats."""
+        seen: dict[str, None] = {}
+        for m in self.matches(question):
+            for w in m.entry.policy:
+                seen.setdefault(w, None)
+        return list(seen)
+
+
+@lru_cache(maxsize=2)
+def get_term_map(path: Path = DEFAULT_PATH) -> TermMap:
+    from .tokenize import get_tokenizer
+
+    return TermMap.load(path, get_tokenizer()) if path.exists() else TermMap([])

@@ -1,0 +1,300 @@
+"""Ingest: documents on disk become a new index generation, or nothing happens if nothing changed.
+
+- Content hashes (file and metadata sidecar) decide what to re-read; an unchanged file keeps its
+  passages and their vectors (copied from the serving collection, never re-embedded).
+- A file removed from disk leaves the index.
+- A file that cannot be read is reported by name; the rest is indexed, and if that file was
+  indexed before, its previous passages keep serving until it can be read again.
+- The new generation is written beside the serving one and switched in by one atomic rename of
+  the manifest: an ingest that fails halfway leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, write_manifest
+from bot.models import Chunk
+from bot.settings import Settings
+
+from .loaders import LoadError, fingerprint, is_document, load
+
+TOKENIZER_VERSION = 1
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestReport:
+    generation: int | None
+    unchanged: bool = False
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def discover(paths: list[Path]) -> dict[str, Path]:
+    """Documents under the given files and folders, keyed by the source name shown in citations."""
+    found: dict[str, Path] = {}
+    for root in paths:
+        if root.is_file():
+            candidates = [root]
+        elif root.is_dir():
+            candidates = sorted(p for p in root.rglob("*") if p.is_file())
+        else:
+            raise FileNotFoundError(f"{root}: no such file or folder")
+        for path in candidates:
+            if is_document(path) or (root.is_file() and path == root):
+                found[source_name(path)] = path
+    return found
+
+
+def source_name(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def settings_key(settings: Settings) -> dict:
+    """What, besides the files, decides the passages and vectors: a change means re-indexing all."""
+    from .chunking import CHUNKER_VERSION
+
+    return {
+        "embedding_model": settings.embedding_model,
+        "chunker": CHUNKER_VERSION,
+        "tokenizer": TOKENIZER_VERSION,
+    }
+
+
+def ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    index_dir = settings.index_dir
+    scope = [Path(p) for p in (paths or [settings.corpus_dir])]
+    found = discover(scope)
+    old = read_manifest(index_dir)
+    key = settings_key(settings)
+    same_settings = old is not None and old.get("settings") == key and not rebuild
+    old_files: dict[str, dict] = old["files"] if old else {}
+
+    # Which files the new generation holds: everything found, plus old files outside the scope
+    # that still exist on disk.
+    scope_roots = [p.resolve() for p in scope]
+    wanted: dict[str, Path] = dict(found)
+    for src in old_files:
+        path = Path(src)
+        if src not in wanted and path.exists() and not _under(path.resolve(), scope_roots):
+            wanted[src] = path
+
+    hashes: dict[str, str] = {}
+    report = IngestReport(generation=old["generation"] if old else None)
+    for src, path in wanted.items():
+        try:
+            hashes[src] = fingerprint(path)
+        except OSError as exc:
+            report.failed[src] = f"{path}: cannot be read ({exc})"
+    report.removed = sorted(s for s in old_files if s not in wanted)
+
+    unchanged = {s for s, h in hashes.items() if same_settings and old_files.get(s, {}).get("sha256") == h}
+    if same_settings and not report.removed and unchanged == set(wanted) and not report.failed:
+        report.unchanged = True
+        report.kept = sorted(unchanged)
+        report.chunks = sum(len(f["chunks"]) for f in old_files.values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # Reuse what can be reused from the serving generation.
+    old_chunks: dict[str, Chunk] = {}
+    if old is not None and same_settings:
+        old_dir = generation_dir(index_dir, old["generation"])
+        if (old_dir / "chunks.jsonl").exists():
+            old_chunks = {c.id: c for c in read_chunks(old_dir / "chunks.jsonl")}
+
+    from .chunking import chunk_document
+
+    files_out: dict[str, dict] = {}
+    chunks: list[Chunk] = []
+    todo = sorted(wanted)
+    for i, src in enumerate(todo, start=1):
+        progress("read", i, len(todo))
+        prior = old_files.get(src)
+        if src in unchanged and all(cid in old_chunks for cid in prior["chunks"]):
+            file_chunks = [old_chunks[cid] for cid in prior["chunks"]]
+            report.kept.append(src)
+        elif src in report.failed:  # could not even be hashed
+            chunks.extend(_keep_previous(src, prior, old_chunks, files_out))
+            continue
+        else:
+            try:
+                file_chunks = chunk_document(load(wanted[src], src))
+            except LoadError as exc:
+                report.failed[src] = str(exc)
+                chunks.extend(_keep_previous(src, prior, old_chunks, files_out))
+                continue
+            (report.updated if prior else report.added).append(src)
+        files_out[src] = {"sha256": hashes[src], "chunks": [c.id for c in file_chunks]}
+        chunks.extend(file_chunks)
+
+    generation = (old["generation"] + 1) if old else 1
+    new_dir = generation_dir(index_dir, generation)
+    if new_dir.exists():
+        shutil.rmtree(new_dir)  # debris of an ingest that failed before its switch
+    collection_name = None
+    client = None
+    try:
+        from bot.embedding import make_embedder, slug
+
+        embedder = make_embedder(settings.embedding_model)
+        if embedder is not None:
+            from bot.index import chroma_client
+
+            client = chroma_client(settings)
+            collection_name = f"smebot-{slug(embedder.name)}-g{generation}"
+            _drop_collection(client, collection_name)
+            vectors = _vectors(chunks, embedder, client, old, same_settings, progress, report)
+            collection = client.create_collection(
+                collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
+            for start in range(0, len(chunks), 500):
+                part = chunks[start : start + 500]
+                collection.add(
+                    ids=[c.id for c in part],
+                    embeddings=[vectors[c.id] for c in part],
+                    documents=[c.text for c in part],
+                    metadatas=[_chroma_metadata(c) for c in part],
+                )
+                progress("store", min(start + 500, len(chunks)), len(chunks))
+        _write_bm25(new_dir, chunks, progress)
+        write_chunks(new_dir / "chunks.jsonl", chunks)
+        manifest = {
+            "generation": generation,
+            "collection": collection_name,
+            "settings": key,
+            "files": files_out,
+            "chunks": len(chunks),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        write_manifest(index_dir, manifest)  # the switch
+    except BaseException:
+        shutil.rmtree(new_dir, ignore_errors=True)
+        if client is not None and collection_name:
+            _drop_collection(client, collection_name)
+        raise
+
+    _clean_old(index_dir, generation, client, collection_name, settings)
+    report.generation = generation
+    report.chunks = len(chunks)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _keep_previous(src: str, prior: dict | None, old_chunks: dict[str, Chunk], files_out: dict) -> list[Chunk]:
+    """A file that fails now keeps its previous passages (and old hash, so it is retried)."""
+    if not prior or not all(cid in old_chunks for cid in prior["chunks"]):
+        return []
+    files_out[src] = prior
+    return [old_chunks[cid] for cid in prior["chunks"]]
+
+
+def _vectors(chunks, embedder, client, old, same_settings, progress, report) -> dict[str, list[float]]:
+    vectors: dict[str, list[float]] = {}
+    if old and same_settings and old.get("collection"):
+        try:
+            prev = client.get_collection(old["collection"], embedding_function=None)
+            ids = [c.id for c in chunks]
+            for start in range(0, len(ids), 1000):
+                got = prev.get(ids=ids[start : start + 1000], include=["embeddings"])
+                for cid, emb in zip(got["ids"], got["embeddings"]):
+                    vectors[cid] = [float(x) for x in emb]
+        except Exception:
+            vectors = {}  # the old collection is gone: embed everything again
+    missing = [c for c in chunks if c.id not in vectors]
+    batch = 64
+    for start in range(0, len(missing), batch):
+        part = missing[start : start + batch]
+        embedded = embedder.embed_documents([_dense_text(c) for c in part])
+        for c, v in zip(part, embedded):
+            vectors[c.id] = [float(x) for x in v]
+        progress("embed", min(start + batch, len(missing)), len(missing))
+    report.embedded = len(missing)
+    return vectors
+
+
+def _dense_text(chunk: Chunk) -> str:
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+
+
+def _chroma_metadata(chunk: Chunk) -> dict:
+    meta = {
+        "source": chunk.source,
+        "title": chunk.title,
+        "section": chunk.section,
+        "kind": chunk.kind,
+        "page": chunk.page,
+        "direction": chunk.direction,
+    }
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _write_bm25(gen_dir: Path, chunks: list[Chunk], progress: Progress) -> None:
+    import bm25s
+
+    from bot.tokenize import get_tokenizer
+
+    tokenizer = get_tokenizer()
+    corpus_tokens = []
+    for i, c in enumerate(chunks, start=1):
+        corpus_tokens.append(tokenizer.tokens(f"{c.heading}\n{c.text}") or ["<empty>"])
+        if i % 200 == 0 or i == len(chunks):
+            progress("tokenize", i, len(chunks))
+    retriever = bm25s.BM25()
+    if corpus_tokens:
+        retriever.index(corpus_tokens, show_progress=False)
+    (gen_dir / "bm25").mkdir(parents=True, exist_ok=True)
+    retriever.save(str(gen_dir / "bm25"), show_progress=False)
+
+
+def _drop_collection(client, name: str) -> None:
+    try:
+        client.delete_collection(name)
+    except Exception:
+        pass
+
+
+def _clean_old(index_dir: Path, generation: int, client, keep_collection: str | None, settings: Settings) -> None:
+    """Remove generations and collections the manifest no longer names (old ones, failed ones)."""
+    for path in index_dir.glob("gen-*"):
+        if path.name != f"gen-{generation}":
+            shutil.rmtree(path, ignore_errors=True)
+    if client is None:
+        return
+    try:
+        for col in client.list_collections():
+            name = getattr(col, "name", col)
+            if name.startswith("smebot-") and name != keep_collection:
+                _drop_collection(client, name)
+    except Exception:
+        pass
