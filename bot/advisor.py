@@ -76,7 +76,7 @@ class Advisor:
             return refusal(question, "rules")
         query = self.retriever.prepare(question)
         topic = guard.off_topic(question)
-        if topic and not query.matches:
+        if topic:
             return refusal(question, "out_of_scope", topic=topic)
         results = self.retriever.search(question, self.settings.top_k, query=query)
         if not results or not self.in_domain(query, results):

@@ -20,6 +20,7 @@ WHERE_TO_ASK = (
 
 _GODAN_I = dict(zip("うくぐすつぬぶむる", "いきぎしちにびみり"))
 _SKIP_SENTENCE = re.compile(r"^(?:資料|出典|※|≪|＜|（単位)")
+_BULLET = re.compile(r"^[•・○●◆◇□\s]+")
 
 
 def is_english(text: str) -> bool:
@@ -73,7 +74,12 @@ def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTo
 
 def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokenizer, limit: int) -> list[str]:
     """The sentences of a passage that best match the question, in the passage's order."""
-    sentences = [s for s in split_sentences(result.chunk.text.replace("\n", "")) if not _SKIP_SENTENCE.match(s)]
+    sentences = [
+        _BULLET.sub("", s)
+        for line in result.chunk.text.split("\n")
+        for s in split_sentences(line)
+        if not _SKIP_SENTENCE.match(s)
+    ]
     if not sentences:
         return []
     wanted = set(query.all_tokens)

@@ -25,6 +25,9 @@ _RULES = [
     r"(reveal|show|print|tell|repeat|output)\b.{0,30}\b(instructions|system prompt|prompt|settings|config|configuration|api keys?|secrets?)",
     r"\bjailbreak|\bdan\b|do anything now|developer mode|開発者モード|脱獄|制限のない|制限なし|無制限モード",
     r"(なりきって|になりきり|のふりをして|ロールプレイ|として振る舞|pretend (to be|you are)|act as|roleplay|role-play)",
+    # instructions smuggled into text to summarise or translate
+    r"システム(通知|指示|命令)|system (notice|notification|override)|(以降|以後|今後|これから)の(回答|返答|出力|応答)",
+    r"(回答|返答|出力)の(最後|最初|末尾|冒頭)に.{0,40}(書く|書け|付け|入れ|出力)",
 ]
 _RULES_RE = re.compile("|".join(f"(?:{p})" for p in _RULES))
 
@@ -53,7 +56,22 @@ def breaks_rules(question: str) -> bool:
     return bool(_RULES_RE.search(normalize(question)))
 
 
+# "レストランを経営していて…" names the owner's own business, not what they ask for.
+_OWN_BUSINESS = re.compile(r"^.{0,4}(を|の)?(経営|営ん|やって|運営|開業|始め|継い|店主|オーナー|業)")
+_RUN_A = re.compile(r"(run|own|operate|manage|have)s?\s+(a|an|my|our)?\s*(small\s+)?$")
+# Words that ask for support: with one of them, an off-topic word is context, not the request.
+_SUPPORT = re.compile(
+    r"支援|補助|助成|制度|施策|相談|窓口|東京都|都の|公社|セミナー|専門家|subsid|grant|support|program|scheme|consult"
+)
+
+
 def off_topic(question: str) -> str | None:
-    """The everyday topic a question is about, if it names one (still to be weighed against the domain)."""
-    m = _OFF_TOPIC_RE.search(normalize(question))
-    return _OFF_TOPIC[m.group(0)] if m else None
+    """The everyday topic a question asks about, when it asks for nothing the SME domain offers."""
+    q = normalize(question)
+    if _SUPPORT.search(q):
+        return None
+    for m in _OFF_TOPIC_RE.finditer(q):
+        if _OWN_BUSINESS.match(q[m.end():]) or _RUN_A.search(q[: m.start()]):
+            continue
+        return _OFF_TOPIC[m.group(0)]
+    return None

@@ -35,6 +35,10 @@ class Query:
     def all_tokens(self) -> list[str]:
         return self.tokens + [t for t in self.expansion_tokens if t not in self.tokens]
 
+    def weighted_tokens(self, own_weight: int) -> list[str]:
+        """BM25 query tokens: the owner's own words count `own_weight` times, added words once."""
+        return self.tokens * own_weight + [t for t in self.expansion_tokens if t not in self.tokens]
+
     @property
     def dense_text(self) -> str:
         return " ".join([self.text, *self.expansion])
@@ -89,7 +93,7 @@ class Retriever:
         )
 
     def bm25(self, query: Query, n: int, direction: str | None = None, kind: str | None = None) -> Ranking:
-        tokens = query.all_tokens
+        tokens = query.weighted_tokens(self.settings.own_word_weight)
         if not tokens or self.index.bm25 is None or not self.index.chunks:
             return Ranking()
         n = min(n, len(self.index.chunks))

@@ -25,7 +25,7 @@ class TermEntry:
     id: str
     policy: tuple[str, ...]
     triggers: tuple[str, ...]  # normalized Japanese triggers (substring match)
-    english: tuple[re.Pattern, ...]
+    english: tuple[frozenset[str], ...]  # English triggers as stem sets (all stems present)
     direction: str | None = None
     measure: str | None = None
 
@@ -36,14 +36,36 @@ class TermMatch:
     trigger: str
 
 
-def _english_pattern(phrase: str) -> re.Pattern:
-    words = [re.escape(w) for w in normalize(phrase).split()]
-    last = words[-1]
-    if last.endswith("y"):
-        last = f"(?:{last}|{last[:-1]}ies)"
-    else:
-        last = f"{last}(?:s|es)?"
-    return re.compile(r"(?<![a-z0-9])" + r"\s+".join(words[:-1] + [last]) + r"(?![a-z0-9])")
+_EN_WORD = re.compile(r"[a-z0-9][a-z0-9&+'-]*")
+_EN_STOP = {
+    "a", "an", "the", "of", "to", "in", "on", "for", "with", "and", "or", "my", "our", "your", "is", "are",
+    "i", "we", "me", "us", "it", "its", "be", "at", "by", "from", "can", "do", "does", "there", "any",
+}
+
+
+def stem(word: str) -> str:
+    """A light English stemmer, applied alike to triggers and questions (selling = sell, kids = kid)."""
+    w = word.lower().strip("'")
+    for suffix, repl, min_len in (("ies", "y", 5), ("ing", "", 6), ("ed", "", 5), ("es", "", 5), ("s", "", 4)):
+        if w.endswith(suffix) and len(w) >= min_len and not (suffix == "s" and w.endswith("ss")):
+            w = w[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "ls":
+                w = w[:-1]  # running -> run, but selling -> sell
+            break
+    return w
+
+
+_IT = re.compile(r"(?<![A-Za-z])IT(?![A-Za-z])")
+
+
+def english_stems(text: str, trigger: bool = False) -> frozenset[str]:
+    """Content stems of English text. "IT" means information technology only when written in capitals
+    in a question (a trigger's "it" always does), so "is it possible" does not fire the IT entry."""
+    text = _IT.sub(" infotech ", text)
+    words = _EN_WORD.findall(normalize(text))
+    if trigger:
+        words = ["infotech" if w == "it" else w for w in words]
+    return frozenset(stem(w) for w in words if w not in _EN_STOP)
 
 
 class TermMap:
@@ -72,9 +94,9 @@ class TermMap:
             # ASCII triggers ("IT", "PC") match whole words only, or "it" would fire inside "exhibit"
             owners = tuple(w for w in owner_words if not w.isascii())
             english = tuple(
-                _english_pattern(w)
+                stems
                 for w in [*(w for w in owner_words if w.isascii()), *(str(x) for x in raw.get("en") or [])]
-                if w.strip()
+                if (stems := english_stems(w, trigger=True))
             )
             entries.append(
                 TermEntry(
@@ -90,11 +112,12 @@ class TermMap:
 
     def matches(self, question: str, tokens: list[str] | None = None) -> list[TermMatch]:
         q = normalize(question)
+        q_stems = english_stems(question)
         found: dict[str, TermMatch] = {}
         for e in self.entries:
             hit = next((t for t in e.triggers if t and t in q), None)
-            if hit is None:
-                hit = next((p.pattern for p in e.english if p.search(q)), None)
+            if hit is None and q_stems:
+                hit = next((" ".join(sorted(st)) for st in e.english if st <= q_stems), None)
             if hit is not None:
                 found[e.id] = TermMatch(e, hit)
         if self._token_triggers:

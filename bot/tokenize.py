@@ -89,8 +89,13 @@ class JapaneseTokenizer:
 
 def _content_form(surface: str, norm: str, pos) -> str | None:
     low = surface.lower()
-    if _ASCII_WORD.match(low):
-        return None if low in _EN_STOP or len(low) < 2 else low
+    if low.isascii():
+        if " " in low:  # Sudachi joins some English phrases ("want to"); keep the content word
+            words = [w for w in low.split() if _ASCII_WORD.match(w) and w not in _EN_STOP and len(w) > 1]
+            return words[-1] if words else None
+        if _ASCII_WORD.match(low):
+            return None if low in _EN_STOP or len(low) < 2 else low
+        return None
     if pos[0] not in _CONTENT_POS or pos[1] in _STOP_SUBPOS:
         return None
     if norm in _STOP_WORDS or surface in _STOP_WORDS:
