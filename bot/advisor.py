@@ -32,7 +32,7 @@ class Advisor:
         self.index = index or load_index(self.settings)
         self.tokenizer = get_tokenizer()
         model = self.index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
-        self.embedder = make_embedder(model) if self.index.collection is not None else None
+        self.embedder = make_embedder(model, self.settings.cache_dir) if self.index.collection is not None else None
         self.terms = get_term_map()
         self.retriever = Retriever(self.index, self.tokenizer, self.embedder, self.terms, self.settings)
 
@@ -76,7 +76,9 @@ class Advisor:
             return refusal(question, "rules")
         query = self.retriever.prepare(question)
         topic = guard.off_topic(question)
-        if topic:
+        # An everyday word does not outweigh two distinct SME measures named in the same question
+        # (株価 in "事業承継の株式評価で株価の決め方を知りたい").
+        if topic and len({m.entry.id for m in query.matches if m.entry.direction}) < 2:
             return refusal(question, "out_of_scope", topic=topic)
         results = self.retriever.search(question, self.settings.top_k, query=query)
         if not results or not self.in_domain(query, results):

@@ -14,6 +14,7 @@ Nothing here downloads: a model name that is not on disk fails with a clear mess
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -66,15 +67,41 @@ def murmurhash64a(data: bytes, seed: int = 1) -> int:
 
 
 def chive_dir() -> Path:
-    try:
-        import ja_ginza
-    except ImportError as exc:
-        raise EmbedderUnavailable("chive-sif needs the ja-ginza package (pip install ja-ginza==5.3.0)") from exc
-    base = Path(ja_ginza.__file__).parent
+    # Find the package without importing it: ja_ginza's __init__ imports spaCy (~280 MB resident).
+    spec = importlib.util.find_spec("ja_ginza")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderUnavailable("chive-sif needs the ja-ginza package (pip install ja-ginza==5.3.0)")
+    base = Path(next(iter(spec.submodule_search_locations)))
     found = sorted(base.glob("ja_ginza-*/vocab/vectors"))
     if not found:
         raise EmbedderUnavailable(f"no chiVe vectors under {base}")
     return found[-1].parent
+
+
+def _key_table(vocab: Path, cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """ja-ginza's key2row (480,000 word hashes to rows) as two sorted arrays.
+
+    As a Python dict it costs ~370 MB of memory; as arrays, 6 MB. The msgpack file is parsed once
+    and the arrays cached (in the data dir's cache/), so a serving process never builds the dict.
+    """
+    cached = cache_dir / "chive-key2row.npz" if cache_dir else None
+    if cached and cached.exists() and cached.stat().st_mtime >= (vocab / "key2row").stat().st_mtime:
+        with np.load(cached) as z:
+            return z["keys"], z["rows"]
+    import srsly
+
+    table = srsly.msgpack_loads((vocab / "key2row").read_bytes())
+    keys = np.fromiter(table.keys(), dtype=np.uint64, count=len(table))
+    rows = np.fromiter(table.values(), dtype=np.int32, count=len(table))
+    del table
+    order = np.argsort(keys)
+    keys, rows = keys[order], rows[order]
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, rows=rows)
+        tmp.replace(cached)
+    return keys, rows
 
 
 class ChiveSifEmbedder:
@@ -89,14 +116,14 @@ class ChiveSifEmbedder:
     name = "chive-sif"
     dim = 300
 
-    def __init__(self, a: float = 1e-3, tokenizer: JapaneseTokenizer | None = None) -> None:
-        import srsly
-
+    def __init__(
+        self, a: float = 1e-3, tokenizer: JapaneseTokenizer | None = None, cache_dir: Path | None = None
+    ) -> None:
         vocab = chive_dir()
-        self.vectors = np.load(vocab / "vectors").astype(np.float32)
-        self.key2row: dict[int, int] = srsly.msgpack_loads((vocab / "key2row").read_bytes())
+        self.vectors = np.load(vocab / "vectors").astype(np.float32, copy=False)
+        self.keys, self.key_rows = _key_table(vocab, cache_dir)
         rows = np.arange(len(self.vectors), dtype=np.float64)
-        p = 1.0 / ((rows + 1.0) * np.log(len(self.key2row)))
+        p = 1.0 / ((rows + 1.0) * np.log(len(self.keys)))
         self.weights = (a / (a + p)).astype(np.float32)
         frequent = self.vectors[:5000] * np.sqrt(p[:5000, None]).astype(np.float32)
         _, _, vt = np.linalg.svd(frequent - frequent.mean(axis=0), full_matrices=False)
@@ -106,7 +133,9 @@ class ChiveSifEmbedder:
 
     def row(self, word: str) -> int | None:
         if word not in self._rows:
-            self._rows[word] = self.key2row.get(murmurhash64a(word.encode("utf-8")))
+            key = np.uint64(murmurhash64a(word.encode("utf-8")))
+            i = int(np.searchsorted(self.keys, key))
+            self._rows[word] = int(self.key_rows[i]) if i < len(self.keys) and self.keys[i] == key else None
         return self._rows[word]
 
     def _embed(self, text: str) -> np.ndarray:
@@ -167,12 +196,12 @@ def minilm_path() -> str:
 
 
 @lru_cache(maxsize=4)
-def make_embedder(name: str) -> Embedder | None:
+def make_embedder(name: str, cache_dir: Path | None = None) -> Embedder | None:
     """The embedder a setting names; None for 'none' (BM25 only)."""
     if name == "none":
         return None
     if name == "chive-sif":
-        return ChiveSifEmbedder()
+        return ChiveSifEmbedder(cache_dir=cache_dir)
     if name == "minilm":
         return SentenceTransformerEmbedder(minilm_path(), label="minilm")
     if name.startswith("st:"):

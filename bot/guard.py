@@ -48,8 +48,23 @@ _OFF_TOPIC = {
     "恋愛": "恋愛相談", "彼女": "恋愛相談", "彼氏": "恋愛相談", "占い": "占い", "星座": "占い",
     "宿題": "宿題", "芸能": "芸能", "アイドル": "芸能", "俳優": "芸能", "映画": "娯楽", "ゲーム攻略": "娯楽",
     "レシピ": "料理", "献立": "料理", "競馬": "ギャンブル", "宝くじ": "ギャンブル", "パチンコ": "ギャンブル",
+    "好きな人": "恋愛相談", "告白": "恋愛相談", "デート": "恋愛相談", "片思い": "恋愛相談", "婚活": "恋愛相談",
+    "芸能人": "芸能", "スキャンダル": "芸能", "熱愛": "芸能", "ジャニーズ": "芸能", "ゴシップ": "芸能",
+    "数学": "宿題", "算数": "宿題", "読書感想文": "宿題", "作文": "宿題", "夏休みの": "宿題",
+    "歌って": "創作", "物語を": "創作", "なぞなぞ": "創作", "ダジャレ": "創作",
+    "筋トレ": "健康・医療", "睡眠": "健康・医療", "症状": "健康・医療",
+    "weather": "天気", "rain": "天気", "recipe": "料理", "cook": "料理", "movie": "娯楽", "song": "創作",
+    "story": "創作", "girlfriend": "恋愛相談", "boyfriend": "恋愛相談", "dating": "恋愛相談",
+    "homework": "宿題", "celebrity": "芸能", "gossip": "芸能", "football": "スポーツ", "soccer": "スポーツ",
+    "sushi": "飲食店探し", "ramen": "飲食店探し", "sightseeing": "旅行", "hotel": "旅行", "medicine": "健康・医療",
+    "headache": "健康・医療", "stock": "株式投資", "invest in": "投資", "lottery": "ギャンブル",
 }
-_OFF_TOPIC_RE = re.compile("|".join(re.escape(w) for w in sorted(_OFF_TOPIC, key=len, reverse=True)))
+_OFF_TOPIC_RE = re.compile(
+    "|".join(
+        rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])" if w.isascii() else re.escape(w)
+        for w in sorted(_OFF_TOPIC, key=len, reverse=True)
+    )
+)
 
 
 def breaks_rules(question: str) -> bool:
@@ -58,7 +73,7 @@ def breaks_rules(question: str) -> bool:
 
 # "レストランを経営していて…" names the owner's own business, not what they ask for.
 _OWN_BUSINESS = re.compile(r"^.{0,4}(を|の)?(経営|営ん|やって|運営|開業|始め|継い|店主|オーナー|業)")
-_RUN_A = re.compile(r"(run|own|operate|manage|have)s?\s+(a|an|my|our)?\s*(small\s+)?$")
+_RUN_A = re.compile(r"(run|own|operate|manage|have)s?\s+(a|an|my|our)?\s*([a-z]+\s+){0,2}$")
 # Words that ask for support: with one of them, an off-topic word is context, not the request.
 _SUPPORT = re.compile(
     r"支援|補助|助成|制度|施策|相談|窓口|東京都|都の|公社|セミナー|専門家|subsid|grant|support|program|scheme|consult"
@@ -73,5 +88,6 @@ def off_topic(question: str) -> str | None:
     for m in _OFF_TOPIC_RE.finditer(q):
         if _OWN_BUSINESS.match(q[m.end():]) or _RUN_A.search(q[: m.start()]):
             continue
-        return _OFF_TOPIC[m.group(0)]
+        word = m.group(0)
+        return _OFF_TOPIC.get(word) or _OFF_TOPIC.get(re.sub(r"e?s$", "", word), "このご質問")
     return None

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
 
 @lru_cache
 def get_settings() -> Settings:

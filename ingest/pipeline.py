@@ -163,7 +163,7 @@ def ingest(
     try:
         from bot.embedding import make_embedder, slug
 
-        embedder = make_embedder(settings.embedding_model)
+        embedder = make_embedder(settings.embedding_model, settings.cache_dir)
         if embedder is not None:
             from bot.index import chroma_client
 

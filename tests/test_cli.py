@@ -1,0 +1,98 @@
+"""The command line as a user runs it, through typer's CliRunner, against a real index."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+
+@pytest.fixture
+def cli(index_settings, monkeypatch):
+    monkeypatch.setenv("SMEBOT_DATA_DIR", str(index_settings.data_dir))
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        from bot.settings import get_settings
+
+        get_settings.cache_clear()
+        return runner.invoke(app, list(args), input=input)
+
+    return run
+
+
+def test_search_json_has_the_contract_shape(cli):
+    result = cli("search", "ネットで自社の商品を売りたいのですが、支援はありますか", "--json", "-k", "3")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["query"].startswith("ネットで")
+    assert len(data["results"]) == 3
+    assert {"text", "source", "title", "section", "page", "score"} <= set(data["results"][0])
+
+
+def test_ask_json_has_the_contract_shape(cli):
+    result = cli("ask", "BCPを作りたいのですが、手伝ってもらえますか", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["refused"] is False and data["mode"] == "extractive"
+    assert data["citations"] and data["citations"][0]["n"] == 1
+    assert data["conversation_id"]
+
+
+def test_ask_prints_answer_and_sources(cli):
+    result = cli("ask", "跡継ぎがいなくて困っています")
+    assert result.exit_code == 0
+    assert "出典:" in result.stdout and "[1]" in result.stdout
+
+
+def test_search_batch_answers_each_line_in_order(cli):
+    result = cli("search", "--batch", input="展示会に出たい\n\n跡継ぎがいない\n")
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["展示会に出たい", "跡継ぎがいない"]
+    assert all(x["results"] for x in lines)
+
+
+def test_ask_batch_keeps_going_past_bad_lines(cli):
+    lines = [
+        json.dumps({"message": "サイバー攻撃が心配", "conversation_id": None}, ensure_ascii=False),
+        "this is not json",
+        json.dumps({"message": ""}),
+        json.dumps({"message": "明日の天気は？", "conversation_id": "c9"}, ensure_ascii=False),
+    ]
+    result = cli("ask", "--batch", input="\n".join(lines) + "\n")
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert len(out) == 4
+    assert out[0]["refused"] is False and out[0]["citations"]
+    assert "not JSON" in out[1]["error"]
+    assert "empty" in out[2]["error"]
+    assert out[3]["refused"] is True and out[3]["conversation_id"] == "c9"
+
+
+def test_empty_and_huge_questions_exit_with_a_message(cli):
+    empty = cli("ask", "")
+    assert empty.exit_code == 2 and "empty" in empty.output
+    huge = cli("ask", "助成" * 25_000)
+    assert huge.exit_code == 2 and "limit" in huge.output
+
+
+def test_ingest_reports_a_broken_file_and_exits_1(tmp_path, small_corpus, monkeypatch):
+    (small_corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not a pdf")
+    monkeypatch.setenv("SMEBOT_DATA_DIR", str(tmp_path / "data"))
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["ingest", str(small_corpus)])
+    assert result.exit_code == 1
+    assert "broken.pdf" in result.output and "FAILED" in result.output
+    assert "indexed:" in result.output
+    get_settings.cache_clear()
+    again = CliRunner().invoke(app, ["search", "専門家が個別に訪問", "--json"])
+    assert json.loads(again.stdout)["results"]
+
+
+def test_chat_holds_a_conversation_until_an_empty_line(cli):
+    result = cli("chat", input="展示会に出たい\n跡継ぎがいない\n\n")
+    assert result.exit_code == 0
+    assert result.stdout.count("出典:") == 2
+    assert "ご利用ありがとうございました" in result.stdout

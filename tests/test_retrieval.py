@@ -1,0 +1,53 @@
+"""Retrieval on the real bundled corpus, with the real models: what an owner's words find."""
+
+
+def top_texts(advisor, query, k=3, **kw):
+    return [r.chunk.text for r in advisor.search(query, k, **kw)]
+
+
+def found(advisor, query, phrase, k=3, **kw):
+    return any(phrase in t for t in top_texts(advisor, query, k, **kw))
+
+
+def test_selling_online_finds_the_ec_and_mail_order_passages(advisor):
+    assert found(advisor, "ネットで自社の商品を売りたいのですが、支援はありますか", "ＥＣ（電子商取引）", k=5) or found(
+        advisor, "ネットで自社の商品を売りたいのですが、支援はありますか", "通信販売業者", k=5
+    )
+
+
+def test_owners_words_meet_the_policy_words(advisor):
+    assert found(advisor, "跡継ぎがいなくて困っています", "承継")
+    assert found(advisor, "元請けに値段を叩かれて困っている", "下請")
+    assert found(advisor, "ウイルス対策にお金がかかる、補助はある？", "サイバーセキュリティ対策を実施するための経費")
+    assert found(advisor, "地震に備えて計画を作りたい", "ＢＣＰ")
+    assert found(advisor, "客の理不尽なクレームがひどい", "著しい迷惑行為")
+
+
+def test_full_and_half_width_questions_find_the_same(advisor):
+    a = [r.chunk.id for r in advisor.search("ＢＣＰの策定を手伝ってほしい", 5)]
+    b = [r.chunk.id for r in advisor.search("BCPの策定を手伝ってほしい", 5)]
+    assert a == b
+
+
+def test_english_questions_reach_japanese_passages(advisor):
+    assert found(advisor, "Is there a subsidy for exhibiting at trade shows?", "展示会等への出展に係る助成")
+    assert found(advisor, "I have no successor. Can someone outside my family take over my company?", "親族以外への承継")
+
+
+def test_direction_filter_keeps_to_one_direction(advisor):
+    results = advisor.search("支援", 10, direction="④")
+    assert results and all(r.chunk.direction == "④" for r in results)
+
+
+def test_each_method_returns_ranked_results_with_scores(advisor):
+    for method in ("bm25", "dense", "hybrid"):
+        results = advisor.search("事業承継のセミナー", 5, method=method)
+        assert len(results) == 5
+        assert results[0].score >= results[-1].score
+        assert method in results[0].ranks or method == "hybrid"
+
+
+def test_search_result_has_the_contract_fields(advisor):
+    data = advisor.search("展示会", 1)[0].to_dict()
+    assert {"text", "source", "title", "section", "page", "score"} <= set(data)
+    assert data["source"] == "corpus/policy/tokyo-sme-vision-strategy1.txt"
