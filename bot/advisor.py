@@ -11,15 +11,16 @@ from importlib import metadata
 from . import guard
 from .answer import compose, refusal
 from .embedding import make_embedder
-from .index import LoadedIndex, load_index
+from .index import LoadedIndex, load_index, read_manifest
 from .models import Answer, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings
 from .terms import get_term_map
 from .tokenize import get_tokenizer
 
-# Below this BM25 score, a question that names nothing of the SME domain has found nothing.
-MIN_BM25_WITHOUT_DOMAIN = 6.0
+# Below this BM25 score (per unit of own-word weight, as the question's own words are repeated
+# in the BM25 query), a question that names nothing of the SME domain has found nothing.
+MIN_BM25_WITHOUT_DOMAIN = 3.0
 
 
 class BadRequest(ValueError):
@@ -29,12 +30,23 @@ class BadRequest(ValueError):
 class Advisor:
     def __init__(self, settings: Settings | None = None, index: LoadedIndex | None = None) -> None:
         self.settings = settings or get_settings()
-        self.index = index or load_index(self.settings)
         self.tokenizer = get_tokenizer()
-        model = self.index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
-        self.embedder = make_embedder(model, self.settings.cache_dir) if self.index.collection is not None else None
         self.terms = get_term_map()
-        self.retriever = Retriever(self.index, self.tokenizer, self.embedder, self.terms, self.settings)
+        self._use(index or load_index(self.settings))
+
+    def _use(self, index: LoadedIndex) -> None:
+        self.index = index
+        model = index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
+        self.embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
+        self.retriever = Retriever(index, self.tokenizer, self.embedder, self.terms, self.settings)
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if an ingest has finished since; True if it did."""
+        manifest = read_manifest(self.settings.index_dir)
+        if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
+            return False
+        self._use(load_index(self.settings))
+        return True
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -63,10 +75,12 @@ class Advisor:
         query = self.check_message(query, "query")
         if k is not None and not 1 <= k <= 50:
             raise BadRequest("k must be between 1 and 50")
+        self.refresh()
         return self.retriever.search(query, k, method=method, direction=direction, kind=kind)
 
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:
         question = self.check_message(question)
+        self.refresh()
         answer = self._answer(question)
         answer.conversation_id = conversation_id or uuid.uuid4().hex
         return answer
@@ -90,7 +104,7 @@ class Advisor:
         if query.matches:
             return True
         best_bm25 = max((r.raw.get("bm25", 0.0) for r in results), default=0.0)
-        return best_bm25 >= MIN_BM25_WITHOUT_DOMAIN
+        return best_bm25 / self.settings.own_word_weight >= MIN_BM25_WITHOUT_DOMAIN
 
     # -- status ----------------------------------------------------------------------------------
 

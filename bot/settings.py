@@ -32,12 +32,12 @@ class Settings(BaseSettings):
     # Reciprocal rank fusion. The weights were set by measurement on evals/dev.jsonl (see README).
     bm25_weight: float = 1.0
     dense_weight: float = 0.2
-    rrf_k: int = 20
+    rrf_k: int = 10
     candidates: int = 40
-    own_word_weight: int = Field(2, ge=1, le=5, description="BM25 weight of the question's own words over added ones.")
+    own_word_weight: int = Field(3, ge=1, le=5, description="BM25 weight of the question's own words over added ones.")
     use_term_map: bool = True
     top_k: int = Field(5, ge=1, le=50)
-    answer_passages: int = Field(3, ge=1, le=10)
+    answer_passages: int = Field(4, ge=1, le=10)
     max_message_chars: int = Field(4000, ge=10)
 
     @field_validator("embedding_model")

@@ -140,4 +140,4 @@ class TermMap:
 def get_term_map(path: Path = DEFAULT_PATH) -> TermMap:
     from .tokenize import get_tokenizer
 
-    return TermMap.load(path, get_tokenizer()) if path.exists() else TermMap([])
+    return TermMap.load(path, get_tokenizer())  # a missing map is an error, not a silent drop in quality

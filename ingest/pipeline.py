@@ -285,16 +285,26 @@ def _drop_collection(client, name: str) -> None:
 
 
 def _clean_old(index_dir: Path, generation: int, client, keep_collection: str | None, settings: Settings) -> None:
-    """Remove generations and collections the manifest no longer names (old ones, failed ones)."""
+    """Remove generations older than the previous one, and failed ones.
+
+    The previous generation stays, so a process still serving it (a chat, a web server) keeps
+    answering until it notices the new manifest and reloads.
+    """
+    keep = {generation, generation - 1}
     for path in index_dir.glob("gen-*"):
-        if path.name != f"gen-{generation}":
+        if _generation_of(path.name) not in keep:
             shutil.rmtree(path, ignore_errors=True)
     if client is None:
         return
     try:
         for col in client.list_collections():
             name = getattr(col, "name", col)
-            if name.startswith("smebot-") and name != keep_collection:
+            if name.startswith("smebot-") and name != keep_collection and _generation_of(name) not in keep:
                 _drop_collection(client, name)
     except Exception:
         pass
+
+
+def _generation_of(name: str) -> int | None:
+    tail = name.rsplit("-", 1)[-1].lstrip("gen").lstrip("g")
+    return int(tail) if tail.isdigit() else None

@@ -100,3 +100,18 @@ def test_explicit_paths_add_to_the_index_without_dropping_other_files(settings, 
     report = ingest(settings, [extra])
     assert len(report.added) == 1
     assert len(sources(settings)) == 3
+
+
+def test_a_running_advisor_keeps_answering_through_an_ingest_and_then_sees_it(settings, small_corpus):
+    ingest(settings)
+    advisor = Advisor(settings)
+    (small_corpus / "guides" / "fair.md").write_text(
+        "# 見本市ガイド\n\n海外バイヤー向けの見本市案内を毎月配信します。\n", encoding="utf-8"
+    )
+    ingest(settings)
+    results = advisor.search("海外バイヤー向けの見本市案内", k=3)  # refreshes first
+    assert any("海外バイヤー" in r.chunk.text for r in results)
+    old = advisor.index
+    advisor_stale = Advisor(settings, index=old)
+    ingest(settings, rebuild=True)  # two generations on: the stale one's vectors are gone from disk
+    assert advisor_stale.search("見本市", k=1)  # it reloads instead of failing
