@@ -176,7 +176,8 @@ class SentenceTransformerEmbedder:
                 f"(this machine has no model hub; install or copy the model first): {exc}"
             ) from exc
         self.name = label or model
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.prefixes = next((p for rx, p in _PREFIXES if rx.search(model)), ("", ""))
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
