@@ -20,6 +20,7 @@ WHERE_TO_ASK = (
 
 _GODAN_I = dict(zip("うくぐすつぬぶむる", "いきぎしちにびみり"))
 _SKIP_SENTENCE = re.compile(r"^(?:資料|出典|※|≪|＜|（単位)")
+_CONNECTIVE = re.compile(r"^(?:また|さらに|そこで|加えて|なお)、")
 _BULLET = re.compile(r"^[•・○●◆◇□\s]+")
 
 
@@ -105,7 +106,8 @@ def compose(
             continue
         n = len(citations) + 1
         citations.append(Citation(n, r))
-        text = "".join(to_polite(s, tokenizer) for s in sentences)
+        # a sentence lifted out of its paragraph loses what また・さらに referred back to
+        text = _CONNECTIVE.sub("", "".join(to_polite(s, tokenizer) for s in sentences))
         lines.append(f"・{text}[{n}]")
     if not lines:
         return refusal(question, "not_found")
