@@ -5,16 +5,17 @@ Models and the index are loaded once, when the Advisor is built.
 
 from __future__ import annotations
 
-import uuid
 from importlib import metadata
 
 from . import guard
-from .answer import compose, refusal
+from .answer import compose, is_english, refusal
+from .conversation import ASPECT_NAMES, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, read_manifest
 from .models import Answer, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings
+from .store import Conversation, ConversationStore, Turn
 from .terms import get_term_map
 from .tokenize import get_tokenizer
 
@@ -28,8 +29,14 @@ class BadRequest(ValueError):
 
 
 class Advisor:
-    def __init__(self, settings: Settings | None = None, index: LoadedIndex | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        index: LoadedIndex | None = None,
+        store: ConversationStore | None = None,
+    ) -> None:
         self.settings = settings or get_settings()
+        self._store = store
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
         self._use(index or load_index(self.settings))
@@ -79,25 +86,90 @@ class Advisor:
         return self.retriever.search(query, k, method=method, direction=direction, kind=kind)
 
     def ask(self, question: str, conversation_id: str | None = None) -> Answer:
+        """One turn: resolved against the conversation (created if new), answered, and stored."""
         question = self.check_message(question)
         self.refresh()
-        answer = self._answer(question)
-        answer.conversation_id = conversation_id or uuid.uuid4().hex
+        conv = self._conversation(conversation_id)
+        answer, resolved = self._turn(question, conv)
+        answer.conversation_id = conv.id
+        answer.turn = len(conv.turns)
+        answer.resolved_question = resolved
+        self.store.add_turn(conv, Turn(answer.turn, question, resolved, answer.to_dict(), answer.refused))
         return answer
 
-    def _answer(self, question: str) -> Answer:
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        return self.store.get(conversation_id)
+
+    @property
+    def store(self) -> ConversationStore:
+        if self._store is None:
+            self._store = ConversationStore(self.settings.conversation_db)
+        return self._store
+
+    def _conversation(self, conversation_id: str | None) -> Conversation:
+        if conversation_id:
+            if len(conversation_id) > 64 or not conversation_id.isprintable():
+                raise BadRequest("conversation_id must be at most 64 printable characters")
+            found = self.store.get(conversation_id)
+            if found is not None:
+                return found
+        return self.store.create(conversation_id)
+
+    def _turn(self, question: str, conv: Conversation) -> tuple[Answer, str]:
         if guard.breaks_rules(question):
-            return refusal(question, "rules")
-        query = self.retriever.prepare(question)
-        topic = guard.off_topic(question)
-        # An everyday word does not outweigh two distinct SME measures named in the same question
-        # (株価 in "事業承継の株式評価で株価の決め方を知りたい").
-        if topic and len({m.entry.id for m in query.matches if m.entry.direction}) < 2:
-            return refusal(question, "out_of_scope", topic=topic)
-        results = self.retriever.search(question, self.settings.top_k, query=query)
-        if not results or not self.in_domain(query, results):
-            return refusal(question, "not_found")
-        return compose(question, query, results, self.tokenizer, self.settings.answer_passages)
+            return refusal(question, "rules"), question
+        tokens = self.tokenizer.tokens(question)
+        matches = self.terms.matches(question, tokens)
+        update_profile(conv.profile, question)
+        p = plan(question, conv, tokens, matches)
+        english = p.english if p.english is not None else is_english(question)
+        if p.kind == "clarify":
+            text, choices = clarifying_question(question, english)
+            conv.state["clarify"] = {"query": question}
+            return Answer(text, [], refused=False, choices=choices), question
+        conv.state.pop("clarify", None)
+        if not p.follow_up:
+            topic = guard.off_topic(question)
+            # An everyday word does not outweigh two distinct SME measures named in the same
+            # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").
+            if topic and len({m.entry.id for m in matches if m.entry.direction}) < 2:
+                return refusal(question, "out_of_scope", topic=topic), question
+        query = self.retriever.prepare(p.query)
+        results = self.retriever.passages(p.reuse) if p.reuse else self._find(p, query)
+        if not results or not (p.reuse or self.in_domain(query, results)):
+            if p.exclude:
+                return refusal(question, "no_more"), p.query
+            return refusal(question, "not_found"), p.query
+        answer = compose(question, query, results, self.tokenizer, self.settings.answer_passages, english=english)
+        if answer.refused:
+            return answer, p.query
+        if p.aspect and not covers(p.aspect, [c.result.chunk.text for c in answer.citations]):
+            ja, en = ASPECT_NAMES[p.aspect]
+            note = (
+                f"The documents I have do not state {en} for this. Here is what they do say:"
+                if english
+                else f"申し訳ありません。お手元の資料には、{ja}についての具体的な記載がありません。関連する内容は次のとおりです。"
+            )
+            body = answer.answer.split("\n\n", 1)[-1]  # the note replaces the direct "yes" line
+            answer.answer = f"{note}\n\n{body}"
+        shown = [c.result.chunk.id for c in answer.citations]
+        previous = conv.state.get("last") or {}
+        conv.state["last"] = {
+            # a follow-up keeps the topic it leans on, so the next one does not drift
+            "query": previous.get("query", p.query) if p.follow_up and previous else p.query,
+            "direction": p.direction or answer.citations[0].result.chunk.direction,
+            "shown": shown,
+            "cited": shown + [i for i in p.exclude if i not in shown],
+        }
+        return answer, p.query
+
+    def _find(self, p, query: Query) -> list[SearchResult]:
+        k = self.settings.top_k
+        n = k + len(p.exclude)
+        results = self.retriever.search(p.query, n, query=query, direction=p.direction)
+        if p.direction and len([r for r in results if r.chunk.id not in p.exclude]) == 0:
+            results = self.retriever.search(p.query, n, query=query)
+        return [r for r in results if r.chunk.id not in p.exclude][:k]
 
     def in_domain(self, query: Query, results: list[SearchResult]) -> bool:
         """Whether the passages found are evidence, not noise: a domain word or a strong BM25 match."""

@@ -48,7 +48,8 @@ def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
     surface = last.surface
     # The morphemes were cut from NFKC text; replace by length from the original's end.
     stem = body[: len(body) - len(surface)]
-    if pos[0] == "動詞" and pos[5].startswith("終止形"):
+    # at the end of a sentence 連体形 is 終止形 (Sudachi sometimes reads つなげる。 as 連体形)
+    if pos[0] == "動詞" and pos[5].startswith(("終止形", "連体形")):
         kind = pos[4]
         if kind.startswith("サ行変格"):
             polite = surface[:-2] + "します" if surface.endswith("する") else None
@@ -63,6 +64,10 @@ def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
         return stem + polite + end if polite else sentence
     if pos[0] == "助動詞" and surface == "だ":
         return stem + "です" + end
+    if pos[0] == "助動詞" and surface == "た" and len(morphemes) > 1:
+        before = morphemes[-2]
+        if before.pos[0] == "動詞" and before.pos[5] == "連用形-一般":
+            return stem + "ました" + end  # 成功した → 成功しました (not 音便 forms: 行った)
     if pos[0] == "形容詞" and pos[5].startswith("終止形"):
         return body + "です" + end
     return sentence
@@ -89,41 +94,86 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
 
 
+def measure_label(chunk) -> str:
+    """The name of what a passage describes, from its section path (the document's own heading)."""
+    parts = chunk.section.split(" > ")
+    if "当面の施策展開" in parts and parts[-1] != "当面の施策展開":
+        return parts[-1]
+    if "事例" in parts:
+        return f"事例「{parts[-1]}」" if parts[-1] != "事例" else "事例"
+    if "施策の方向性" in parts:
+        return next((p for p in parts if p[:1] in "①②③④⑤"), "施策の方向性")
+    return parts[-1]
+
+
+def _kind_of(chunk) -> str:
+    parts = chunk.section.split(" > ")
+    if "当面の施策展開" in parts:
+        return "measure"
+    if "施策の方向性" in parts:
+        return "direction"
+    if "事例" in parts:
+        return "case"
+    if "現在の課題" in parts:
+        return "issue"
+    return "other"
+
+
+_DIRECT = {
+    "measure": ("はい。東京都の施策には「{label}」などの取組があります[{n}]。", "Yes. Tokyo's SME policy includes measures such as 「{label}」 [{n}]."),
+    "direction": ("東京都は「{label}」として、この分野の支援を進めています[{n}]。", "Tokyo supports this area under the policy direction 「{label}」 [{n}]."),
+    "case": ("参考になる{label}が紹介されています[{n}]。", "The policy describes a relevant case: {label} [{n}]."),
+    "issue": ("東京都も、この点を中小企業の課題として挙げています[{n}]。", "The Tokyo Metropolitan Government names this as a challenge for SMEs [{n}]."),
+    "other": ("「{label}」に関連する記述があります[{n}]。", "The documents cover this under 「{label}」 [{n}]."),
+}
+
+
 def compose(
     question: str,
     query: Query,
     results: list[SearchResult],
     tokenizer: JapaneseTokenizer,
-    passages: int = 3,
+    passages: int = 4,
+    english: bool | None = None,
 ) -> Answer:
-    """An answer from the best passages: a lead line, one cited point per passage, a next step."""
+    """An owner's answer: a direct line, the measures that apply (each cited), and the next step."""
+    english = is_english(question) if english is None else english
     chosen = [r for r in results[:passages] if r.score >= 0.5 * results[0].score]
     citations: list[Citation] = []
-    lines: list[str] = []
+    points: list[str] = []
     for r in chosen:
         sentences = pick_sentences(r, query, tokenizer, limit=2 if not citations else 1)
         if not sentences:
             continue
         n = len(citations) + 1
         citations.append(Citation(n, r))
-        # a sentence lifted out of its paragraph loses what また・さらに referred back to
         text = _CONNECTIVE.sub("", "".join(to_polite(s, tokenizer) for s in sentences))
-        lines.append(f"・{text}[{n}]")
-    if not lines:
+        label = measure_label(r.chunk)
+        points.append(f"・「{label}」: {text} [{n}]" if english else f"・{label}：{text}[{n}]")
+    if not points:
         return refusal(question, "not_found")
-    english = is_english(question)
-    lead = (
-        "Here is what the Tokyo Metropolitan Government's SME policy says on this (quoted in Japanese, "
-        "with sources):"
+    first = citations[0].result.chunk
+    template = _DIRECT[_kind_of(first)][1 if english else 0]
+    direct = template.format(label=measure_label(first), n=1)
+    heading = (
+        "Measures that apply (names as written in Japanese, so you can search for them; quoted in Japanese):"
         if english
-        else "ご質問に関連して、東京都の中小企業施策では次のように示されています。"
+        else "関係する施策："
     )
-    close = (
-        "For details and how to apply, please check with the Tokyo Metropolitan Government's SME support desks."
-        if english
-        else "具体的な制度の内容や申込方法は、実施している機関の窓口にご確認ください。"
-    )
-    return Answer("\n".join([lead, *lines, close]), citations, refused=False)
+    return Answer("\n".join([direct, "", heading, *points, "", next_step(citations, english)]), citations, refused=False)
+
+
+def next_step(citations: list[Citation], english: bool) -> str:
+    """Whom to ask, where a cited passage says so; otherwise the implementing body's desk."""
+    for c in citations:
+        if re.search(r"相談(窓口|対応|に対応)|窓口での相談", c.result.chunk.text):
+            label = measure_label(c.result.chunk)
+            if english:
+                return f"Next step: consultation is offered under 「{label}」 [{c.n}]; ask there which support fits your company."
+            return f"次の一歩：「{label}」では相談の受付が示されています[{c.n}]。まずは窓口で、自社に合う支援をご確認ください。"
+    if english:
+        return "Next step: for eligibility, amounts and how to apply, please ask the body that runs the measure."
+    return "次の一歩：対象や申込方法などの具体的な内容は、実施している機関の窓口にご確認ください。"
 
 
 _REFUSALS = {
@@ -131,6 +181,10 @@ _REFUSALS = {
     "rules": (
         "申し訳ありませんが、そのご依頼にはお応えできません。設定や内部の指示をお伝えしたり、"
         "ルールを外れたりすることはできません。東京都の中小企業支援策についてのご質問でしたら、喜んでご案内いたします。"
+    ),
+    "no_more": (
+        "お手元の資料では、これ以上に関係する施策は見つかりませんでした。ほかにお困りのことがあれば、"
+        "お気軽にお尋ねください。" + WHERE_TO_ASK
     ),
     "not_found": (
         "申し訳ありません。お手元の資料（東京都の中小企業施策）の中に、このご質問にお答えできる記述が見つかりませんでした。"
@@ -155,7 +209,7 @@ def refusal(question: str, reason: str, topic: str | None = None, limit: int | N
         )
     else:
         text = _REFUSALS[reason]
-    if is_english(question) and reason != "empty":
+    if is_english(question) and reason in {"out_of_scope", "rules", "not_found", "too_long"}:
         text = (
             "Sorry, I can only answer questions about the Tokyo Metropolitan Government's support for small "
             "and medium enterprises, from its published policy. "

@@ -72,6 +72,9 @@ class Answer:
     conversation_id: str | None = None
     mode: str = "extractive"
     reason: str | None = None  # why it refused: out_of_scope, rules, not_found, empty, too_long
+    choices: list[dict[str, Any]] = field(default_factory=list)  # a clarifying question's options
+    turn: int | None = None  # this turn's number in the conversation, from 0
+    resolved_question: str | None = None  # what was searched, once a follow-up is resolved
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,4 +84,7 @@ class Answer:
             "conversation_id": self.conversation_id,
             "mode": self.mode,
             "reason": self.reason,
+            "choices": self.choices,
+            "turn": self.turn,
+            "resolved_question": self.resolved_question,
         }

@@ -128,6 +128,14 @@ class Retriever:
                 hits[pos] = (rank, 1.0 - float(dist))
         return Ranking(hits)
 
+    def passages(self, ids: list[str]) -> list[SearchResult]:
+        """Known passages again, in the given order (to restate an answer, e.g. in English)."""
+        return [
+            SearchResult(self.index.chunks[self._position[i]], 1.0 - 0.01 * n)
+            for n, i in enumerate(ids)
+            if i in self._position
+        ]
+
     # -- search --------------------------------------------------------------------------------
 
     def search(

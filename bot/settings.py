@@ -8,12 +8,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMEBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SMEBOT_", env_file=".env", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = Field(Path("corpus"), description="Documents to index.")
     data_dir: Path = Field(Path("data"), description="Index, Chroma files and caches.")
@@ -25,6 +25,11 @@ class Settings(BaseSettings):
             "'st:NAME_OR_PATH' for any sentence-transformers model a deployment can load "
             "(e.g. st:cl-nagoya/ruri-v3-130m or st:intfloat/multilingual-e5-small)."
         ),
+    )
+    database_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SMEBOT_DATABASE_URL", "DATABASE_URL"),
+        description="Conversation store (SQLAlchemy URL); default: SQLite at data_dir/smebot.db.",
     )
     chroma_url: str | None = Field(
         None, description="Use a Chroma server (http://host:port) instead of files under data_dir."
@@ -56,6 +61,17 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
+
+    @property
+    def conversation_db(self) -> str:
+        if self.database_url:
+            # the usual postgres:// and postgresql:// spellings, run on psycopg 3
+            return (
+                self.database_url.replace("postgres://", "postgresql+psycopg://", 1)
+                .replace("postgresql://", "postgresql+psycopg://", 1)
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'smebot.db').resolve()}"
 
 
 @lru_cache

@@ -13,7 +13,9 @@ _SPACE = re.compile(r"[\s\u3000]+")
 # Whitespace between two non-ASCII characters carries no meaning in Japanese text
 # (PDF extraction letter-spaces headings: "当 面 の 施 策 展 開").
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])[\s\u3000]+(?=[^\x00-\x7f])")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])(?![」』）)\]])|(?<=[。！？][」』）)])")
+# A sentence ends after 。！？, or after a closing bracket that follows one, unless a particle
+# goes on with the sentence (「…。」と語る).
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])(?![」』）)\]])|(?<=[。！？][」』）)])(?![とのがをにでもはや])")
 
 
 def is_wide(ch: str) -> bool:

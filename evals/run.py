@@ -169,11 +169,12 @@ def evaluate_set(advisor, name: str, questions: list[Question], recipe=None, met
 def run_eval(settings: Settings, sets: list[Path], with_recipe: bool = True) -> EvalReport:
     from bot.advisor import Advisor
     from bot.index import read_manifest
+    from bot.store import ConversationStore
     from ingest.pipeline import ingest
 
     if read_manifest(settings.index_dir) is None:
         ingest(settings)
-    advisor = Advisor(settings)
+    advisor = Advisor(settings, store=ConversationStore("sqlite://"))  # eval turns are not kept
     recipe = None
     if with_recipe:
         from .recipe import QuickstartRecipe

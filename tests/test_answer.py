@@ -18,6 +18,9 @@ from bot.tokenize import get_tokenizer
         ("取組を後押しする。", "取組を後押しします。"),
         ("ＢＣＰの策定を支援する", "ＢＣＰの策定を支援します"),
         ("事業承継ガイドライン", "事業承継ガイドライン"),  # a heading stays as it is
+        ("一層の販路拡大につなげる。", "一層の販路拡大につなげます。"),
+        ("組織構造を作ることに成功した。", "組織構造を作ることに成功しました。"),
+        ("相続の手続きを行った。", "相続の手続きを行った。"),  # 音便: left as written rather than guessed
     ],
 )
 def test_plain_endings_become_polite(plain, polite):
@@ -40,8 +43,10 @@ def test_every_answer_sentence_comes_from_a_cited_passage(advisor):
     assert points
     for line in points:
         n = int(re.search(r"\[(\d+)\]$", line).group(1))
-        source = answer.citations[n - 1].result.chunk.text.replace("\n", "")
-        body = re.sub(r"\[\d+\]$", "", line[1:])
+        chunk = answer.citations[n - 1].result.chunk
+        source = chunk.text.replace("\n", "")
+        label, body = re.sub(r"\[\d+\]$", "", line[1:]).split("：", 1)
+        assert label in chunk.section  # the measure is named by the passage's own heading
         # same words as the passage, up to the polite ending of each sentence
         for sentence in filter(None, body.split("。")):
             assert sentence[: max(8, len(sentence) - 6)] in source

@@ -18,6 +18,6 @@ def test_broken_lines_join_without_a_space_in_japanese():
 
 
 def test_sentences_split_at_the_japanese_full_stop_keeping_brackets():
-    text = "セミナーを開催する。「支援を知ってもらうこと。」と語る。最後"
-    assert split_sentences(text) == ["セミナーを開催する。", "「支援を知ってもらうこと。」", "と語る。", "最後"]
+    text = "セミナーを開催する。「支援を知ってもらうこと。」と語る。（注記。）最後"
+    assert split_sentences(text) == ["セミナーを開催する。", "「支援を知ってもらうこと。」と語る。", "（注記。）", "最後"]
     assert ends_sentence("支援する。") and not ends_sentence("支援する")
