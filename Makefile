@@ -11,8 +11,9 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install system-deps run ingest chat test test-fast eval bench clean
 
-# Debian packages the tests use: a Japanese font, so a test can build a real Japanese PDF.
-SYSTEM_PACKAGES := fonts-ipafont-gothic
+# Debian packages the tests use: a Japanese font (a test builds a real Japanese PDF) and
+# PostgreSQL 15 (the conversation store is tested on a real server).
+SYSTEM_PACKAGES := fonts-ipafont-gothic postgresql
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +26,9 @@ system-deps:
 	@if command -v dpkg >/dev/null 2>&1 && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
-	      || echo "warning: could not install $(SYSTEM_PACKAGES); the Japanese PDF test will be skipped"; \
+	      || echo "warning: could not install $(SYSTEM_PACKAGES); the PDF and PostgreSQL tests will be skipped"; \
 	  else \
-	    echo "note: sudo apt-get install $(SYSTEM_PACKAGES) to run the Japanese PDF test"; \
+	    echo "note: sudo apt-get install $(SYSTEM_PACKAGES) to run the PDF and PostgreSQL tests"; \
 	  fi; \
 	fi
 

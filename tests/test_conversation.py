@@ -1,0 +1,102 @@
+"""Conversations through the core, stored in a real SQLite database."""
+
+import pytest
+
+from bot.advisor import Advisor
+from bot.conversation import pick_choice
+from bot.store import ConversationStore
+from bot.terms import get_term_map
+
+
+@pytest.fixture
+def talk(index_settings, tmp_path):
+    advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{tmp_path / 'c.db'}"))
+
+    def say(*messages):
+        answers, cid = [], None
+        for m in messages:
+            a = advisor.ask(m, cid)
+            cid = a.conversation_id
+            answers.append(a)
+        return answers
+
+    say.advisor = advisor
+    return say
+
+
+def cited(answer):
+    return " ".join(c.result.chunk.text for c in answer.citations)
+
+
+def test_a_short_follow_up_leans_on_the_previous_topic(talk):
+    first, second = talk("サイバー攻撃が心配です。対策の費用に補助はありますか", "それは誰が対象ですか")
+    assert "サイバー" in cited(second)
+    assert second.resolved_question.startswith("サイバー攻撃が心配です")
+    assert second.turn == 1 and first.turn == 0
+    # the document does not say who is eligible: the advisor says so instead of guessing
+    assert "具体的な記載がありません" in second.answer
+
+
+def test_more_leaves_out_what_was_already_cited(talk):
+    first, more = talk("展示会に出たいんだけど、補助ってある？", "ほかには？")
+    assert not more.refused
+    assert not {c.result.chunk.id for c in first.citations} & {c.result.chunk.id for c in more.citations}
+    assert all(c.result.chunk.direction in {"②", None} for c in more.citations)
+
+
+def test_english_restates_the_same_passages_in_english(talk):
+    first, english = talk("跡継ぎがいなくて困っています", "英語で説明して")
+    assert [c.result.chunk.id for c in english.citations] == [c.result.chunk.id for c in first.citations]
+    assert english.answer.startswith(("Yes.", "Tokyo", "The"))
+    assert "「" in english.answer  # the measures are named as written in Japanese
+
+
+def test_a_new_topic_is_not_dragged_along(talk):
+    _, switched = talk("展示会に出たいんだけど、補助ってある？", "ところで、地震に備えた計画づくりも手伝ってもらえる？")
+    assert switched.resolved_question == "ところで、地震に備えた計画づくりも手伝ってもらえる？"
+    assert "ＢＣＰ" in cited(switched)
+    assert all(c.result.chunk.direction != "②" for c in switched.citations)
+
+
+def test_a_broad_question_gets_choices_and_a_choice_continues(talk):
+    ask, pick = talk("補助金について教えて", "５番")
+    assert not ask.refused and not ask.citations and len(ask.choices) == 5
+    assert "1." in ask.answer and "⑤" in ask.answer
+    assert pick.citations and all(c.result.chunk.direction == "⑤" for c in pick.citations)
+
+
+def test_a_choice_in_words_continues_too(talk):
+    _, pick = talk("何か支援ある？", "販路のほうでお願いします")
+    assert pick.citations and pick.citations[0].result.chunk.direction == "②"
+
+
+def test_choices_by_number_or_words():
+    terms = get_term_map()
+    assert pick_choice("2", []) == "②"
+    assert pick_choice("３番で", []) == "③"
+    assert pick_choice("④", []) == "④"
+    assert pick_choice("事業承継のことです", terms.matches("事業承継のことです")) == "⑤"
+
+
+def test_turns_are_stored_and_read_back_with_the_company_profile(talk):
+    talk.advisor.ask("うちは従業員15人の町工場です。機械を入れ替えたい", "shop-42")
+    talk.advisor.ask("それは誰が対象ですか", "shop-42")
+    conv = talk.advisor.conversation("shop-42")
+    assert [t.n for t in conv.turns] == [0, 1]
+    assert conv.profile == {"employees": 15, "industry": "町工場"}
+    data = conv.to_dict()
+    assert data["turns"][1]["question"] == "それは誰が対象ですか"
+    assert data["turns"][0]["answer"]["citations"]
+
+
+def test_a_conversation_survives_a_new_process(index_settings, tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    first = Advisor(index_settings, store=ConversationStore(url)).ask("ウイルスメールが怖い")
+    again = Advisor(index_settings, store=ConversationStore(url)).ask("ほかには？", first.conversation_id)
+    assert again.turn == 1 and not again.refused
+
+
+def test_migrations_are_applied_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert ConversationStore(url).migrate() == []  # the constructor applied them already
+    assert ConversationStore(url).migrate() == []
