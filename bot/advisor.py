@@ -12,7 +12,8 @@ from .answer import compose, is_english, refusal
 from .conversation import ASPECT_NAMES, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, read_manifest
-from .models import Answer, SearchResult
+from .draft import Draft, addressee, renumber, split_questions
+from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings
 from .store import Conversation, ConversationStore, Turn
@@ -96,6 +97,53 @@ class Advisor:
         answer.resolved_question = resolved
         self.store.add_turn(conv, Turn(answer.turn, question, resolved, answer.to_dict(), answer.refused))
         return answer
+
+    def draft(self, inquiry: str) -> Draft:
+        """A reply draft for help-desk staff: each question answered and cited, with checks."""
+        inquiry = self.check_message(inquiry, "inquiry")
+        self.refresh()
+        questions = split_questions(inquiry)
+        if not questions:
+            raise BadRequest("no question found in the inquiry")
+        parts: list[str] = []
+        citations: list[Citation] = []
+        checks = [
+            "宛名・署名・日付を確認し、下書きの表示を消してから送信してください。",
+            "助成額・対象・募集期間などは年度ごとに変わります。最新の募集要項を実施機関で確認してください。",
+        ]
+        for i, (q, with_context) in enumerate(questions, start=1):
+            answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
+            if answer.choices:
+                body = (
+                    "ご関心の分野（IT化・設備、販路開拓、経営の安定、災害やサイバー攻撃への備え、事業承継）を"
+                    "お知らせいただければ、該当する支援を詳しくご案内いたします。"
+                )
+                checks.append(f"質問{i}は範囲が広いため、相談者に分野を確認してください。")
+            elif answer.refused:
+                body = "恐れ入りますが、この点は手元の資料では確認できませんでした。担当部署に確認のうえ、改めてご連絡いたします。"
+                checks.append(f"質問{i}「{q[:30]}」は資料に該当がありません。担当部署に確認して回答を補ってください。")
+            else:
+                offset = len(citations)
+                body = renumber(answer.answer, offset)
+                for c in answer.citations:
+                    citations.append(Citation(c.n + offset, c.result))
+                checks.append(
+                    f"質問{i}で挙げた施策（[{offset + 1}]〜[{len(citations)}]）が相談者の業種・規模に当てはまるか確認してください。"
+                )
+            parts.append(f"{i}. 「{q}」について\n{body}")
+        sources = [f"[{c.n}] {c.result.chunk.section} — {c.result.chunk.source}" for c in citations]
+        text = "\n\n".join(
+            [
+                "【返信案（下書き）】送信前に、末尾の確認事項をご確認ください。",
+                f"{addressee(inquiry)}",
+                "このたびはお問い合わせいただき、誠にありがとうございます。"
+                "東京都の中小企業支援策について、ご質問の順にご案内いたします。",
+                *parts,
+                "ご不明な点がございましたら、お気軽にお問い合わせください。今後ともどうぞよろしくお願いいたします。",
+                "出典：\n" + "\n".join(sources) if sources else "",
+            ]
+        ).strip()
+        return Draft(text, citations, checks, [q for q, _ in questions])
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self.store.get(conversation_id)

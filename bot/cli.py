@@ -198,6 +198,33 @@ def ask_command(
             _print_json({"error": str(exc)})
 
 
+@app.command("draft")
+def draft_command(
+    file: Optional[Path] = typer.Argument(None, help="The inquiry (an e-mail); standard input if absent."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """A reply draft for help-desk staff from an inquiry, with what to check before sending."""
+    from .advisor import BadRequest
+
+    try:
+        inquiry = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        _err(f"error: cannot read the inquiry: {exc}")
+        raise typer.Exit(2)
+    try:
+        draft = _advisor().draft(inquiry)
+    except BadRequest as exc:
+        _print_json({"error": str(exc)}) if as_json else _err(f"error: {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        _print_json(draft.to_dict())
+        return
+    typer.echo(draft.draft)
+    typer.echo("\n--- 送信前の確認事項 ---")
+    for check in draft.checks:
+        typer.echo(f"□ {check}")
+
+
 @app.command("chat")
 def chat_command():
     """An interactive conversation in the terminal (empty line or Ctrl-D to leave)."""

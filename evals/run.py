@@ -66,7 +66,7 @@ class SetReport:
 
 @dataclass
 class EvalReport:
-    sets: list[SetReport]
+    sets: list["SetReport | FollowupReport"]
     index_chunks: int
     embedding_model: str
 
@@ -80,6 +80,9 @@ class EvalReport:
     def to_markdown(self, failures: int = 15) -> str:
         out = [f"# Evaluation ({self.index_chunks} passages, dense model {self.embedding_model})", ""]
         for s in self.sets:
+            if isinstance(s, FollowupReport):
+                out.append(s.to_markdown())
+                continue
             out += [f"## {s.name}", "", "| method | n | hit@1 | hit@3 | hit@5 | hit@800 | MRR |", "|---|---|---|---|---|---|---|"]
             for method, score in s.retrieval.items():
                 f = score.figures()
@@ -180,6 +183,94 @@ def run_eval(settings: Settings, sets: list[Path], with_recipe: bool = True) -> 
         from .recipe import QuickstartRecipe
 
         recipe = QuickstartRecipe(settings.corpus_dir)
-    reports = [evaluate_set(advisor, path.stem, load_set(path), recipe) for path in sets]
+    reports = [
+        evaluate_followups(advisor, path.stem, load_conversations(path))
+        if path.stem.startswith("followups")
+        else evaluate_set(advisor, path.stem, load_set(path), recipe)
+        for path in sets
+    ]
     model = advisor.index.manifest.get("settings", {}).get("embedding_model", "none")
     return EvalReport(reports, advisor.index.size, model)
+
+
+@dataclass
+class FollowupReport:
+    name: str
+    conversations: int = 0
+    turns: int = 0
+    grounded: int = 0  # turns that did what they should: cited a needed passage, asked back, or declined
+    follow_turns: int = 0
+    follow_grounded: int = 0
+    switches: int = 0
+    switches_clean: int = 0  # topic switches answered on the new topic, with nothing of the old dragged in
+    failures: list[dict] = field(default_factory=list)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "conversations": self.conversations,
+            "turns": self.turns,
+            "grounded": self.grounded / max(self.turns, 1),
+            "follow_up_grounded": self.follow_grounded / max(self.follow_turns, 1),
+            "topic_switches_clean": self.switches_clean / max(self.switches, 1),
+        }
+
+    def to_dict(self) -> dict:
+        return {"set": self.name, "conversations": self.figures(), "latency_ms": self.latency_ms, "failures": self.failures}
+
+    def to_markdown(self) -> str:
+        f = self.figures()
+        out = [
+            f"## {self.name}",
+            "",
+            f"{f['conversations']} conversations, {f['turns']} turns: grounded {f['grounded']:.3f}; "
+            f"follow-up turns grounded {f['follow_up_grounded']:.3f}; topic switches clean "
+            f"{f['topic_switches_clean']:.3f} of {self.switches}.",
+            "Turn latency (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in self.latency_ms.items()),
+            "",
+        ]
+        out += [f"- {x['id']} turn {x['turn']} 「{x['message']}」: {x['why']}" for x in self.failures[:20]]
+        return "\n".join(out + [""])
+
+
+def load_conversations(path: Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def evaluate_followups(advisor, name: str, conversations: list[dict]) -> FollowupReport:
+    report = FollowupReport(name)
+    ms: list[float] = []
+    for conv in conversations:
+        report.conversations += 1
+        cid = None
+        for i, turn in enumerate(conv["turns"]):
+            started = time.perf_counter()
+            answer = advisor.ask(turn["message"], cid)
+            ms.append((time.perf_counter() - started) * 1000)
+            cid = answer.conversation_id
+            expect = turn.get("expect", "answer")
+            cited = [c.result.chunk.text for c in answer.citations]
+            if expect == "clarify":
+                ok, why = bool(answer.choices), "expected a clarifying question"
+            elif expect == "refused":
+                ok, why = answer.refused, "expected a refusal"
+            else:
+                ok = not answer.refused and contains_any(" ".join(cited), turn.get("needs", []))
+                why = f"refused ({answer.reason})" if answer.refused else f"needed {turn.get('needs')} not cited"
+            report.turns += 1
+            report.grounded += ok
+            if i > 0:
+                report.follow_turns += 1
+                report.follow_grounded += ok
+            if turn.get("new_topic"):
+                report.switches += 1
+                clean = ok and answer.resolved_question == turn["message"].strip()
+                report.switches_clean += clean
+                if ok and not clean:
+                    why, ok = "answered, but the old topic was dragged into the search", False
+            if not ok:
+                report.failures.append({"id": conv["id"], "turn": i, "message": turn["message"], "why": why})
+    report.latency_ms = {"turn p50": statistics.median(ms) if ms else 0.0, "turn p95": _pct(ms, 0.95)}
+    return report

@@ -1,0 +1,82 @@
+"""Reply drafts for help-desk staff: an inquiry (an e-mail, several questions) becomes a polite draft.
+
+The draft answers each question with the same core as `ask`, numbers the citations across the whole
+reply, and lists what the staff must check before sending. It is marked as a draft at the top.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Citation
+
+_GREETING = re.compile(
+    r"^(いつも|平素|突然|初めて|はじめて|お世話|お忙しい|よろしく|宜しく|以上|失礼|ご担当|担当者様|お疲れ)"
+    r"|(お世話になっております|お世話になります|よろしくお願い|宜しくお願い)"
+)
+_SIGNATURE = re.compile(r"(TEL|Tel|tel|電話|FAX|Fax|E-?mail|メール|〒|@|株式会社|有限会社|合同会社|代表取締役|^-{2,}|^―+)")
+_ADDRESS_LINE = re.compile(r"(様|御中|各位)$")
+
+
+def _is_signature(line: str) -> bool:
+    """Signature and letterhead lines are short; a sentence that mentions メール is not one."""
+    return len(line) <= 40 and not _QUESTION.search(line) and bool(_SIGNATURE.search(line))
+_QUESTION = re.compile(r"[？?]|(ですか|ますか|でしょうか|ませんか|教えて|知りたい|ください|たいのですが|たいです|困って)")
+
+
+@dataclass
+class Draft:
+    draft: str
+    citations: list[Citation] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "draft": self.draft,
+            "citations": [c.to_dict() for c in self.citations],
+            "checks": self.checks,
+            "questions": self.questions,
+        }
+
+
+def split_questions(inquiry: str) -> list[tuple[str, str]]:
+    """The questions in an inquiry as (question, question with its context), without greetings
+    and signature lines."""
+    lines = [unicodedata.normalize("NFKC", line).strip() for line in inquiry.splitlines()]
+    body = [
+        ln for ln in lines if ln and not _GREETING.search(ln) and not _is_signature(ln) and not _ADDRESS_LINE.search(ln)
+    ]
+    sentences: list[str] = []
+    for line in body:
+        sentences += [s.strip() for s in re.split(r"(?<=[。？?！!])", line) if s.strip()]
+    questions = [s for s in sentences if _QUESTION.search(s)]
+    if not questions:
+        whole = "".join(sentences)
+        return [(whole, whole)] if whole else []
+    # a statement just before a question is its context ("うちは印刷業です。補助はありますか")
+    out: list[tuple[str, str]] = []
+    context = ""
+    for s in sentences:
+        if _QUESTION.search(s):
+            shown = re.sub(r"^(また|あと|それから|さらに|加えて)[、,]", "", s)
+            out.append((shown, f"{context}{s}" if context and len(context) < 80 else s))
+            context = ""
+        else:
+            context += s
+    return out[:6]
+
+
+def addressee(inquiry: str) -> str:
+    for line in reversed(inquiry.strip().splitlines()[-6:]):
+        m = re.search(r"([一-龥]{1,4})\s*([一-龥]{1,4})?\s*$", line.strip())
+        if m and not _GREETING.search(line) and not _SIGNATURE.search(line) and not _ADDRESS_LINE.search(line) and len(line.strip()) <= 12:
+            return f"{m.group(1)}様"
+    return "ご担当者様"
+
+
+def renumber(answer_text: str, offset: int) -> str:
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", answer_text)
