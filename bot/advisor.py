@@ -176,7 +176,7 @@ class Advisor:
             conv.state["clarify"] = {"query": question}
             return Answer(text, [], refused=False, choices=choices), question
         conv.state.pop("clarify", None)
-        if not p.follow_up:
+        if not p.reuse and not p.exclude:
             topic = guard.off_topic(question)
             # An everyday word does not outweigh two distinct SME measures named in the same
             # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").

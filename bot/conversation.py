@@ -38,9 +38,14 @@ _MORE = re.compile(r"^(ほか|他)(には|に|は|にも)|^(もっと|他の|ほ
 _ENGLISH = re.compile(r"英語で|英語にして|in english|english please")
 _CHOICE_NUMBER = re.compile(r"^\s*([1-5１-５①-⑤])\s*(番|つ目|番目)?\s*(で|を|が|です|でお願いします|お願いします)?\s*[。.!！]?\s*$")
 _BROAD_WORDS = {
-    "補助", "補助金", "助成", "助成金", "支援", "制度", "施策", "何", "ある", "教える", "知る", "使う", "金",
-    "お金", "東京都", "都", "中小企業", "会社", "うち", "相談", "subsidy", "support", "grant", "help", "program",
+    "補助", "補助金", "助成", "助成金", "支援", "支援策", "制度", "施策", "何", "ある", "教える", "知る", "使う",
+    "金", "お金", "東京", "東京都", "都", "中小", "企業", "中小企業", "会社", "うち", "相談", "向け", "ざっくり",
+    "全般", "一覧", "色々", "種類", "全部", "纏める", "概要", "利用", "受ける", "貰える", "紹介", "主", "最近",
+    "今", "助け", "手伝う", "知れる", "出る", "受けれる", "受けられる", "出来る", "探す", "くれる",
+    "subsidy", "support", "grant", "help", "program", "programs", "tokyo", "government", "available",
 }
+# "話は変わるけど", "ところで": what follows is a new topic, whatever its length
+_SWITCH = re.compile(r"^(話(は|が)?変わ|ところで|別件|別の話|それとは別|もう一つ別|by the way|another question|on another note)")
 FOLLOW_UP_MAX_CHARS = 40
 
 
@@ -100,7 +105,7 @@ def plan(message: str, conv: Conversation | None, tokens: list[str], matches: li
             query = f"{pending['query']} {DIRECTIONS[choice][0]}"
             return Plan("answer", query, direction=choice, follow_up=True)
 
-    if last and len(message) <= FOLLOW_UP_MAX_CHARS:
+    if last and len(message) <= FOLLOW_UP_MAX_CHARS and not _SWITCH.search(q):
         if _ENGLISH.search(q):
             return Plan("answer", last["query"], last.get("direction"), english=True, follow_up=True,
                         reuse=list(last.get("shown", [])))

@@ -23,7 +23,7 @@ from bot.settings import Settings
 
 from .loaders import LoadError, fingerprint, is_document, load
 
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
