@@ -119,6 +119,8 @@ def _kind_of(chunk) -> str:
     return "other"
 
 
+_ORDER = {"measure": 0, "direction": 1, "case": 2, "other": 3, "issue": 4}
+
 _DIRECT = {
     "measure": ("はい。東京都の施策には「{label}」などの取組があります[{n}]。", "Yes. Tokyo's SME policy includes measures such as 「{label}」 [{n}]."),
     "direction": ("東京都は「{label}」として、この分野の支援を進めています[{n}]。", "Tokyo supports this area under the policy direction 「{label}」 [{n}]."),
@@ -139,6 +141,9 @@ def compose(
     """An owner's answer: a direct line, the measures that apply (each cited), and the next step."""
     english = is_english(question) if english is None else english
     chosen = [r for r in results[:passages] if r.score >= 0.5 * results[0].score]
+    # An owner asks what support exists: measures first, then directions and cases, and the
+    # policy's statement of the problem last (dropping it lost facts owners asked about).
+    chosen.sort(key=lambda r: _ORDER[_kind_of(r.chunk)])
     citations: list[Citation] = []
     points: list[str] = []
     for r in chosen:
