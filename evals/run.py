@@ -96,7 +96,7 @@ class EvalReport:
                 f"Answers: expected fact in the answer {a['fact_in_answer']:.3f} of {a['answerable']}; "
                 f"false refusals {a['false_refusal']:.3f}; out-of-scope and rule-breaking refused "
                 f"{a['refused_correctly']:.3f} of {a['declinable']}.",
-                f"Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s.latency_ms.items()),
+                "Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s.latency_ms.items()),
                 "",
             ]
             hybrid = s.retrieval.get("hybrid")

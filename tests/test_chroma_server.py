@@ -1,6 +1,5 @@
 """The same index on a real Chroma server (`chroma run`), as a deployment with SMEBOT_CHROMA_URL uses it."""
 
-import shutil
 import socket
 import subprocess
 import sys

@@ -1,9 +1,5 @@
-import json
-import shutil
-from pathlib import Path
 
 import pytest
-from conftest import POLICY
 
 from bot.advisor import Advisor
 from bot.index import read_manifest
