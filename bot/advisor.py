@@ -5,20 +5,25 @@ Models and the index are loaded once, when the Advisor is built.
 
 from __future__ import annotations
 
+import logging
 from importlib import metadata
+from typing import Any
 
 from . import guard
+from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
 from .answer import compose, is_english, refusal
-from .conversation import ASPECT_NAMES, clarifying_question, covers, plan, update_profile
+from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
-from .settings import Settings, get_settings
+from .settings import Settings, get_settings, secret_values
 from .store import Conversation, ConversationStore, Turn
 from .terms import get_term_map
 from .tokenize import get_tokenizer
+
+log = logging.getLogger(__name__)
 
 # Below this BM25 score (per unit of own-word weight, as the question's own words are repeated
 # in the BM25 query), a question that names nothing of the SME domain has found nothing.
@@ -35,9 +40,13 @@ class Advisor:
         settings: Settings | None = None,
         index: LoadedIndex | None = None,
         store: ConversationStore | None = None,
+        llm: Any = None,
     ) -> None:
         self.settings = settings or get_settings()
         self._store = store
+        self._llm = llm
+        self._llm_error: str | None = None
+        self._secrets = secret_values()
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
         self._use(index or load_index(self.settings))
@@ -86,12 +95,19 @@ class Advisor:
         self.refresh()
         return self.retriever.search(query, k, method=method, direction=direction, kind=kind)
 
-    def ask(self, question: str, conversation_id: str | None = None) -> Answer:
-        """One turn: resolved against the conversation (created if new), answered, and stored."""
+    def ask(self, question: str, conversation_id: str | None = None, on_delta: OnDelta | None = None) -> Answer:
+        """One turn: resolved against the conversation (created if new), answered, and stored.
+
+        `on_delta` receives the answer's text as it is written (a model's tokens, or the whole
+        extractive answer at once); the returned Answer is the checked, final one.
+        """
         question = self.check_message(question)
         self.refresh()
         conv = self._conversation(conversation_id)
-        answer, resolved = self._turn(question, conv)
+        answer, resolved = self._turn(question, conv, on_delta)
+        answer.answer = self.redact(answer.answer)
+        if on_delta and answer.mode != "llm":
+            on_delta(answer.answer)
         answer.conversation_id = conv.id
         answer.turn = len(conv.turns)
         answer.resolved_question = resolved
@@ -163,7 +179,39 @@ class Advisor:
                 return found
         return self.store.create(conversation_id)
 
-    def _turn(self, question: str, conv: Conversation) -> tuple[Answer, str]:
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "［非表示］")
+        return text
+
+    @property
+    def llm(self) -> Any:
+        """The configured chat model, built on first use; None without one (or if it cannot be built)."""
+        if self._llm is None and self.settings.llm and self._llm_error is None:
+            try:
+                self._llm = make_chat_model(self.settings.llm)
+            except LLMUnavailable as exc:
+                self._llm_error = str(exc)
+                log.warning("language model unavailable, answering without it: %s", exc)
+        return self._llm
+
+    def _with_model(
+        self, question: str, conv: Conversation, results: list[SearchResult], english: bool, on_delta: OnDelta | None
+    ) -> Answer:
+        k = self.settings.top_k
+        agent = PolicyAgent(
+            self.llm,
+            search=lambda q, d: self.retriever.search(q, k, direction=d if d in DIRECTIONS else None),
+            max_steps=self.settings.llm_max_steps,
+            time_limit=self.settings.llm_timeout,
+        )
+        history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
+        prompt = f"{question}\n(Answer in English.)" if english else question
+        result = agent.run(prompt, results, history, on_delta)
+        citations = [Citation(n, r) for n, r in enumerate(result.passages, start=1)]
+        return Answer(result.text, citations, refused=False, mode="llm")
+
+    def _turn(self, question: str, conv: Conversation, on_delta: OnDelta | None = None) -> tuple[Answer, str]:
         if guard.breaks_rules(question):
             return refusal(question, "rules"), question
         tokens = self.tokenizer.tokens(question)
@@ -182,16 +230,40 @@ class Advisor:
             # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").
             if topic and len({m.entry.id for m in matches if m.entry.direction}) < 2:
                 return refusal(question, "out_of_scope", topic=topic), question
+        if p.follow_up and not p.reuse and conv.turns and self.llm is not None:
+            history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
+            condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout))
+            if condensed:
+                p.query = condensed
         query = self.retriever.prepare(p.query)
         results = self.retriever.passages(p.reuse) if p.reuse else self._find(p, query)
         if not results or not (p.reuse or self.in_domain(query, results)):
             if p.exclude:
                 return refusal(question, "no_more"), p.query
             return refusal(question, "not_found"), p.query
-        answer = compose(question, query, results, self.tokenizer, self.settings.answer_passages, english=english)
+        answer = None
+        fallback = None
+        if self.llm is not None:
+            try:
+                answer = self._with_model(question, conv, results, english, on_delta)
+            except AgentError as exc:
+                fallback = exc.reason
+                log.warning("language model answer not used (%s); falling back to the extractive answer", exc)
+        elif self.settings.llm:
+            fallback = "unavailable"
+        if answer is None:
+            answer = compose(question, query, results, self.tokenizer, self.settings.answer_passages, english=english)
+            if fallback and not answer.refused:
+                answer.fallback = fallback
+                note = (
+                    "(The language model could not answer this time, so this answer quotes the documents directly.)"
+                    if english
+                    else "（言語モデルで回答できなかったため、資料の該当箇所からお答えします。）"
+                )
+                answer.answer = f"{note}\n{answer.answer}"
         if answer.refused:
             return answer, p.query
-        if p.aspect and not covers(p.aspect, [c.result.chunk.text for c in answer.citations]):
+        if answer.mode == "extractive" and p.aspect and not covers(p.aspect, [c.result.chunk.text for c in answer.citations]):
             ja, en = ASPECT_NAMES[p.aspect]
             note = (
                 f"The documents I have do not state {en} for this. Here is what they do say:"

@@ -117,6 +117,10 @@ def _render_results(query: str, results) -> None:
 
 def _render_answer(answer) -> None:
     typer.echo(answer.answer)
+    _render_sources(answer)
+
+
+def _render_sources(answer) -> None:
     if answer.citations:
         typer.echo("\n出典:")
         for c in answer.citations:
@@ -241,14 +245,26 @@ def chat_command():
             break
         if not question.strip() or question.strip().lower() in {"exit", "quit", "終了"}:
             break
+        typer.echo("")
+        streamed: list[str] = []
+
+        def show(delta: str) -> None:  # a model's answer appears as it is written
+            streamed.append(delta)
+            typer.echo(delta, nl=False)
+
         try:
-            answer = advisor.ask(question, conversation)
+            answer = advisor.ask(question, conversation, on_delta=show if advisor.llm is not None else None)
         except BadRequest as exc:
             _err(f"error: {exc}")
             continue
         conversation = answer.conversation_id
-        typer.echo("")
-        _render_answer(answer)
+        if streamed and answer.mode == "llm":
+            typer.echo("")
+            _render_sources(answer)
+        else:
+            if streamed:
+                typer.echo("\n")
+            _render_answer(answer)
     typer.echo("ご利用ありがとうございました。")
 
 

@@ -75,6 +75,7 @@ class Answer:
     choices: list[dict[str, Any]] = field(default_factory=list)  # a clarifying question's options
     turn: int | None = None  # this turn's number in the conversation, from 0
     resolved_question: str | None = None  # what was searched, once a follow-up is resolved
+    fallback: str | None = None  # why a configured language model was not used for this answer
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,4 +88,5 @@ class Answer:
             "choices": self.choices,
             "turn": self.turn,
             "resolved_question": self.resolved_question,
+            "fallback": self.fallback,
         }

@@ -5,6 +5,8 @@ Code below the adapters never reads os.environ: it is handed a Settings.
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +36,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="Use a Chroma server (http://host:port) instead of files under data_dir."
     )
+    llm: str | None = Field(
+        None,
+        description="Optional chat model as provider:model (openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, "
+        "ollama:qwen2.5:7b); needs that provider's langchain package and key. Unset: no model, no network.",
+    )
+    llm_max_steps: int = Field(4, ge=1, le=10)
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds the model may take for one answer.")
     # Reciprocal rank fusion. The weights were set by measurement on evals/dev.jsonl (see README).
     bm25_weight: float = 1.0
     dense_weight: float = 0.2
@@ -77,3 +86,12 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$")
+
+
+def secret_values(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of the environment's keys, tokens and passwords: never to appear in an answer."""
+    env = os.environ if environ is None else environ
+    return sorted({v for k, v in env.items() if _SECRET_NAME.search(k.upper()) and len(v) >= 8}, key=len, reverse=True)
