@@ -236,7 +236,12 @@ class Advisor:
             if condensed:
                 p.query = condensed
         query = self.retriever.prepare(p.query)
-        results = self.retriever.passages(p.reuse) if p.reuse else self._find(p, query)
+        if p.reuse:
+            results = self.retriever.passages(p.reuse)
+        elif p.overview and p.direction:
+            results = self.retriever.overview(query, p.direction, self.settings.answer_passages + 1)
+        else:
+            results = self._find(p, query)
         if not results or not (p.reuse or self.in_domain(query, results)):
             if p.exclude:
                 return refusal(question, "no_more"), p.query
@@ -252,7 +257,8 @@ class Advisor:
         elif self.settings.llm:
             fallback = "unavailable"
         if answer is None:
-            answer = compose(question, query, results, self.tokenizer, self.settings.answer_passages, english=english)
+            passages = len(results) if p.overview else self.settings.answer_passages
+            answer = compose(question, query, results, self.tokenizer, passages, english=english)
             if fallback and not answer.refused:
                 answer.fallback = fallback
                 note = (

@@ -60,6 +60,7 @@ class Plan:
     english: bool | None = None  # None: follow the message's own language
     follow_up: bool = False
     reuse: list[str] = field(default_factory=list)  # answer from exactly these passages again
+    overview: bool = False  # a broad question narrowed to a direction: one passage per measure
     aspect: str | None = None  # what a follow-up asks about: eligibility, application, cost, timing
 
 
@@ -89,7 +90,8 @@ def is_broad(message: str, tokens: list[str], matches: list[TermMatch]) -> bool:
     """Too broad to answer well: no measure named and almost nothing beyond 補助金・支援."""
     if _specific(matches):
         return False
-    content = [t for t in tokens if t not in _BROAD_WORDS and len(t) > 1]
+    # the owner's trade ("町工場", "飲食店") says who asks, not what about
+    content = [t for t in tokens if t not in _BROAD_WORDS and len(t) > 1 and not any(t in w for w in _INDUSTRIES)]
     return len(set(content)) <= 1 and len(message) <= 40
 
 
@@ -103,7 +105,7 @@ def plan(message: str, conv: Conversation | None, tokens: list[str], matches: li
         choice = pick_choice(message, matches)
         if choice:
             query = f"{pending['query']} {DIRECTIONS[choice][0]}"
-            return Plan("answer", query, direction=choice, follow_up=True)
+            return Plan("answer", query, direction=choice, follow_up=True, overview=True)
 
     if last and len(message) <= FOLLOW_UP_MAX_CHARS and not _SWITCH.search(q):
         if _ENGLISH.search(q):

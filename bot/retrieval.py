@@ -136,6 +136,23 @@ class Retriever:
             if i in self._position
         ]
 
+    def overview(self, query: Query, direction: str, k: int) -> list[SearchResult]:
+        """One passage for each measure of a direction, the measures the question touches first."""
+        ranked = self.search(query.text, len(self.index.chunks), direction=direction, query=query)
+        order = {r.chunk.id: i for i, r in enumerate(ranked)}
+        best: dict[str, SearchResult] = {}
+        for r in ranked:
+            if "当面の施策展開" in r.chunk.section:
+                best.setdefault(r.chunk.section, r)
+        for i, c in enumerate(self.index.chunks):  # measures the search did not reach, in document order
+            if c.direction == direction and "当面の施策展開" in c.section and c.section not in best:
+                best[c.section] = SearchResult(c, 0.0)
+        picked = sorted(best.values(), key=lambda r: order.get(r.chunk.id, len(order)))[:k]
+        top = max((r.score for r in picked), default=1.0) or 1.0
+        for r in picked:  # every measure listed, whatever its score
+            r.score = max(r.score, 0.5 * top)
+        return picked
+
     # -- search --------------------------------------------------------------------------------
 
     def search(

@@ -100,3 +100,15 @@ def test_migrations_are_applied_once(tmp_path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     assert ConversationStore(url).migrate() == []  # the constructor applied them already
     assert ConversationStore(url).migrate() == []
+
+
+def test_a_chosen_direction_is_answered_with_one_passage_per_measure(talk):
+    _, overview = talk("何か支援ある？", "5")
+    sections = [c.result.chunk.section for c in overview.citations]
+    assert len(sections) == len(set(sections)) >= 3  # distinct measures, not one measure four times
+    assert all("⑤" in s and "当面の施策展開" in s for s in sections)
+
+
+def test_the_owners_trade_alone_does_not_make_a_question_specific(talk):
+    [answer] = talk("うちみたいな町工場が使える制度って、どんなのがあるの？")
+    assert answer.choices and not answer.citations
