@@ -7,6 +7,10 @@ passage: each line is one sentence of a passage (its ending turned into です�
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query
@@ -94,6 +98,17 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
 
 
+@lru_cache(maxsize=1)
+def _glosses() -> dict[str, str]:
+    path = Path(__file__).parent / "data" / "headings_en.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def english_gloss(label: str) -> str | None:
+    """What a heading means, in English (the heading itself stays in Japanese)."""
+    return _glosses().get(label)
+
+
 def measure_label(chunk) -> str:
     """The name of what a passage describes, from its section path (the document's own heading)."""
     parts = chunk.section.split(" > ")
@@ -154,12 +169,19 @@ def compose(
         citations.append(Citation(n, r))
         text = _CONNECTIVE.sub("", "".join(to_polite(s, tokenizer) for s in sentences))
         label = measure_label(r.chunk)
-        points.append(f"・「{label}」: {text} [{n}]" if english else f"・{label}：{text}[{n}]")
+        if english:
+            gloss = english_gloss(label)
+            points.append(f"・「{label}」{f' ({gloss})' if gloss else ''}: {text} [{n}]")
+        else:
+            points.append(f"・{label}：{text}[{n}]")
     if not points:
         return refusal(question, "not_found")
     first = citations[0].result.chunk
     template = _DIRECT[_kind_of(first)][1 if english else 0]
-    direct = template.format(label=measure_label(first), n=1)
+    label = measure_label(first)
+    direct = template.format(label=label, n=1)
+    if english and (gloss := english_gloss(label)):
+        direct = direct.replace(f"「{label}」", f"「{label}」 ({gloss})", 1)
     heading = (
         "Measures that apply (names as written in Japanese, so you can search for them; quoted in Japanese):"
         if english

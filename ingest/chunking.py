@@ -25,7 +25,7 @@ from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。
@@ -110,6 +110,8 @@ def _kind(line: str) -> str:
         return "case"
     if _STRATEGY.match(line) and len(line) <= 30:
         return "strategy"
+    if _NOTE.match(line) or _CHART.match(line):  # before subsections: （単位：万円） is a chart note
+        return "note"
     if _SUBSECTION.match(line):
         return "subsection"
     if _CHAPTER.match(line):

@@ -106,3 +106,17 @@ def test_answer_has_the_contract_fields(advisor):
     assert {"answer", "citations", "refused", "conversation_id", "mode"} <= set(data)
     assert data["conversation_id"] == "c-1"
     assert {"n", "text", "source", "title", "section", "page", "score"} <= set(data["citations"][0])
+
+
+def test_every_policy_heading_has_an_english_gloss(advisor):
+    from bot.answer import english_gloss, measure_label
+
+    labels = {measure_label(c) for c in advisor.index.chunks if c.kind == "policy"}
+    missing = [label for label in labels if not label.startswith("事例") and not english_gloss(label)]
+    assert not missing
+
+
+def test_english_answers_name_measures_in_japanese_with_an_english_gloss(advisor):
+    answer = advisor.ask("Is there a subsidy for exhibiting at trade shows?")
+    assert "「見本市への出展支援」 (support for exhibiting at trade fairs)" in answer.answer
+    assert answer.answer.startswith("Yes.")
