@@ -268,6 +268,21 @@ def chat_command():
     typer.echo("ご利用ありがとうございました。")
 
 
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port."),
+):
+    """The HTTP API (and, later, the web chat)."""
+    import uvicorn
+
+    from .web import create_app
+
+    _advisor_ready = _advisor()  # index the corpus first if needed, and load the models once
+    typer.echo(f"smebot: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(_settings(), advisor=_advisor_ready), host=host, port=port, log_level="info")
+
+
 @app.command("eval")
 def eval_command(
     set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: evals/dev.jsonl)."),

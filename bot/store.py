@@ -60,6 +60,17 @@ turns = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("turn", Integer, nullable=False),
+    Column("rating", String(8), nullable=False),  # up or down
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
 
 
@@ -71,6 +82,11 @@ def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
 @migration
 def m001_conversations_and_turns(conn: Connection) -> None:
     metadata.create_all(conn, tables=[conversations, turns])
+
+
+@migration
+def m002_feedback(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[feedback])
 
 
 def now() -> datetime:
@@ -178,3 +194,24 @@ class ConversationStore:
                 )
             )
         conv.turns.append(turn)
+
+    def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "") -> None:
+        """Record 👍/👎 on one turn; LookupError if the conversation or the turn does not exist."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(turns.c.id).where(turns.c.conversation_id == conversation_id, turns.c.n == turn)
+            ).first()
+            if exists is None:
+                raise LookupError(f"no turn {turn} in conversation {conversation_id}")
+            conn.execute(
+                insert(feedback).values(
+                    conversation_id=conversation_id, turn=turn, rating=rating, comment=comment, created_at=now()
+                )
+            )
+
+    def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(feedback).where(feedback.c.conversation_id == conversation_id).order_by(feedback.c.id)
+            ).all()
+        return [{"turn": r.turn, "rating": r.rating, "comment": r.comment} for r in rows]

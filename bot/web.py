@@ -1,0 +1,152 @@
+"""The HTTP API (../shared/CONTRACT.md), a thin FastAPI adapter over the one Advisor.
+
+The Advisor (index, models, conversation store) is built once at start-up, not per request. Bad
+input gets a 4xx with {"error": "..."} that says what is wrong, never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .advisor import Advisor, BadRequest
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(5, ge=1, le=50)
+
+
+class ChatRequest(BaseModel):
+    message: str
+    conversation_id: str | None = None
+
+
+class DraftRequest(BaseModel):
+    inquiry: str
+
+
+class FeedbackRequest(BaseModel):
+    conversation_id: str
+    turn: int = Field(ge=0)
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=2000)
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_app(settings: Settings | None = None, advisor: Advisor | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.advisor = advisor or Advisor(settings)
+        app.state.lock = threading.Lock()  # Sudachi and SQLite writes: one turn at a time
+        yield
+
+    app = FastAPI(title="smebot", description="東京都の中小企業支援策アドバイザー API", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", []) if x != "body")
+        return error(422, f"{where or 'body'}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(BadRequest)
+    async def _bad(request: Request, exc: BadRequest):
+        return error(400, str(exc))
+
+    def core(request: Request) -> Advisor:
+        return request.app.state.advisor
+
+    async def run(request: Request, fn, *args):
+        def locked():
+            with request.app.state.lock:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
+
+    @app.get("/healthz")
+    async def healthz(request: Request):
+        return core(request).health()
+
+    @app.post("/api/search")
+    async def search(body: SearchRequest, request: Request):
+        results = await run(request, core(request).search, body.query, body.k)
+        return {"query": body.query, "results": [r.to_dict() for r in results]}
+
+    @app.post("/api/chat")
+    async def chat(body: ChatRequest, request: Request):
+        answer = await run(request, core(request).ask, body.message, body.conversation_id)
+        return answer.to_dict()
+
+    @app.post("/api/chat/stream")
+    async def chat_stream(body: ChatRequest, request: Request):
+        advisor = core(request)
+        advisor.check_message(body.message)  # bad input is a 4xx before the stream starts
+        events: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def work():
+            def delta(text: str) -> None:
+                loop.call_soon_threadsafe(events.put_nowait, ("delta", {"text": text}))
+
+            try:
+                with request.app.state.lock:
+                    answer = advisor.ask(body.message, body.conversation_id, on_delta=delta)
+                loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
+            except Exception as exc:  # reported in the stream; the connection is already open
+                log.exception("chat stream failed")
+                loop.call_soon_threadsafe(events.put_nowait, ("error", {"error": str(exc)}))
+
+        threading.Thread(target=work, daemon=True).start()
+
+        async def stream():
+            while True:
+                kind, data = await events.get()
+                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                if kind in ("done", "error"):
+                    return
+
+        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @app.post("/api/draft")
+    async def draft(body: DraftRequest, request: Request):
+        result = await run(request, core(request).draft, body.inquiry)
+        return result.to_dict()
+
+    @app.get("/api/conversations/{conversation_id}")
+    async def conversation(conversation_id: str, request: Request):
+        conv = await run(request, core(request).conversation, conversation_id)
+        if conv is None:
+            return error(404, f"no conversation {conversation_id!r}")
+        return conv.to_dict()
+
+    @app.post("/api/feedback", status_code=204)
+    async def feedback(body: FeedbackRequest, request: Request):
+        try:
+            await run(request, core(request).store.add_feedback, body.conversation_id, body.turn, body.rating, body.comment)
+        except LookupError as exc:
+            return error(404, str(exc))
+        return Response(status_code=204)
+
+    return app
