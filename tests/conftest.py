@@ -76,3 +76,27 @@ def small_corpus(tmp_path):
         encoding="utf-8",
     )
     return corpus
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(ready, proc, what: str, timeout: float = 30.0) -> None:
+    """Poll `ready()` (True once the server answers) until it is, the process dies, or time runs out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            pytest.fail(f"{what} did not start")
+        time.sleep(0.2)

@@ -1,25 +1,18 @@
 """The same index on a real Chroma server (`chroma run`), as a deployment with SMEBOT_CHROMA_URL uses it."""
 
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port, wait_until_up
 
 from bot.advisor import Advisor
 from bot.settings import Settings
 from ingest.pipeline import ingest
 
 CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -34,15 +27,7 @@ def chroma_server(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("chroma server did not start")
-                time.sleep(0.2)
+        wait_until_up(lambda: urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1), proc, "chroma server")
         yield url
     finally:
         proc.terminate()

@@ -2,13 +2,12 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port, wait_until_up
 
 from bot.settings import Settings
 from bot.store import ConversationStore, Turn
@@ -34,9 +33,7 @@ def postgres_url(tmp_path_factory):
         shutil.chown(sock, "postgres")
     subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
                    check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         _as_postgres([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(sock)]),
         stdout=subprocess.DEVNULL,
@@ -46,15 +43,14 @@ def postgres_url(tmp_path_factory):
     try:
         import psycopg
 
-        deadline = time.monotonic() + 30
-        while True:
+        def ready() -> bool:
             try:
                 psycopg.connect(url, connect_timeout=1).close()
-                break
+                return True
             except psycopg.OperationalError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("postgres did not start")
-                time.sleep(0.2)
+                return False
+
+        wait_until_up(ready, proc, "postgres")
         yield url
     finally:
         proc.terminate()
