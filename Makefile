@@ -1,4 +1,4 @@
-# Two commands a new user needs: `make run` (set up, ingest corpus/, chat) and `make test`.
+# Two commands a new user needs: `make run` (set up, ingest corpus/, serve the web chat) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,9 +11,10 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install system-deps run ingest chat test test-fast eval bench clean
 
-# Debian packages the tests use: a Japanese font (a test builds a real Japanese PDF) and
-# PostgreSQL 15 (the conversation store is tested on a real server).
-SYSTEM_PACKAGES := fonts-ipafont-gothic postgresql
+# Debian packages the tests use: a Japanese font (a test builds a real Japanese PDF; screenshots
+# show Japanese), PostgreSQL 15 (the conversation store is tested on a real server), and chromium
+# with an emoji font for the browser tests (Playwright drives /usr/bin/chromium; it downloads none).
+SYSTEM_PACKAGES := fonts-ipafont-gothic postgresql chromium fonts-noto-color-emoji
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +27,9 @@ system-deps:
 	@if command -v dpkg >/dev/null 2>&1 && ! dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null) \
-	      || echo "warning: could not install $(SYSTEM_PACKAGES); the PDF and PostgreSQL tests will be skipped"; \
+	      || echo "warning: could not install $(SYSTEM_PACKAGES); the PDF, PostgreSQL and browser tests will be skipped"; \
 	  else \
-	    echo "note: sudo apt-get install $(SYSTEM_PACKAGES) to run the PDF and PostgreSQL tests"; \
+	    echo "note: sudo apt-get install $(SYSTEM_PACKAGES) to run the PDF, PostgreSQL and browser tests"; \
 	  fi; \
 	fi
 
@@ -36,6 +37,9 @@ ingest: install
 	$(BIN)/smebot ingest
 
 run: ingest
+	$(BIN)/smebot serve
+
+chat: ingest
 	$(BIN)/smebot chat
 
 test: install system-deps

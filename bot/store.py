@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
 
 metadata = MetaData()
 
@@ -131,7 +132,13 @@ class Conversation:
 class ConversationStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            # one in-memory database shared by every thread (evals, tests), not one per thread
+            self.engine: Engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
         self.migrate()
 
     def migrate(self) -> list[str]:

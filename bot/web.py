@@ -1,4 +1,6 @@
-"""The HTTP API (../shared/CONTRACT.md), a thin FastAPI adapter over the one Advisor.
+"""The web chat and the HTTP API (../shared/CONTRACT.md), a thin FastAPI adapter over the one Advisor.
+
+The page (bot/static/) is plain HTML, CSS and JavaScript served by the app itself: no CDN.
 
 The Advisor (index, models, conversation store) is built once at start-up, not per request. Bad
 input gets a 4xx with {"error": "..."} that says what is wrong, never a 500.
@@ -11,11 +13,13 @@ import json
 import logging
 import threading
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,6 +27,7 @@ from .advisor import Advisor, BadRequest
 from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
 
 
 class SearchRequest(BaseModel):
@@ -84,6 +89,12 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                 return fn(*args)
 
         return await asyncio.to_thread(locked)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/healthz")
     async def healthz(request: Request):

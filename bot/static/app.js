@@ -1,0 +1,268 @@
+// The chat page: plain JavaScript over the HTTP API. Every text from users and documents is put
+// on the page with textContent, never as HTML.
+"use strict";
+
+const TEXT = {
+  ja: {
+    title: "東京都 中小企業支援アドバイザー",
+    intro: "東京都の中小企業施策の資料から、出典つきでお答えします。分野を選ぶか、お困りのことをそのままお書きください。",
+    placeholder: "例：展示会に出たいのですが、補助はありますか",
+    label: "ご質問", send: "送信", newChat: "新しい相談", lang: "English", langLabel: "Switch to English",
+    you: "あなた", bot: "アドバイザー", thinking: "お調べしています…",
+    up: "👍 役に立った", down: "👎 役に立たなかった", comment: "ご意見（任意）", sendComment: "送る",
+    thanks: "ご意見ありがとうございました。", copy: "返信案としてコピー", copied: "返信案をコピーしました。",
+    copyFailed: "コピーできませんでした。", open: "全文を表示", error: "エラー：", chips: "分野",
+    chipList: [
+      ["① IT化・設備", "ITや新しい設備を入れて生産性を上げたいのですが、どんな支援がありますか"],
+      ["② 販路開拓", "新しいお客さまや販路を見つけたいのですが、どんな支援がありますか"],
+      ["③ 経営の安定", "経営の相談や取引のトラブルについて、どんな支援がありますか"],
+      ["④ 災害・サイバー", "地震などの災害やサイバー攻撃に備えたいのですが、どんな支援がありますか"],
+      ["⑤ 事業承継", "跡継ぎや事業の引継ぎについて、どんな支援がありますか"],
+    ],
+  },
+  en: {
+    title: "Tokyo SME Support Advisor",
+    intro: "Answers from the Tokyo Metropolitan Government's SME policy, with sources. Pick an area or describe your situation.",
+    placeholder: "e.g. Is there support for exhibiting at trade shows?",
+    label: "Your question", send: "Send", newChat: "New conversation", lang: "日本語", langLabel: "日本語に切り替え",
+    you: "You", bot: "Advisor", thinking: "Looking it up…",
+    up: "👍 Helpful", down: "👎 Not helpful", comment: "Comment (optional)", sendComment: "Send",
+    thanks: "Thank you for your feedback.", copy: "Copy as reply draft", copied: "Reply draft copied.",
+    copyFailed: "Could not copy.", open: "Show passage", error: "Error: ", chips: "Areas",
+    chipList: [
+      ["① IT & equipment", "What support is there for IT and new equipment to raise productivity?"],
+      ["② New customers", "What support is there for finding new customers and sales channels?"],
+      ["③ Stable management", "What support is there for business consultations and unfair trading?"],
+      ["④ Disasters & cyber", "What support is there for preparing for earthquakes and cyber attacks?"],
+      ["⑤ Succession", "What support is there for business succession?"],
+    ],
+  },
+};
+
+const KEY_CONVERSATION = "smebot.conversation";
+const KEY_LANG = "smebot.lang";
+let lang = localStorage.getItem(KEY_LANG) === "en" ? "en" : "ja";
+let conversationId = localStorage.getItem(KEY_CONVERSATION);
+let busy = false;
+
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXT[lang][key];
+
+function el(tag, attrs = {}, text = null) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== null) node.textContent = text;
+  return node;
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.title = t("title");
+  $("title").textContent = t("title");
+  $("intro").textContent = t("intro");
+  $("message").placeholder = t("placeholder");
+  $("message-label").textContent = t("label");
+  $("send").textContent = t("send");
+  $("new-chat").textContent = t("newChat");
+  $("lang").textContent = t("lang");
+  $("lang").setAttribute("aria-label", t("langLabel"));
+  $("chips").setAttribute("aria-label", t("chips"));
+  const chips = $("chips");
+  chips.replaceChildren();
+  for (const [label, question] of t("chipList")) {
+    const b = el("button", { type: "button" }, label);
+    b.addEventListener("click", () => ask(question));
+    chips.append(b);
+  }
+}
+
+function status(text, isError = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", isError);
+}
+
+function addUser(text) {
+  const box = el("div", { class: "msg user" });
+  box.append(el("span", { class: "who" }, t("you")), document.createTextNode(text));
+  $("log").append(box);
+  box.scrollIntoView({ block: "end" });
+}
+
+function addAssistant() {
+  const box = el("article", { class: "msg bot" });
+  const body = el("div", { class: "body" }, t("thinking"));
+  box.append(el("span", { class: "who" }, t("bot")), body);
+  $("log").append(box);
+  return box;
+}
+
+function renderAnswer(box, data, question) {
+  const body = box.querySelector(".body");
+  body.textContent = data.answer;
+  box.dataset.turn = data.turn;
+  if (data.citations && data.citations.length) {
+    const cards = el("div", { class: "cards" });
+    for (const c of data.citations) cards.append(card(c));
+    box.append(cards);
+  }
+  if (!data.refused && data.citations && data.citations.length) box.append(actions(data, question));
+  box.scrollIntoView({ block: "end" });
+}
+
+function card(c) {
+  const wrap = el("div", { class: "card" });
+  const id = `passage-${Math.random().toString(36).slice(2)}`;
+  const head = el("button", { type: "button", "aria-expanded": "false", "aria-controls": id, title: t("open") });
+  const where = `[${c.n}] ${c.section}${c.page ? ` p.${c.page}` : ""}`;
+  head.append(el("span", { class: "section" }, where), el("br"),
+    el("span", { class: "excerpt" }, c.text.length > 70 ? `${c.text.slice(0, 70)}…` : c.text));
+  const passage = el("div", { class: "passage", id, hidden: "" }, `${c.text}\n\n${c.title} — ${c.source}`);
+  head.addEventListener("click", () => {
+    const open = head.getAttribute("aria-expanded") === "true";
+    head.setAttribute("aria-expanded", String(!open));
+    passage.hidden = open;
+  });
+  wrap.append(head, passage);
+  return wrap;
+}
+
+function actions(data, question) {
+  const row = el("div", { class: "actions" });
+  const up = el("button", { type: "button", "aria-pressed": "false", "data-rating": "up" }, t("up"));
+  const down = el("button", { type: "button", "aria-pressed": "false", "data-rating": "down" }, t("down"));
+  const copy = el("button", { type: "button", class: "copy-draft" }, t("copy"));
+  for (const b of [up, down]) b.addEventListener("click", () => feedback(row, data, b));
+  copy.addEventListener("click", () => copyDraft(question));
+  row.append(up, down, copy);
+  return row;
+}
+
+async function feedback(row, data, button) {
+  for (const b of row.querySelectorAll("[data-rating]")) b.setAttribute("aria-pressed", String(b === button));
+  const send = async (comment) => {
+    const r = await fetch("/api/feedback", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ conversation_id: data.conversation_id, turn: data.turn, rating: button.dataset.rating, comment }),
+    });
+    status(r.ok ? t("thanks") : t("error") + (await r.json()).error, !r.ok);
+  };
+  await send("");
+  if (row.nextElementSibling && row.nextElementSibling.classList.contains("comment")) return;
+  const form = el("form", { class: "comment" });
+  const input = el("input", { type: "text", maxlength: "2000", "aria-label": t("comment"), placeholder: t("comment") });
+  form.append(input, el("button", { type: "submit" }, t("sendComment")));
+  form.addEventListener("submit", async (e) => { e.preventDefault(); await send(input.value); form.remove(); });
+  row.after(form);
+  input.focus();
+}
+
+async function copyDraft(question) {
+  const r = await fetch("/api/draft", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inquiry: question }),
+  });
+  const data = await r.json();
+  if (!r.ok) return status(t("error") + data.error, true);
+  const text = `${data.draft}\n\n${data.checks.map((c) => `□ ${c}`).join("\n")}`;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = el("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    if (!ok) return status(t("copyFailed"), true);
+  }
+  status(t("copied"));
+}
+
+async function ask(message) {
+  message = message.trim();
+  if (!message || busy) return;
+  busy = true;
+  $("send").disabled = true;
+  status("");
+  addUser(message);
+  const box = addAssistant();
+  const body = box.querySelector(".body");
+  try {
+    const r = await fetch("/api/chat/stream", {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message, conversation_id: conversationId }),
+    });
+    if (!r.ok) {
+      const err = await r.json();
+      body.textContent = t("error") + err.error;
+      box.classList.add("error");
+      return;
+    }
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let started = false;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const kind = (block.match(/^event: (.*)$/m) || [])[1];
+        const data = JSON.parse((block.match(/^data: (.*)$/m) || [])[1] || "{}");
+        if (kind === "delta") {
+          if (!started) { body.textContent = ""; started = true; }
+          body.textContent += data.text;
+        } else if (kind === "done") {
+          conversationId = data.conversation_id;
+          localStorage.setItem(KEY_CONVERSATION, conversationId);
+          renderAnswer(box, data, message);
+        } else if (kind === "error") {
+          body.textContent = t("error") + data.error;
+        }
+      }
+    }
+  } catch (e) {
+    body.textContent = t("error") + e;
+  } finally {
+    busy = false;
+    $("send").disabled = false;
+  }
+}
+
+async function restore() {
+  if (!conversationId) return;
+  const r = await fetch(`/api/conversations/${encodeURIComponent(conversationId)}`);
+  if (!r.ok) { localStorage.removeItem(KEY_CONVERSATION); conversationId = null; return; }
+  const data = await r.json();
+  for (const turn of data.turns) {
+    addUser(turn.question);
+    renderAnswer(addAssistant(), turn.answer, turn.question);
+  }
+}
+
+$("ask").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const message = $("message").value;
+  $("message").value = "";
+  ask(message);
+});
+$("message").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("ask").requestSubmit(); }
+});
+$("new-chat").addEventListener("click", () => {
+  localStorage.removeItem(KEY_CONVERSATION);
+  conversationId = null;
+  $("log").replaceChildren();
+  status("");
+  $("message").focus();
+});
+$("lang").addEventListener("click", () => {
+  lang = lang === "ja" ? "en" : "ja";
+  localStorage.setItem(KEY_LANG, lang);
+  applyLanguage();
+});
+
+applyLanguage();
+restore();
