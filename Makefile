@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps run ingest chat test test-fast eval bench clean
+.PHONY: install system-deps run ingest chat test test-fast eval bench load clean
 
 # Debian packages the tests use: a Japanese font (a test builds a real Japanese PDF; screenshots
 # show Japanese), PostgreSQL 15 (the conversation store is tested on a real server), and chromium
@@ -53,6 +53,9 @@ eval: install
 
 bench: install
 	$(BIN)/python -m evals.bench
+
+load: ingest
+	$(BIN)/python -m evals.load
 
 clean:
 	rm -rf data .pytest_cache

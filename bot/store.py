@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     insert,
     select,
     update,
@@ -90,6 +91,15 @@ def m002_feedback(conn: Connection) -> None:
     metadata.create_all(conn, tables=[feedback])
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -120,6 +130,7 @@ class Conversation:
     profile: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
+    saved: bool = True  # False until its first turn is written
 
     @property
     def last(self) -> Turn | None:
@@ -139,6 +150,8 @@ class ConversationStore:
             )
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         self.migrate()
 
     def migrate(self) -> list[str]:
@@ -169,17 +182,20 @@ class ConversationStore:
         )
 
     def create(self, conversation_id: str | None = None) -> Conversation:
-        conv = Conversation(conversation_id or uuid.uuid4().hex)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(conversations).values(id=conv.id, created_at=now(), updated_at=now(), profile="{}", state="{}")
-            )
-        return conv
+        """A new conversation; it is written with its first turn, in the same transaction."""
+        return Conversation(conversation_id or uuid.uuid4().hex, saved=False)
 
     def add_turn(self, conv: Conversation, turn: Turn) -> None:
         """Record a turn and the conversation's new profile and state, in one transaction."""
         turn.created_at = now()
         with self.engine.begin() as conn:
+            if not conv.saved:
+                conn.execute(
+                    insert(conversations).values(
+                        id=conv.id, created_at=turn.created_at, updated_at=turn.created_at, profile="{}", state="{}"
+                    )
+                )
+                conv.saved = True
             conn.execute(
                 insert(turns).values(
                     conversation_id=conv.id,

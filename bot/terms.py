@@ -121,9 +121,11 @@ class TermMap:
             if hit is not None:
                 found[e.id] = TermMatch(e, hit)
         if self._token_triggers:
-            have = set(tokens if tokens is not None else self.tokenizer.tokens(question))
+            have = tokens if tokens is not None else self.tokenizer.tokens(question)
+            # every prefix of every token: "a token starts with w" becomes one set look-up
+            prefixes = {h[:i] for h in have for i in range(1, len(h) + 1)}
             for e, t, words in self._token_triggers:
-                if e.id not in found and all(any(h.startswith(w) for h in have) for w in words):
+                if e.id not in found and words <= prefixes:
                     found[e.id] = TermMatch(e, t)
         return [found[e.id] for e in self.entries if e.id in found]
 

@@ -1,0 +1,110 @@
+"""`make load`: a bounded load run against /api/chat on loopback (no language model).
+
+Starts `smebot serve` on a free 127.0.0.1 port in its own process, then 16 concurrent clients post
+the dev and held-out questions in turn for 30 seconds (both bounded; the run stops by itself).
+Prints requests per second, latency p50/p95, errors and the server's resident memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .metrics import load_set
+
+CLIENTS = int(os.environ.get("LOAD_CLIENTS", "16"))
+SECONDS = float(os.environ.get("LOAD_SECONDS", "30"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def clients(url: str, questions: list[str]) -> tuple[list[float], int, int]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + SECONDS
+
+    async def one(worker: int) -> None:
+        nonlocal errors
+        i = worker
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                try:
+                    r = await client.post("/api/chat", json={"message": questions[i % len(questions)], "conversation_id": None})
+                    ok = r.status_code == 200 and "answer" in r.json()
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+                i += CLIENTS
+
+    await asyncio.gather(*(one(w) for w in range(CLIENTS)))
+    return latencies, errors, len(latencies)
+
+
+def main() -> dict:
+    data = Path(os.environ.get("SMEBOT_DATA_DIR", "data"))
+    port = free_port()
+    env = {**os.environ, "SMEBOT_DATA_DIR": str(data), "SMEBOT_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/load.db"}
+    smebot = Path(sys.executable).with_name("smebot")
+    server = subprocess.Popen([str(smebot), "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start")
+            time.sleep(0.3)
+        questions = [q.question for p in ("evals/dev.jsonl", "evals/heldout.jsonl") for q in load_set(Path(p))]
+        started = time.monotonic()
+        latencies, errors, n = asyncio.run(clients(url, questions))
+        elapsed = time.monotonic() - started
+        latencies.sort()
+        figures = {
+            "clients": CLIENTS,
+            "seconds": round(elapsed, 1),
+            "requests": n,
+            "requests_per_s": round(n / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies), 1),
+            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+            "errors": errors,
+            "server_rss_mb": round(rss_mb(server.pid), 1),
+        }
+        print(json.dumps(figures, indent=1))
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
