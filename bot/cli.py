@@ -283,6 +283,18 @@ def serve_command(
     uvicorn.run(create_app(_settings(), advisor=_advisor_ready), host=host, port=port, log_level="info")
 
 
+@app.command("slack")
+def slack_command():
+    """The Slack app over Socket Mode (SLACK_BOT_TOKEN and SLACK_APP_TOKEN)."""
+    from .slack_app import run_socket_mode
+
+    settings = _settings()
+    if not settings.slack_bot_token or not settings.slack_app_token:
+        _err("error: smebot slack needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…); see README, Slack")
+        raise typer.Exit(2)
+    run_socket_mode(_advisor(), settings)
+
+
 @app.command("eval")
 def eval_command(
     set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: evals/dev.jsonl)."),

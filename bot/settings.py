@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     )
     llm_max_steps: int = Field(4, ge=1, le=10)
     llm_timeout: float = Field(20.0, gt=0, description="Seconds the model may take for one answer.")
+    slack_bot_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SMEBOT_SLACK_BOT_TOKEN"))
+    slack_app_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "SMEBOT_SLACK_APP_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SMEBOT_SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str | None = Field(None, description="Slack Web API base URL (a stand-in server in tests).")
     # Reciprocal rank fusion. The weights were set by measurement on evals/dev.jsonl (see README).
     bm25_weight: float = 1.0
     dense_weight: float = 0.2

@@ -62,6 +62,16 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def lifespan(app: FastAPI):
         app.state.advisor = advisor or Advisor(settings)
         app.state.lock = threading.Lock()  # Sudachi and SQLite writes: one turn at a time
+        app.state.slack = None
+        if settings.slack_signing_secret:
+            from slack_bolt.adapter.fastapi import SlackRequestHandler
+
+            from .slack_app import check_connection, create_slack_app
+
+            bolt = create_slack_app(app.state.advisor, settings)
+            app.state.slack = SlackRequestHandler(bolt)
+            if settings.slack_bot_token:
+                check_connection(bolt)
         yield
 
     app = FastAPI(title="smebot", description="東京都の中小企業支援策アドバイザー API", lifespan=lifespan)
@@ -95,6 +105,12 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request):
+        if request.app.state.slack is None:
+            return error(404, "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN")
+        return await request.app.state.slack.handle(request)
 
     @app.get("/healthz")
     async def healthz(request: Request):

@@ -52,3 +52,6 @@ class ToolCallingFakeModel(GenericFakeChatModel):
 
 def fake_model(*replies: Any, **kw: Any) -> ToolCallingFakeModel:
     return ToolCallingFakeModel(messages=iter(list(replies)), seen=[], **kw)
+
+
+from evals.slack_standin import SlackStandIn  # noqa: E402,F401  (shared with the Slack bench)

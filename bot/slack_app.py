@@ -1,0 +1,220 @@
+"""The advisor in Slack: a slack-bolt App over the same Advisor the web and the terminal use.
+
+Slack wants an acknowledgement within 3 seconds: every listener acks at once and answers in a lazy
+listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS).
+Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
+ignores its own and other bots' messages.
+
+Two ways in: HTTP mode at POST /slack/events in the web app (SLACK_SIGNING_SECRET verifies every
+request; a forged, unsigned or stale one gets 401), and Socket Mode (`smebot slack`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from .advisor import Advisor, BadRequest
+from .settings import Settings
+from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
+
+log = logging.getLogger(__name__)
+
+
+class SeenEvents:
+    """Event ids already taken: a bounded, thread-safe memory against duplicate deliveries."""
+
+    def __init__(self, size: int = 5000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def first_time(self, event_id: str | None) -> bool:
+        if not event_id:
+            return True
+        with self._lock:
+            if event_id in self._ids:
+                return False
+            self._ids[event_id] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
+
+
+def thread_conversation(channel: str, thread_ts: str) -> str:
+    return f"slack:{channel}:{thread_ts}"
+
+
+def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
+    from slack_bolt import App, BoltResponse
+    from slack_sdk import WebClient
+
+    if client is None:
+        kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
+        client = WebClient(token=settings.slack_bot_token, **kwargs)
+    app = App(
+        token=settings.slack_bot_token,
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        client=client,
+        token_verification_enabled=False,  # start even when Slack cannot be reached; auth.test on first use
+        process_before_response=False,
+    )
+    seen = SeenEvents()
+    lock = threading.Lock()  # one turn at a time through the core, as in the web app
+
+    @app.middleware
+    def no_retries(body, next, logger, request):
+        # Slack retries an event it thinks was not acknowledged; the first delivery is answered already.
+        if request.headers.get("x-slack-retry-num"):
+            return BoltResponse(status=200, body="")
+        if body.get("type") == "event_callback" and not seen.first_time(body.get("event_id")):
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def ack_now(ack):
+        ack()
+
+    def ask(text: str, conversation_id: str):
+        with lock:
+            return advisor.ask(text, conversation_id)
+
+    def reply(client, channel: str, thread_ts: str | None, text: str) -> None:
+        conversation_id = thread_conversation(channel, thread_ts or "dm")
+        question = strip_mentions(text)
+        try:
+            answer = ask(question, conversation_id)
+        except BadRequest as exc:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(f"うまく受け取れませんでした：{exc}"))
+            return
+        client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=fallback_text(answer.answer),
+            blocks=answer_blocks(answer, conversation_id),
+        )
+
+    def from_a_bot(event: dict, context) -> bool:
+        return bool(event.get("bot_id") or event.get("subtype") or event.get("user") == context.get("bot_user_id"))
+
+    def on_mention(event, client, context):
+        if from_a_bot(event, context):
+            return
+        reply(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))
+
+    app.event("app_mention")(ack=ack_now, lazy=[on_mention])
+
+    def on_message(event, client, context):
+        if from_a_bot(event, context):
+            return
+        bot = context.get("bot_user_id")
+        if bot and f"<@{bot}>" in event.get("text", ""):
+            return  # a mention: app_mention answers it
+        channel, thread_ts = event["channel"], event.get("thread_ts")
+        if event.get("channel_type") == "im":
+            reply(client, channel, thread_ts, event.get("text", ""))
+        elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts)) is not None:
+            reply(client, channel, thread_ts, event.get("text", ""))  # a follow-up in the bot's thread
+
+    app.event("message")(ack=ack_now, lazy=[on_message])
+
+    def on_command(body, client):
+        channel, user = body["channel_id"], body["user_id"]
+        conversation_id = thread_conversation(channel, f"cmd-{body.get('trigger_id', user)}"[:40])
+        try:
+            answer = ask(body.get("text", ""), conversation_id)
+        except BadRequest as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=escape(f"使い方：/smebot 質問（{exc}）"))
+            return
+        client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=fallback_text(answer.answer),
+            blocks=answer_blocks(answer, conversation_id, post_button=not answer.refused),
+        )
+
+    app.command("/smebot")(ack=ack_now, lazy=[on_command])
+
+    def on_post(body, client):
+        conversation_id, turn = body["actions"][0]["value"].rsplit("|", 1)
+        conv = advisor.conversation(conversation_id)
+        if conv is None or int(turn) >= len(conv.turns):
+            return
+        answer = _stored_answer(conv.turns[int(turn)].answer, int(turn))
+        client.chat_postMessage(
+            channel=body["channel"]["id"],
+            text=fallback_text(answer.answer),
+            blocks=answer_blocks(answer, conversation_id),
+        )
+
+    app.action("post_to_channel")(ack=ack_now, lazy=[on_post])
+
+    def on_feedback(body, client):
+        action = body["actions"][0]
+        conversation_id, turn = action["value"].rsplit("|", 1)
+        rating = "up" if action["action_id"] == "feedback_up" else "down"
+        try:
+            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}")
+        except LookupError:
+            return
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text="ご意見ありがとうございました。")
+
+    app.action("feedback_up")(ack=ack_now, lazy=[on_feedback])
+    app.action("feedback_down")(ack=ack_now, lazy=[on_feedback])
+
+    def on_shortcut(body, client):
+        message = body.get("message", {})
+        channel, user = body["channel"]["id"], body["user"]["id"]
+        try:
+            with lock:
+                draft = advisor.draft(strip_mentions(message.get("text", "")))
+        except BadRequest as exc:
+            client.chat_postEphemeral(channel=channel, user=user, text=escape(f"返信案を作れませんでした：{exc}"))
+            return
+        text = draft.draft + "\n\n送信前の確認事項：\n" + "\n".join(f"□ {c}" for c in draft.checks)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in split_text(escape(text))][:50]
+        client.chat_postEphemeral(channel=channel, user=user, text=fallback_text(draft.draft), blocks=blocks)
+
+    app.shortcut("reply_draft")(ack=ack_now, lazy=[on_shortcut])
+    return app
+
+
+def _stored_answer(data: dict, turn: int):
+    """An Answer rebuilt from its stored JSON (citations included) for re-posting."""
+    from .models import Answer, Chunk, Citation, SearchResult
+
+    citations = [
+        Citation(
+            c["n"],
+            SearchResult(
+                Chunk(id=c.get("id", ""), text=c["text"], source=c["source"], title=c["title"], section=c["section"], page=c.get("page")),
+                c.get("score", 0.0),
+            ),
+        )
+        for c in data.get("citations", [])
+    ]
+    return Answer(data.get("answer", ""), citations, refused=data.get("refused", False), turn=turn)
+
+
+def check_connection(app) -> None:
+    """Best effort, in the background: say in the log if Slack cannot be reached or the token is wrong."""
+
+    def check() -> None:
+        try:
+            app.client.auth_test()
+        except Exception as exc:  # the web chat goes on; Slack works once it can be reached
+            log.warning("Slack is not reachable or the token is not valid yet (%s); the web chat keeps running", exc)
+
+    threading.Thread(target=check, daemon=True).start()
+
+
+def run_socket_mode(advisor: Advisor, settings: Settings) -> None:
+    """`smebot slack`: the app over Socket Mode, for a workspace without a public URL."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if not settings.slack_bot_token or not settings.slack_app_token:
+        raise SystemExit("smebot slack needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…); see README, Slack")
+    SocketModeHandler(create_slack_app(advisor, settings), settings.slack_app_token).start()

@@ -1,0 +1,203 @@
+"""Slack over HTTP: signed requests against the real FastAPI + bolt app, with slack_sdk pointed at a
+local stand-in for Slack's Web API that records every call."""
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+
+import pytest
+from fakes import SlackStandIn
+from fastapi.testclient import TestClient
+
+from bot.advisor import Advisor
+from bot.models import Answer, Chunk, Citation, SearchResult
+from bot.slack_blocks import MAX_BLOCKS, SECTION_LIMIT, answer_blocks, escape, strip_mentions
+from bot.store import ConversationStore
+from bot.web import create_app
+
+SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def slack(index_settings, tmp_path):
+    standin = SlackStandIn()
+    settings = index_settings.model_copy(
+        update={"slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test-token", "slack_api_url": standin.url}
+    )
+    advisor = Advisor(settings, store=ConversationStore(f"sqlite:///{tmp_path / 'c.db'}"))
+    with TestClient(create_app(settings, advisor=advisor)) as client:
+        yield client, standin, advisor
+    standin.close()
+
+
+def signed(body: str, content_type: str, timestamp: int | None = None, secret: str = SECRET) -> dict:
+    ts = str(timestamp or int(time.time()))
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig, "Content-Type": content_type}
+
+
+def event(client, payload: dict, event_id: str, extra_headers: dict | None = None):
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id,
+                       "event_time": int(time.time()), "event": payload}, ensure_ascii=False)
+    headers = {**signed(body, "application/json"), **(extra_headers or {})}
+    return client.post("/slack/events", content=body.encode(), headers=headers)
+
+
+def form(client, fields: dict):
+    body = urllib.parse.urlencode(fields)
+    return client.post("/slack/events", content=body.encode(), headers=signed(body, "application/x-www-form-urlencoded"))
+
+
+def interaction(client, payload: dict):
+    return form(client, {"payload": json.dumps(payload, ensure_ascii=False)})
+
+
+def mention(client, text="<@UBOT> 展示会に出たいのですが、補助はありますか", ts="1700000000.000001", event_id="Ev1"):
+    return event(client, {"type": "app_mention", "user": "U1", "text": text, "ts": ts, "channel": "C1"}, event_id)
+
+
+def test_a_mention_is_answered_in_its_thread_with_citations_and_buttons(slack):
+    client, standin, _ = slack
+    started = time.perf_counter()
+    r = mention(client)
+    assert r.status_code == 200 and time.perf_counter() - started < 3  # acknowledged at once
+    [post] = standin.wait_for("chat.postMessage")
+    assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000001"
+    kinds = [b["type"] for b in post["blocks"]]
+    assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "actions"
+    context = " ".join(e["text"] for b in post["blocks"] if b["type"] == "context" for e in b["elements"])
+    assert "[1] 戦略Ⅰ" in context and "見本市への出展支援" in context
+    assert {e["action_id"] for e in post["blocks"][-1]["elements"]} == {"feedback_up", "feedback_down"}
+
+
+def test_a_follow_up_in_the_thread_continues_the_conversation(slack):
+    client, standin, advisor = slack
+    mention(client)
+    standin.wait_for("chat.postMessage")
+    event(client, {"type": "message", "user": "U1", "text": "ほかには？", "ts": "1700000000.000009",
+                   "thread_ts": "1700000000.000001", "channel": "C1", "channel_type": "channel"}, "Ev2")
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert posts[1]["thread_ts"] == "1700000000.000001"
+    conv = advisor.conversation("slack:C1:1700000000.000001")
+    assert [t.question for t in conv.turns] == ["展示会に出たいのですが、補助はありますか", "ほかには？"]
+
+
+def test_a_direct_message_gets_an_answer(slack):
+    client, standin, _ = slack
+    event(client, {"type": "message", "user": "U1", "text": "跡継ぎがいなくて困っています", "ts": "1700000000.000002",
+                   "channel": "D1", "channel_type": "im"}, "Ev3")
+    [post] = standin.wait_for("chat.postMessage")
+    assert post["channel"] == "D1" and "承継" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+def test_messages_in_other_threads_and_from_bots_are_left_alone(slack):
+    client, standin, _ = slack
+    event(client, {"type": "message", "user": "U2", "text": "今日の会議は？", "ts": "1.1", "thread_ts": "1.0",
+                   "channel": "C9", "channel_type": "channel"}, "Ev4")
+    event(client, {"type": "message", "bot_id": "BOTHER", "text": "ほかには？", "ts": "1.2", "channel": "D1",
+                   "channel_type": "im"}, "Ev5")
+    event(client, {"type": "message", "user": "UBOT", "text": "ほかには？", "ts": "1.3", "channel": "D1",
+                   "channel_type": "im"}, "Ev6")
+    time.sleep(1.0)
+    assert standin.posted("chat.postMessage") == []
+
+
+def test_a_retried_or_repeated_event_is_answered_once(slack):
+    client, standin, _ = slack
+    mention(client, event_id="EvR")
+    assert mention(client, event_id="EvR").status_code == 200  # the same event id delivered again
+    body_retry = event(client, {"type": "app_mention", "user": "U1", "text": "<@UBOT> 展示会", "ts": "1700000000.000001",
+                                "channel": "C1"}, "EvR2", {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert body_retry.status_code == 200
+    standin.wait_for("chat.postMessage")
+    time.sleep(1.0)
+    assert len(standin.posted("chat.postMessage")) == 1
+
+
+def test_slash_command_answers_privately_and_the_button_posts_it(slack):
+    client, standin, advisor = slack
+    r = form(client, {"command": "/smebot", "text": "BCPを作りたい", "user_id": "U1", "channel_id": "C1", "team_id": "T1",
+                      "trigger_id": "TR1", "response_url": standin.url + "response"})
+    assert r.status_code == 200
+    [ephemeral] = standin.wait_for("chat.postEphemeral")
+    assert ephemeral["user"] == "U1" and ephemeral["channel"] == "C1"
+    button = next(e for b in ephemeral["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
+    interaction(client, {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
+                         "actions": [{"action_id": "post_to_channel", "value": button["value"], "type": "button"}],
+                         "trigger_id": "TR2"})
+    [post] = standin.wait_for("chat.postMessage")
+    assert post["channel"] == "C1" and "ＢＣＰ" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+def test_message_shortcut_makes_a_private_reply_draft(slack):
+    client, standin, _ = slack
+    interaction(client, {"type": "message_action", "callback_id": "reply_draft", "user": {"id": "U1"},
+                         "channel": {"id": "C1"}, "team": {"id": "T1"}, "trigger_id": "TR3",
+                         "message": {"text": "展示会の出展費用に補助はありますか？", "ts": "1.5", "user": "U7"}})
+    [ephemeral] = standin.wait_for("chat.postEphemeral")
+    text = json.dumps(ephemeral["blocks"], ensure_ascii=False)
+    assert "返信案（下書き）" in text and "確認事項" in text
+
+
+def test_feedback_buttons_are_stored(slack):
+    client, standin, advisor = slack
+    mention(client)
+    [post] = standin.wait_for("chat.postMessage")
+    up = next(e for e in post["blocks"][-1]["elements"] if e["action_id"] == "feedback_up")
+    interaction(client, {"type": "block_actions", "user": {"id": "U5"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
+                         "actions": [{"action_id": "feedback_up", "value": up["value"], "type": "button"}], "trigger_id": "T9"})
+    standin.wait_for("chat.postEphemeral")
+    assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "up"
+
+
+@pytest.mark.parametrize("kind", ["bad signature", "unsigned", "stale"])
+def test_forged_unsigned_or_stale_requests_get_401_and_do_nothing(slack, kind):
+    client, standin, _ = slack
+    body = json.dumps({"type": "event_callback", "event_id": "EvX", "team_id": "T1",
+                       "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> 展示会", "ts": "1.9", "channel": "C1"}})
+    if kind == "bad signature":
+        headers = signed(body, "application/json", secret="not-the-secret")
+    elif kind == "unsigned":
+        headers = {"Content-Type": "application/json"}
+    else:
+        headers = signed(body, "application/json", timestamp=int(time.time()) - 60 * 10)
+    assert client.post("/slack/events", content=body.encode(), headers=headers).status_code == 401
+    time.sleep(0.5)
+    assert [m for m, _ in standin.calls if m.startswith("chat.")] == []  # only the start-up auth.test
+
+
+def test_blocks_respect_slacks_limits_and_escape_user_text():
+    long_text = ("とても長い回答の文です。" * 400 + "\n") * 3  # ~14,000 characters
+    chunk = Chunk(id="c", text="t", source="s", title="t", section="戦略Ⅰ > ② 販路開拓の強化", page=None)
+    citations = [Citation(n, SearchResult(chunk, 1.0)) for n in range(1, 13)]
+    blocks = answer_blocks(Answer(long_text + "<@U123> <script>&", citations, refused=False, turn=0), "conv")
+    assert len(blocks) <= MAX_BLOCKS
+    assert all(len(b["text"]["text"]) <= SECTION_LIMIT for b in blocks if b["type"] == "section")
+    assert all(len(b["elements"]) <= 10 for b in blocks if b["type"] == "context")
+    assert sum(len(b["elements"]) for b in blocks if b["type"] == "context") == 12
+    text = "".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert "<@U123>" not in text and "&lt;@U123&gt;" in text and "&amp;" in text
+    assert escape("<!channel>") == "&lt;!channel&gt;"
+    assert strip_mentions("<@UBOT> 展示会 &lt;大型&gt;") == "展示会 <大型>"
+
+
+def test_the_web_app_starts_when_slack_cannot_be_reached(index_settings, tmp_path, caplog):
+    settings = index_settings.model_copy(update={"slack_signing_secret": SECRET, "slack_bot_token": "xoxb-wrong",
+                                                 "slack_api_url": "http://127.0.0.1:9/api/"})
+    advisor = Advisor(settings, store=ConversationStore("sqlite://"))
+    with caplog.at_level("WARNING"), TestClient(create_app(settings, advisor=advisor)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/").status_code == 200
+        deadline = time.monotonic() + 10
+        while "Slack is not reachable" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert "Slack is not reachable" in caplog.text
+
+
+def test_without_a_signing_secret_the_slack_endpoint_says_so(index_settings):
+    advisor = Advisor(index_settings, store=ConversationStore("sqlite://"))
+    with TestClient(create_app(index_settings, advisor=advisor)) as client:
+        r = client.post("/slack/events", json={})
+        assert r.status_code == 404 and "SLACK_SIGNING_SECRET" in r.json()["error"]
