@@ -201,3 +201,15 @@ def test_without_a_signing_secret_the_slack_endpoint_says_so(index_settings):
     with TestClient(create_app(index_settings, advisor=advisor)) as client:
         r = client.post("/slack/events", json={})
         assert r.status_code == 404 and "SLACK_SIGNING_SECRET" in r.json()["error"]
+
+
+def test_socket_mode_without_tokens_says_what_is_missing(monkeypatch, index_settings):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.setenv("SMEBOT_DATA_DIR", str(index_settings.data_dir))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["slack"])
+    assert result.exit_code == 2 and "SLACK_APP_TOKEN" in result.output
