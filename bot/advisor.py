@@ -6,12 +6,14 @@ Models and the index are loaded once, when the Advisor is built.
 from __future__ import annotations
 
 import logging
+import re
 from importlib import metadata
 from typing import Any
 
 from . import guard
 from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
 from .answer import compose, is_english, refusal
+from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, read_manifest
@@ -24,6 +26,8 @@ from .terms import get_term_map
 from .tokenize import get_tokenizer
 
 log = logging.getLogger(__name__)
+# after a finished check: "何から始めればいい?" is about its result
+_AFTER_CHECK = re.compile(r"何から|まず|どうすれば|どうしたら|次は|始め|おすすめ|優先|what should|where do i start|first")
 
 # Below this BM25 score (per unit of own-word weight, as the question's own words are repeated
 # in the BM25 query), a question that names nothing of the SME domain has found nothing.
@@ -46,6 +50,8 @@ class Advisor:
         self._store = store
         self._llm = llm
         self._llm_error: str | None = None
+        self._sheets: dict[str, CheckSheet] | None = None
+        self._filters: tuple[str | None, str | None] = (None, None)  # this turn's direction and kind
         self._secrets = secret_values()
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
@@ -95,7 +101,15 @@ class Advisor:
         self.refresh()
         return self.retriever.search(query, k, method=method, direction=direction, kind=kind)
 
-    def ask(self, question: str, conversation_id: str | None = None, on_delta: OnDelta | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        conversation_id: str | None = None,
+        on_delta: OnDelta | None = None,
+        *,
+        direction: str | None = None,
+        kind: str | None = None,
+    ) -> Answer:
         """One turn: resolved against the conversation (created if new), answered, and stored.
 
         `on_delta` receives the answer's text as it is written (a model's tokens, or the whole
@@ -103,15 +117,19 @@ class Advisor:
         """
         question = self.check_message(question)
         self.refresh()
+        if direction is not None and direction not in DIRECTIONS:
+            raise BadRequest("direction must be one of ①②③④⑤")
+        if kind is not None and kind not in ("policy", "guide"):
+            raise BadRequest("kind must be policy or guide")
         conv = self._conversation(conversation_id)
-        answer, resolved = self._turn(question, conv, on_delta)
-        answer.answer = self.redact(answer.answer)
+        self._filters = (direction, kind)
+        try:
+            answer, resolved = self._turn(question, conv, on_delta)
+        finally:
+            self._filters = (None, None)
+        answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
             on_delta(answer.answer)
-        answer.conversation_id = conv.id
-        answer.turn = len(conv.turns)
-        answer.resolved_question = resolved
-        self.store.add_turn(conv, Turn(answer.turn, question, resolved, answer.to_dict(), answer.refused))
         return answer
 
     def draft(self, inquiry: str) -> Draft:
@@ -211,9 +229,114 @@ class Advisor:
         citations = [Citation(n, r) for n, r in enumerate(result.passages, start=1)]
         return Answer(result.text, citations, refused=False, mode="llm")
 
+    # -- check sheets ------------------------------------------------------------------------------
+
+    @property
+    def sheets(self) -> dict[str, CheckSheet]:
+        if self._sheets is None:
+            self._sheets = load_sheets(self.settings.corpus_dir / "checksheets")
+        return self._sheets
+
+    def start_check(self, name: str, conversation_id: str | None = None) -> Answer:
+        """Begin a check sheet in a conversation (created if new); the first question comes back."""
+        sheet = self.sheets.get(name)
+        if sheet is None:
+            raise BadRequest(f"no check sheet {name!r}: one of {', '.join(sorted(self.sheets)) or '(none)'}")
+        conv = self._conversation(conversation_id)
+        answer = self._begin(conv, sheet)
+        return self._record(conv, f"（{sheet.title}を開始）", answer, f"check:{sheet.id}")
+
+    def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str) -> Answer:
+        answer.answer = self.redact(answer.answer)
+        answer.conversation_id = conv.id
+        answer.turn = len(conv.turns)
+        answer.resolved_question = resolved
+        self.store.add_turn(conv, Turn(answer.turn, question, resolved, answer.to_dict(), answer.refused))
+        return answer
+
+    def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:
+        conv.state.pop("check_offer", None)
+        conv.state["diagnose"] = {"sheet": sheet.id, "scores": []}
+        text, choices = question_text(sheet, 0)
+        return Answer(f"{sheet.intro}\n\n{text}", [], refused=False, choices=choices)
+
+    def _check_turn(self, question: str, conv: Conversation) -> Answer | None:
+        """A turn that belongs to a check sheet (offer, question, result, or its follow-up); else None."""
+        sheets = self.sheets
+        running = conv.state.get("diagnose")
+        if running and running["sheet"] in sheets:
+            sheet = sheets[running["sheet"]]
+            if is_stop(question):
+                conv.state.pop("diagnose")
+                return Answer("チェックを中止しました。ほかにお困りのことがあれば、お気軽にお尋ねください。", [], refused=False)
+            index = len(running["scores"])
+            score = sheet.pick(index, question)
+            if score is None:
+                text, choices = question_text(sheet, index)
+                return Answer(f"恐れ入りますが、番号でお答えください。\n\n{text}", [], refused=False, choices=choices)
+            running["scores"].append(score)
+            if len(running["scores"]) < len(sheet.questions):
+                text, choices = question_text(sheet, len(running["scores"]))
+                return Answer(text, [], refused=False, choices=choices)
+            conv.state.pop("diagnose")
+            total = sum(running["scores"])
+            band = sheet.band_for(total)
+            conv.state["diagnosis"] = {"sheet": sheet.id, "total": total, "max": sheet.max_score, "band": band.name}
+            return self._check_result(sheet, total, head=True)
+        offer = conv.state.pop("check_offer", None)
+        if offer and offer["sheet"] in sheets:
+            if is_yes(question):
+                return self._begin(conv, sheets[offer["sheet"]])
+            if is_no(question):
+                return None  # answered below, as an ordinary question (the offer's question)
+        done = conv.state.get("diagnosis")
+        if done and done["sheet"] in sheets and len(question) <= 40 and _AFTER_CHECK.search(question):
+            return self._check_result(sheets[done["sheet"]], done["total"], head=False)
+        sheet = matching_sheet(question, sheets)
+        if sheet and not (done and done["sheet"] == sheet.id):
+            conv.state["check_offer"] = {"sheet": sheet.id, "question": question}
+            choices = [{"n": 1, "label": "はい、チェックする"}, {"n": 2, "label": "いいえ、支援策を知りたい"}]
+            text = (
+                f"今の状態を、{sheet.title}（{len(sheet.questions)}問）で確かめてみませんか。"
+                "結果に合わせて、使える支援策をご案内します。\n1. はい、チェックする\n2. いいえ、支援策を知りたい"
+            )
+            return Answer(text, [], refused=False, choices=choices)
+        return None
+
+    def _check_result(self, sheet: CheckSheet, total: int, head: bool) -> Answer:
+        band = sheet.band_for(total)
+        citations: list[Citation] = []
+        support: list[str] = []
+        for measure in band.measures:
+            policy = self.retriever.policy_passage(measure)
+            if policy is not None:
+                citations.append(Citation(len(citations) + 1, policy))
+                support.append(f"・{measure.strip('（）()')}：東京都の施策[{len(citations)}]")
+        for guide in band.guides:
+            first = self.retriever.guide_passage(guide)
+            if first is not None:
+                citations.append(Citation(len(citations) + 1, first))
+                support.append(f"・「{first.chunk.program}」[{len(citations)}]")
+        lines = []
+        if head:
+            lines += [f"【{sheet.title}の結果】{total}点／{sheet.max_score}点：{band.name}", band.summary, ""]
+        else:
+            lines += [f"先ほどのチェックの結果（{band.name}）から、次の順に進めることをおすすめします。", ""]
+        lines += ["おすすめの進め方："] + [f"・{a}" for a in band.advice]
+        if support:
+            lines += ["", "使える支援："] + support
+        lines += ["", "※ この結果は目安です。詳しくは相談窓口で専門家にご相談ください。"]
+        return Answer("\n".join(lines), citations, refused=False)
+
     def _turn(self, question: str, conv: Conversation, on_delta: OnDelta | None = None) -> tuple[Answer, str]:
         if guard.breaks_rules(question):
             return refusal(question, "rules"), question
+        offered = conv.state.get("check_offer")
+        checked = self._check_turn(question, conv)
+        if checked is not None:
+            return checked, question
+        if offered and is_no(question):
+            question = offered["question"]  # "no thanks": answer what they first asked
         tokens = self.tokenizer.tokens(question)
         matches = self.terms.matches(question, tokens)
         update_profile(conv.profile, question)
@@ -278,6 +401,8 @@ class Advisor:
             )
             body = answer.answer.split("\n\n", 1)[-1]  # the note replaces the direct "yes" line
             answer.answer = f"{note}\n\n{body}"
+        if answer.mode == "extractive" and self._filters[1] != "policy":
+            self._link_programs(answer, english, exclude=p.exclude)
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}
         conv.state["last"] = {
@@ -289,12 +414,60 @@ class Advisor:
         }
         return answer, p.query
 
+    def _link_programs(self, answer: Answer, english: bool, exclude: set[str] | None = None) -> None:
+        """A policy measure names the programs that implement it; a program names its measure."""
+        lines: list[str] = []
+        cited = {c.result.chunk.id for c in answer.citations}
+        exclude = exclude or set()
+
+        def cite(result: SearchResult) -> int | None:
+            if result.chunk.id in exclude:  # "ほかには": what was shown before is not shown again
+                return None
+            for c in answer.citations:
+                if c.result.chunk.id == result.chunk.id:
+                    return c.n
+            answer.citations.append(Citation(len(answer.citations) + 1, result))
+            cited.add(result.chunk.id)
+            return len(answer.citations)
+
+        done: set[str] = set()
+        for c in list(answer.citations):
+            ch = c.result.chunk
+            if ch.program and ch.measure and ch.measure not in done:
+                done.add(ch.measure)
+                policy = self.retriever.policy_passage(ch.measure)
+                n = cite(policy) if policy is not None else None
+                if n is not None:
+                    lines.append(
+                        f"「{ch.program}」 implements the policy measure 「{ch.measure}」 [{n}]."
+                        if english
+                        else f"「{ch.program}」は、東京都の施策「{ch.measure}」を具体化した事業です[{n}]。"
+                    )
+            elif not ch.program and "当面の施策展開" in ch.section:
+                heading = ch.section.split(" > ")[-1]
+                if heading in done:
+                    continue
+                done.add(heading)
+                guides = [g for g in self.retriever.program_guides(heading)[:3] if g.chunk.id not in exclude]
+                if guides:
+                    names = "".join(f"「{g.chunk.program}」[{cite(g)}]" for g in guides)
+                    lines.append(
+                        f"Programs that carry out 「{heading}」: {names}."
+                        if english
+                        else f"「{heading}」を具体化した事業として、{names}があります。"
+                    )
+        if lines:
+            head, sep, last = answer.answer.rpartition("\n")
+            answer.answer = "\n".join([head, *lines[:4], last]) if sep else "\n".join([answer.answer, *lines[:4]])
+
     def _find(self, p, query: Query) -> list[SearchResult]:
         k = self.settings.top_k
         n = k + len(p.exclude)
-        results = self.retriever.search(p.query, n, query=query, direction=p.direction)
-        if p.direction and len([r for r in results if r.chunk.id not in p.exclude]) == 0:
-            results = self.retriever.search(p.query, n, query=query)
+        chosen, kind = self._filters
+        direction = chosen or p.direction
+        results = self.retriever.search(p.query, n, query=query, direction=direction, kind=kind)
+        if p.direction and not chosen and len([r for r in results if r.chunk.id not in p.exclude]) == 0:
+            results = self.retriever.search(p.query, n, query=query, kind=kind)
         return [r for r in results if r.chunk.id not in p.exclude][:k]
 
     def in_domain(self, query: Query, results: list[SearchResult]) -> bool:

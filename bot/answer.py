@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -77,9 +78,16 @@ def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
     return sentence
 
 
-def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTokenizer) -> float:
+_ASKS_FIGURE = re.compile(r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|最大|限度|総額|電話|番号|連絡先|何回|how much|maximum|cap|rate|phone|number")
+_HAS_FIGURE = re.compile(r"[0-9０-９]")
+
+
+def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTokenizer, wants_figure: bool = False) -> float:
     tokens = set(tokenizer.tokens(sentence))
-    return len(tokens & query_tokens) / (1 + 0.05 * len(tokens))
+    score = len(tokens & query_tokens) / (1 + 0.05 * len(tokens))
+    if wants_figure and _HAS_FIGURE.search(sentence):
+        score += 2.0  # "上限はいくら?" is answered by the sentence with the amount in it
+    return score
 
 
 def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokenizer, limit: int) -> list[str]:
@@ -93,7 +101,8 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     if not sentences:
         return []
     wanted = set(query.all_tokens)
-    scored = [(_sentence_score(s, wanted, tokenizer), i) for i, s in enumerate(sentences)]
+    wants_figure = bool(_ASKS_FIGURE.search(query.text.lower()))
+    scored = [(_sentence_score(s, wanted, tokenizer, wants_figure), i) for i, s in enumerate(sentences)]
     best = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
 
@@ -111,6 +120,9 @@ def english_gloss(label: str) -> str | None:
 
 def measure_label(chunk) -> str:
     """The name of what a passage describes, from its section path (the document's own heading)."""
+    if chunk.program:
+        part = chunk.section.split(" > ")[-1]
+        return chunk.program if part in (chunk.program, chunk.title) else f"{chunk.program}（{part}）"
     parts = chunk.section.split(" > ")
     if "当面の施策展開" in parts and parts[-1] != "当面の施策展開":
         return parts[-1]
@@ -122,6 +134,8 @@ def measure_label(chunk) -> str:
 
 
 def _kind_of(chunk) -> str:
+    if chunk.program:
+        return "guide"
     parts = chunk.section.split(" > ")
     if "当面の施策展開" in parts:
         return "measure"
@@ -134,7 +148,7 @@ def _kind_of(chunk) -> str:
     return "other"
 
 
-_ORDER = {"measure": 0, "direction": 1, "case": 2, "other": 3, "issue": 4}
+_ORDER = {"guide": 0, "measure": 0, "direction": 1, "case": 2, "other": 3, "issue": 4}
 
 _DIRECT = {
     "measure": ("はい。東京都の施策には「{label}」などの取組があります[{n}]。", "Yes. Tokyo's SME policy includes measures such as 「{label}」 [{n}]."),
@@ -142,7 +156,27 @@ _DIRECT = {
     "case": ("参考になる{label}が紹介されています[{n}]。", "The policy describes a relevant case: {label} [{n}]."),
     "issue": ("東京都も、この点を中小企業の課題として挙げています[{n}]。", "The Tokyo Metropolitan Government names this as a challenge for SMEs [{n}]."),
     "other": ("「{label}」に関連する記述があります[{n}]。", "The documents cover this under 「{label}」 [{n}]."),
+    "guide": ("「{program}」について、次のとおりご案内します[{n}]。", "Here is what the guide to 「{program}」 says [{n}]."),
 }
+
+
+def fiscal_note(citations: list[Citation], english: bool) -> str | None:
+    """Figures from a program guide belong to a fiscal year: say which, and where to confirm."""
+    seen: dict[str, Any] = {}
+    for c in citations:
+        ch = c.result.chunk
+        if ch.program and ch.program not in seen:
+            seen[ch.program] = ch
+    if not seen:
+        return None
+    lines = []
+    for program, ch in seen.items():
+        year = ch.fiscal_year or "年度不明"
+        if english:
+            lines.append(f"※ The figures for 「{program}」 are from {year} (as of {ch.as_of}); they change every year — check the operator's latest guidelines before applying.")
+        else:
+            lines.append(f"※「{program}」の内容は{year}の情報です（{ch.as_of}時点）。金額や条件は年度ごとに変わるため、申請前に実施主体の最新の募集要項でご確認ください。")
+    return "\n".join(lines)
 
 
 def compose(
@@ -156,13 +190,15 @@ def compose(
     """An owner's answer: a direct line, the measures that apply (each cited), and the next step."""
     english = is_english(question) if english is None else english
     chosen = [r for r in results[:passages] if r.score >= 0.5 * results[0].score]
+    if chosen and chosen[0].chunk.program:  # a program question: that program, and the policy behind it
+        chosen = [r for r in chosen if r.chunk.program in (None, chosen[0].chunk.program)]
     # An owner asks what support exists: measures first, then directions and cases, and the
     # policy's statement of the problem last (dropping it lost facts owners asked about).
     chosen.sort(key=lambda r: _ORDER[_kind_of(r.chunk)])
     citations: list[Citation] = []
     points: list[str] = []
     for r in chosen:
-        sentences = pick_sentences(r, query, tokenizer, limit=2 if not citations else 1)
+        sentences = pick_sentences(r, query, tokenizer, limit=2 if not citations or r.chunk.program else 1)
         if not sentences:
             continue
         n = len(citations) + 1
@@ -179,7 +215,7 @@ def compose(
     first = citations[0].result.chunk
     template = _DIRECT[_kind_of(first)][1 if english else 0]
     label = measure_label(first)
-    direct = template.format(label=label, n=1)
+    direct = template.format(label=label, n=1, program=first.program or label)
     if english and (gloss := english_gloss(label)):
         direct = direct.replace(f"「{label}」", f"「{label}」 ({gloss})", 1)
     heading = (
@@ -187,7 +223,9 @@ def compose(
         if english
         else "関係する施策："
     )
-    return Answer("\n".join([direct, "", heading, *points, "", next_step(citations, english)]), citations, refused=False)
+    note = fiscal_note(citations, english)
+    tail = [note, next_step(citations, english)] if note else [next_step(citations, english)]
+    return Answer("\n".join([direct, "", heading, *points, "", *tail]), citations, refused=False)
 
 
 def next_step(citations: list[Citation], english: bool) -> str:

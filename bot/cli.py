@@ -143,6 +143,7 @@ def search_command(
     batch: bool = typer.Option(False, "--batch", help="One query a line on standard input; JSON lines out."),
     method: str = typer.Option("hybrid", "--method", help="hybrid, bm25 or dense."),
     direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Only documents of a kind: policy or guide."),
 ):
     """The passages that best match QUERY, best first."""
     from .advisor import BadRequest
@@ -152,7 +153,7 @@ def search_command(
     failed = False
     for q in queries:
         try:
-            results = advisor.search(q, k, method=method, direction=direction)
+            results = advisor.search(q, k, method=method, direction=direction, kind=kind)
         except (BadRequest, ValueError) as exc:
             failed = True
             if batch or as_json:
@@ -174,6 +175,8 @@ def ask_command(
     conversation: Optional[str] = typer.Option(None, "--conversation", help="Continue this conversation."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
+    direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="Only documents of a kind: policy or guide."),
 ):
     """One turn of advice, each fact cited."""
     from .advisor import BadRequest
@@ -181,7 +184,7 @@ def ask_command(
     advisor = _advisor()
     if not batch:
         try:
-            answer = advisor.ask(question or "", conversation)
+            answer = advisor.ask(question or "", conversation, direction=direction, kind=kind)
         except BadRequest as exc:
             if as_json:
                 _print_json({"error": str(exc)})
@@ -227,6 +230,38 @@ def draft_command(
     typer.echo("\n--- 送信前の確認事項 ---")
     for check in draft.checks:
         typer.echo(f"□ {check}")
+
+
+@app.command("diagnose")
+def diagnose_command(
+    name: Optional[str] = typer.Argument(None, help="bcp, cyber, succession or ict (none: list them)."),
+):
+    """A self-diagnosis check sheet, question by question, then the result with advice."""
+    from .advisor import BadRequest
+
+    advisor = _advisor()
+    if not name or name not in advisor.sheets:
+        for sheet in advisor.sheets.values():
+            typer.echo(f"{sheet.id:12} {sheet.title}（{len(sheet.questions)}問）")
+        if name:
+            _err(f"error: no check sheet {name!r}")
+            raise typer.Exit(2)
+        return
+    answer = advisor.start_check(name)
+    typer.echo(answer.answer)
+    while answer.choices:
+        try:
+            reply = input("\n番号> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            return
+        try:
+            answer = advisor.ask(reply or " ", answer.conversation_id)
+        except BadRequest as exc:
+            _err(f"error: {exc}")
+            continue
+        typer.echo("")
+        _render_answer(answer)
 
 
 @app.command("chat")

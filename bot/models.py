@@ -24,6 +24,11 @@ class Chunk:
     kind: str = "policy"
     line: int | None = None
     heading: str = ""  # the headings above the passage, indexed with it (not shown as text)
+    # program guides: the program, the policy measure it implements, and when its facts hold
+    program: str | None = None
+    measure: str | None = None
+    fiscal_year: str | None = None
+    as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +57,9 @@ class SearchResult:
             "direction": c.direction,
             "kind": c.kind,
             "id": c.id,
+            "program": c.program,
+            "fiscal_year": c.fiscal_year,
+            "as_of": c.as_of,
         }
 
 

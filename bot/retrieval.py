@@ -7,6 +7,7 @@ candidates; reciprocal rank fusion combines the two rankings with weights set by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,9 +17,31 @@ from .index import LoadedIndex
 from .models import SearchResult
 from .settings import Settings
 from .terms import TermMap, TermMatch
+from .text import compact
 from .tokenize import JapaneseTokenizer
 
 METHODS = ("bm25", "dense", "hybrid")
+# A guide passage's fused score is scaled by this when the question is about a measure, not a program.
+GUIDE_WEIGHT_FOR_POLICY_QUESTIONS = 0.6
+# What a program question asks about, and the guide sections that say it.
+ASPECT_SECTIONS = [
+    (re.compile(r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|最大|限度|奨励金|how much|maximum|\bcap\b|limit|rate|amount|cover"),
+     ("助成率・上限", "費用・利用条件")),
+    (re.compile(r"電話|連絡先|問い合わせ|問合せ|フリーダイヤル|phone|contact|number|call"), ("問い合わせ先",)),
+    (re.compile(r"申請|申し込|申込|締切|締め切り|期限|募集|いつまで|apply|application|deadline"), ("申請方法",)),
+    (re.compile(r"対象|条件|要件|誰が|だれが|eligib|who can"), ("対象",)),
+    (re.compile(r"どこで|場所|会場|総額|where|venue"), ("概要",)),
+]
+ASPECT_BOOST = 1.6  # a guide section that says what is asked
+_ASPECT_WORD = re.compile(
+    r"^(窓口|電話|番号|連絡先|問い合わせ|上限|限度|限度額|金額|助成率|補助率|いくら|最大|申請|申し込み|締め切り|期限|対象|条件|要件|相談)$"
+)
+NAMED_PROGRAM_BOOST = 1.4  # the passages of a program the question names
+_PROGRAM_DETAIL = re.compile(
+    r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|申請|申し込|申込|締切|締め切り|期限|募集|要件|条件|対象者"
+    r"|問い合わせ|問合せ|電話|窓口はどこ|フリーダイヤル|奨励金|総額|助成金|補助金の名前|制度の名前"
+    r"|how much|maximum|\bcap\b|deadline|apply|application|eligib|phone|contact|subsid|grant"
+)
 
 
 @dataclass
@@ -66,6 +89,21 @@ class Retriever:
         self.terms = terms
         self.settings = settings
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
+        # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
+        names = {c.program for c in index.chunks if c.program}
+        self._program_names = {compact(part) for n in names for part in re.split(r"[・（）()、]", n) if part}
+        generic = {"事業", "支援", "助成", "助成金", "中小企業", "中小", "企業", "東京都", "東京", "都", "公社", "推進", "促進", "対策"}
+        self._program_words = {n: {t for t in tokenizer.tokens(n) if t not in generic} for n in names}
+        # policy measure <-> program guides, keyed by the measure's heading without its brackets
+        self._policy_for: dict[str, int] = {}
+        self._guides_for: dict[str, list[int]] = {}
+        programs_seen: set[str] = set()
+        for i, c in enumerate(index.chunks):
+            if c.program and c.measure and c.program not in programs_seen:
+                programs_seen.add(c.program)
+                self._guides_for.setdefault(measure_key(c.measure), []).append(i)
+            elif not c.program and "当面の施策展開" in c.section:
+                self._policy_for.setdefault(measure_key(c.section.split(" > ")[-1]), i)
 
     # -- query ---------------------------------------------------------------------------------
 
@@ -128,6 +166,28 @@ class Retriever:
                 hits[pos] = (rank, 1.0 - float(dist))
         return Ranking(hits)
 
+    def policy_passage(self, measure: str) -> SearchResult | None:
+        """The first policy passage under a measure heading such as （事業継続へのサポート）."""
+        i = self._policy_for.get(measure_key(measure))
+        return SearchResult(self.index.chunks[i], 1.0) if i is not None else None
+
+    def program_guides(self, measure: str) -> list[SearchResult]:
+        """The first passage of each program guide that implements a measure."""
+        return [SearchResult(self.index.chunks[i], 1.0) for i in self._guides_for.get(measure_key(measure), [])]
+
+    def guide_passage(self, guide_id: str) -> SearchResult | None:
+        """The first passage of the guide file corpus/guides/<guide_id>.md."""
+        for c in self.index.chunks:
+            if c.program and c.source.endswith(f"guides/{guide_id}.md"):
+                return SearchResult(c, 1.0)
+        return None
+
+    def program_passages(self, name: str, k: int = 4) -> list[SearchResult]:
+        """A program's guide looked up by (part of) its name: its passages in order."""
+        key = compact(name)
+        found = [c for c in self.index.chunks if c.program and key and key in compact(c.program)]
+        return [SearchResult(c, 1.0 - 0.01 * n) for n, c in enumerate(found[:k])]
+
     def passages(self, ids: list[str]) -> list[SearchResult]:
         """Known passages again, in the given order (to restate an answer, e.g. in English)."""
         return [
@@ -170,14 +230,76 @@ class Retriever:
         k = k or self.settings.top_k
         query = query or self.prepare(text)
         n = max(self.settings.candidates, k)
+        # a question about a measure reads the policy first; a question about a program, its guide
+        demote_guides = kind is None and not self.program_intent(query)
+        lift = None if demote_guides else query
         rankings: dict[str, tuple[Ranking, float]] = {}
         if method in ("bm25", "hybrid"):
             rankings["bm25"] = (self.bm25(query, n, direction, kind), self.settings.bm25_weight)
         if method in ("dense", "hybrid"):
             rankings["dense"] = (self.dense(query, n, direction, kind), self.settings.dense_weight)
-        return self.fuse(rankings, k)
+        return self.fuse(rankings, k, demote_guides=demote_guides, lift=lift)
 
-    def fuse(self, rankings: dict[str, tuple[Ranking, float]], k: int) -> list[SearchResult]:
+    def _named_programs(self, query: Query) -> set[str]:
+        """Programs the question names, wholly or by most of their distinctive words."""
+        text = compact(query.text)
+        have = set(query.tokens)
+        named = set()
+        for program, words in self._program_words.items():
+            if any(len(part) >= 4 and part in text for part in self._parts_of(program)):
+                named.add(program)
+            elif words and len(words & have) / len(words) >= 0.5:
+                named.add(program)
+        return named
+
+    def _program_boosts(self, query: Query, fused: dict[int, float]) -> dict[int, float]:
+        """Lift, among the programs the question is about, the guide sections that say what it asks.
+
+        The programs are those it names and the two best found before lifting: boilerplate such as
+        「問い合わせ先の窓口・電話番号は…確認できていません」 in other guides must not win on its words."""
+        text = query.text.lower()
+        sections = {sec for rx, secs in ASPECT_SECTIONS if rx.search(text) for sec in secs}
+        named = self._named_programs(query)
+        # which program the question is about: BM25 on its topic words alone (without 窓口, 上限, …)
+        topic = [t for t in query.weighted_tokens(1) if not _ASPECT_WORD.search(t)]
+        found: list[str] = []
+        if topic and self.index.bm25 is not None:
+            docs, scores = self.index.bm25.retrieve([topic], k=min(15, len(self.index.chunks)), show_progress=False, n_threads=1)
+            for doc, score in zip(docs[0], scores[0]):
+                program = self.index.chunks[int(doc)].program
+                if score > 0 and program and program not in found:
+                    found.append(program)
+        relevant = named | set(found[:2])
+        boosts: dict[int, float] = {}
+        for p in fused:
+            c = self.index.chunks[p]
+            if c.program not in relevant:
+                continue
+            factor = NAMED_PROGRAM_BOOST if c.program in named else 1.0
+            if sections and c.section.split(" > ")[-1] in sections:
+                factor *= ASPECT_BOOST
+            if factor != 1.0:
+                boosts[p] = factor
+        return boosts
+
+    def _parts_of(self, program: str) -> list[str]:
+        return [compact(p) for p in re.split(r"[・（）()、]", program) if p]
+
+    def program_intent(self, query: Query) -> bool:
+        """Whether a question is about a concrete program (its name, amounts, dates, how to apply)."""
+        text = query.text.lower()
+        if _PROGRAM_DETAIL.search(text) or any(rx.search(text) for rx, _ in ASPECT_SECTIONS[:2]):
+            return True
+        text = compact(query.text)
+        return any(len(name) >= 4 and name in text for name in self._program_names)
+
+    def fuse(
+        self,
+        rankings: dict[str, tuple[Ranking, float]],
+        k: int,
+        demote_guides: bool = False,
+        lift: Query | None = None,
+    ) -> list[SearchResult]:
         """Weighted reciprocal rank fusion; the score is scaled so 1.0 means first everywhere."""
         rrf_k = self.settings.rrf_k
         active = {m: (r, w) for m, (r, w) in rankings.items() if r.hits and w > 0}
@@ -188,6 +310,13 @@ class Retriever:
         for ranking, weight in active.values():
             for pos, (rank, _) in ranking.hits.items():
                 fused[pos] = fused.get(pos, 0.0) + weight / (rrf_k + rank)
+        if demote_guides:
+            for p in fused:
+                if self.index.chunks[p].program:
+                    fused[p] *= GUIDE_WEIGHT_FOR_POLICY_QUESTIONS
+        if lift is not None:
+            for p, factor in self._program_boosts(lift, fused).items():
+                fused[p] *= factor
         order = sorted(fused, key=lambda p: (-fused[p], p))[:k]
         return [
             SearchResult(
@@ -198,3 +327,8 @@ class Retriever:
             )
             for p in order
         ]
+
+
+def measure_key(heading: str) -> str:
+    """（事業継続へのサポート）, 事業継続へのサポート and (事業継続へのサポート) are one measure."""
+    return compact(heading).strip("()（）")

@@ -12,6 +12,7 @@ request; a forged, unsigned or stale one gets 401), and Socket Mode (`smebot sla
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -164,6 +165,17 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
 
     app.action("feedback_up")(ack=ack_now, lazy=[on_feedback])
     app.action("feedback_down")(ack=ack_now, lazy=[on_feedback])
+
+    def on_choice(body, client):
+        conversation_id, n = body["actions"][0]["value"].rsplit("|", 1)
+        channel = (body.get("channel") or body.get("container", {})).get("id") or body["container"]["channel_id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        answer = ask(n, conversation_id)
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback_text(answer.answer),
+                                blocks=answer_blocks(answer, conversation_id))
+
+    app.action(re.compile(r"^choice_\d+$"))(ack=ack_now, lazy=[on_choice])
 
     def on_shortcut(body, client):
         message = body.get("message", {})

@@ -64,6 +64,12 @@ def answer_blocks(answer: Answer, conversation_id: str, *, post_button: bool = F
              "text": {"type": "plain_text", "text": "チャンネルに投稿"}, "value": value}
         )
     actions = [{"type": "actions", "elements": buttons}] if buttons else []
+    if answer.choices:  # a clarifying or check-sheet question: one button a choice (at most 25 a block)
+        actions.insert(0, {"type": "actions", "elements": [
+            {"type": "button", "action_id": f"choice_{c['n']}", "value": f"{conversation_id}|{c['n']}",
+             "text": {"type": "plain_text", "text": f"{c['n']}. {c['label']}"[:75]}}
+            for c in answer.choices[:25]
+        ]})
     room = MAX_BLOCKS - len(context) - len(actions)
     pieces = split_text(_bold_numbers(escape(answer.answer)))
     if len(pieces) > room:  # an overlong answer keeps its start, its citations and its buttons

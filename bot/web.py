@@ -30,13 +30,26 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
+Direction = Literal["①", "②", "③", "④", "⑤"]
+Kind = Literal["policy", "guide"]
+
+
 class SearchRequest(BaseModel):
     query: str
     k: int = Field(5, ge=1, le=50)
+    direction: Direction | None = None
+    kind: Kind | None = None
 
 
 class ChatRequest(BaseModel):
     message: str
+    conversation_id: str | None = None
+    direction: Direction | None = None
+    kind: Kind | None = None
+
+
+class DiagnoseRequest(BaseModel):
+    name: str
     conversation_id: str | None = None
 
 
@@ -118,12 +131,34 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
     @app.post("/api/search")
     async def search(body: SearchRequest, request: Request):
-        results = await run(request, core(request).search, body.query, body.k)
+        advisor = core(request)
+        results = await run(
+            request, lambda: advisor.search(body.query, body.k, direction=body.direction, kind=body.kind)
+        )
         return {"query": body.query, "results": [r.to_dict() for r in results]}
 
     @app.post("/api/chat")
     async def chat(body: ChatRequest, request: Request):
-        answer = await run(request, core(request).ask, body.message, body.conversation_id)
+        advisor = core(request)
+        answer = await run(
+            request,
+            lambda: advisor.ask(body.message, body.conversation_id, direction=body.direction, kind=body.kind),
+        )
+        return answer.to_dict()
+
+    @app.get("/api/checksheets")
+    async def checksheets(request: Request):
+        return {
+            "checksheets": [
+                {"name": s.id, "title": s.title, "direction": s.direction, "questions": len(s.questions)}
+                for s in core(request).sheets.values()
+            ]
+        }
+
+    @app.post("/api/diagnose")
+    async def diagnose(body: DiagnoseRequest, request: Request):
+        """Start a check sheet; answer its questions through /api/chat with the conversation id."""
+        answer = await run(request, core(request).start_check, body.name, body.conversation_id)
         return answer.to_dict()
 
     @app.post("/api/chat/stream")
@@ -139,7 +174,9 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
             try:
                 with request.app.state.lock:
-                    answer = advisor.ask(body.message, body.conversation_id, on_delta=delta)
+                    answer = advisor.ask(
+                        body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
+                    )
                 loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
             except Exception as exc:  # reported in the stream; the connection is already open
                 log.exception("chat stream failed")

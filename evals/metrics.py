@@ -23,10 +23,12 @@ class Question:
     lang: str = "ja"
     direction: str | None = None
     needs: list[str] = field(default_factory=list)
+    program: str | None = None  # program questions: the program the answer must name
+    figure: str | None = None  # ... and the figure it must give
 
     @property
     def answerable(self) -> bool:
-        return self.kind == "in_scope"
+        return self.kind in ("in_scope", "program")
 
 
 def load_set(path: Path) -> list[Question]:
@@ -44,6 +46,8 @@ def load_set(path: Path) -> list[Question]:
                     lang=raw.get("lang", "ja"),
                     direction=raw.get("direction"),
                     needs=list(raw.get("needs") or []),
+                    program=raw.get("program"),
+                    figure=raw.get("figure"),
                 )
             )
     return out

@@ -29,6 +29,8 @@ METHODS = [
 class AnswerScore:
     answerable: int = 0
     fact_in_answer: int = 0
+    programs: int = 0
+    program_named_with_figure: int = 0
     false_refusals: int = 0
     declinable: int = 0
     refused_correctly: int = 0
@@ -41,6 +43,11 @@ class AnswerScore:
             "false_refusal": self.false_refusals / max(self.answerable, 1),
             "declinable": self.declinable,
             "refused_correctly": self.refused_correctly / max(self.declinable, 1),
+            **(
+                {"program_named_with_figure": self.program_named_with_figure / self.programs, "programs": self.programs}
+                if self.programs
+                else {}
+            ),
         }
 
 
@@ -95,7 +102,8 @@ class EvalReport:
                 "",
                 f"Answers: expected fact in the answer {a['fact_in_answer']:.3f} of {a['answerable']}; "
                 f"false refusals {a['false_refusal']:.3f}; out-of-scope and rule-breaking refused "
-                f"{a['refused_correctly']:.3f} of {a['declinable']}.",
+                f"{a['refused_correctly']:.3f} of {a['declinable']}."
+                + (f" Program named with the asked figure: {a['program_named_with_figure']:.3f} of {a['programs']}." if a.get("programs") else ""),
                 "Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s.latency_ms.items()),
                 "",
             ]
@@ -154,6 +162,14 @@ def evaluate_set(advisor, name: str, questions: list[Question], recipe=None, met
                 answers.fact_in_answer += 1
             else:
                 answers.failures.append({"id": q.id, "question": q.question, "why": "fact missing"})
+            if q.program:
+                answers.programs += 1
+                named = contains_any(answer.answer, [q.program])
+                figure = q.figure is None or contains_any(answer.answer, [q.figure])
+                answers.program_named_with_figure += named and figure and not answer.refused
+                if not (named and figure):
+                    answers.failures.append({"id": q.id, "question": q.question,
+                                             "why": f"program named {named}, figure {q.figure} given {figure}"})
         else:
             answers.declinable += 1
             if answer.refused:

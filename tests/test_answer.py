@@ -117,6 +117,9 @@ def test_every_policy_heading_has_an_english_gloss(advisor):
 
 
 def test_english_answers_name_measures_in_japanese_with_an_english_gloss(advisor):
-    answer = advisor.ask("Is there a subsidy for exhibiting at trade shows?")
+    answer = advisor.ask("Is there support for exhibiting at trade shows?", kind="policy")
     assert "「見本市への出展支援」 (support for exhibiting at trade fairs)" in answer.answer
     assert answer.answer.startswith("Yes.")
+    program = advisor.ask("How much is the trade show exhibition subsidy?")
+    assert program.answer.startswith("Here is what the guide to 「展示会出展助成")
+    assert "※ The figures for" in program.answer  # the fiscal year they belong to

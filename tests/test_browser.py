@@ -118,7 +118,7 @@ def test_english_switch_and_an_english_answer(page):
     page.click("#lang")
     assert page.inner_text("#send") == "Send" and page.evaluate("document.documentElement.lang") == "en"
     answer = ask(page, "Is there a subsidy for exhibiting at trade shows?")
-    assert answer.locator(".body").inner_text().startswith("Yes.")
+    assert answer.locator(".body").inner_text().startswith(("Yes.", "Here is what the guide"))
     shot(page, "english")
     page.click("#lang")
     assert page.inner_text("#send") == "送信"

@@ -33,8 +33,15 @@ def test_a_short_follow_up_leans_on_the_previous_topic(talk):
     assert "サイバー" in cited(second)
     assert second.resolved_question.startswith("サイバー攻撃が心配です")
     assert second.turn == 1 and first.turn == 0
-    # the document does not say who is eligible: the advisor says so instead of guessing
+
+
+def test_a_follow_up_asking_what_the_passages_do_not_say_is_told_so(index_settings, tmp_path):
+    advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{tmp_path / 'k.db'}"))
+    first = advisor.ask("サイバー攻撃が心配です。対策の費用に補助はありますか", kind="policy")
+    second = advisor.ask("締め切りはいつまで？", first.conversation_id, kind="policy")
+    # the policy does not give dates: the advisor says so instead of guessing
     assert "具体的な記載がありません" in second.answer
+    assert all(c.result.chunk.kind == "policy" for c in second.citations)
 
 
 def test_more_leaves_out_what_was_already_cited(talk):
@@ -104,7 +111,7 @@ def test_migrations_are_applied_once(tmp_path):
 
 def test_a_chosen_direction_is_answered_with_one_passage_per_measure(talk):
     _, overview = talk("何か支援ある？", "5")
-    sections = [c.result.chunk.section for c in overview.citations]
+    sections = [c.result.chunk.section for c in overview.citations if c.result.chunk.kind == "policy"]
     assert len(sections) == len(set(sections)) >= 3  # distinct measures, not one measure four times
     assert all("⑤" in s and "当面の施策展開" in s for s in sections)
 

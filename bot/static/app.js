@@ -105,8 +105,20 @@ function renderAnswer(box, data, question) {
     for (const c of data.citations) cards.append(card(c));
     box.append(cards);
   }
+  if (data.choices && data.choices.length) box.append(choiceButtons(data.choices));
   if (!data.refused && data.citations && data.citations.length) box.append(actions(data, question));
   box.scrollIntoView({ block: "end" });
+}
+
+function choiceButtons(choices) {
+  // a clarifying question or a check-sheet question: each choice sends its number
+  const row = el("div", { class: "actions choices", role: "group" });
+  for (const c of choices) {
+    const b = el("button", { type: "button", "data-choice": String(c.n) }, `${c.n}. ${c.label}`);
+    b.addEventListener("click", () => ask(String(c.n)));
+    row.append(b);
+  }
+  return row;
 }
 
 function card(c) {

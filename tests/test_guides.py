@@ -1,0 +1,68 @@
+"""Program guides (corpus/guides/*.md): traceable to the facts file, and used in answers."""
+
+import re
+import unicodedata
+from pathlib import Path
+
+import frontmatter
+import pytest
+
+from bot.text import compact
+
+ROOT = Path(__file__).resolve().parents[1]
+GUIDES = sorted((ROOT / "corpus" / "guides").glob("*.md"))
+FACTS = compact((ROOT / "evals" / "program-facts.md").read_text(encoding="utf-8"))  # a copy of shared/program-facts.md
+POLICY = compact((ROOT / "corpus" / "policy" / "tokyo-sme-vision-strategy1.txt").read_text(encoding="utf-8"))
+# amounts, rates, counts, phone numbers and dates as they are written in the guides
+FIGURE = re.compile(
+    r"\d[\d,.]*\s*(?:億円|万円|円|件|回|名|人|割|%|か月|年度|年|月|日)"
+    r"|\d+/\d+"
+    r"|0\d{1,4}-\d{1,4}-\d{3,4}"
+)
+
+
+def test_there_is_a_guide_for_each_of_the_19_programs():
+    assert len(GUIDES) == 19
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
+def test_guide_front_matter_and_sources(path):
+    post = frontmatter.load(path)
+    meta = post.metadata
+    for key in ("title", "kind", "program", "operator", "direction", "measure", "fiscal_year", "as_of", "sources"):
+        assert meta.get(key), f"{path.name}: {key} missing"
+    assert meta["kind"] == "guide" and meta["direction"] in "①②③④⑤"
+    assert compact(meta["measure"]) in POLICY  # the policy measure it implements exists
+    assert all(s["kind"] in ("official", "secondary") and s["url"].startswith("http") for s in meta["sources"])
+    assert "年度ごとに変わります" in post.content
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
+def test_every_figure_in_a_guide_is_in_the_facts_file(path):
+    body = unicodedata.normalize("NFKC", frontmatter.load(path).content)
+    missing = [f for f in FIGURE.findall(body) if compact(f) not in FACTS]
+    assert not missing, f"{path.name}: figures not traceable to program-facts.md: {missing}"
+
+
+def test_a_program_question_names_the_program_gives_the_figure_and_its_year(advisor):
+    answer = advisor.ask("BCPの助成金の上限っていくら？")
+    assert "BCP実践促進助成金" in answer.answer and "1,500万円" in answer.answer
+    assert "令和7年度の情報です" in answer.answer and "最新の募集要項でご確認ください" in answer.answer
+    # and it names the policy measure behind it, cited
+    assert "「（事業継続へのサポート）」を具体化した事業です" in answer.answer
+    assert any(c.result.chunk.kind == "policy" for c in answer.citations)
+
+
+def test_a_measure_question_answers_from_the_policy_and_names_its_programs(advisor):
+    answer = advisor.ask("BCPの策定を支援してほしい")
+    assert answer.citations[0].result.chunk.kind == "policy"
+    assert "を具体化した事業として" in answer.answer and "「BCP実践促進助成金」" in answer.answer
+
+
+def test_search_and_ask_can_keep_to_a_kind_or_a_direction(advisor):
+    guides = advisor.search("助成金の上限", 5, kind="guide")
+    assert guides and all(r.chunk.kind == "guide" for r in guides)
+    policy = advisor.ask("展示会の補助", kind="policy")
+    assert all(c.result.chunk.kind == "policy" for c in policy.citations)
+    fourth = advisor.ask("補助金の上限", direction="④")
+    assert all(c.result.chunk.direction == "④" for c in fourth.citations[:2])
