@@ -222,6 +222,7 @@ class Advisor:
             search=lambda q, d: self.retriever.search(q, k, direction=d if d in DIRECTIONS else None),
             max_steps=self.settings.llm_max_steps,
             time_limit=self.settings.llm_timeout,
+            lookup=self.retriever.program_passages,
         )
         history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
         prompt = f"{question}\n(Answer in English.)" if english else question

@@ -51,16 +51,21 @@ def make_chat_model(spec: str):
         raise LLMUnavailable(f"cannot use {spec!r}: {exc}") from exc
 
 
-def search_tool_spec():
-    """The tool the model may call, declared for bind_tools."""
+def tool_specs():
+    """The tools the model may call, declared for bind_tools (the agent loop runs them)."""
     from langchain_core.tools import tool
 
     @tool
     def search_policy(query: str, direction: str | None = None) -> str:
-        """Search Tokyo's SME policy documents. direction: one of ①②③④⑤ to stay within a policy direction."""
-        return ""  # executed by the agent loop, not by langchain
+        """Search Tokyo's SME policy documents and program guides. direction: one of ①②③④⑤."""
+        return ""
 
-    return search_policy
+    @tool
+    def lookup_program(name: str) -> str:
+        """Look up a support program's guide by (part of) its name, e.g. BCP実践促進助成金."""
+        return ""
+
+    return [search_policy, lookup_program]
 
 
 @dataclass
@@ -72,9 +77,17 @@ class AgentResult:
 
 
 class PolicyAgent:
-    def __init__(self, model: Any, search: Search, max_steps: int = 4, time_limit: float = 20.0) -> None:
+    def __init__(
+        self,
+        model: Any,
+        search: Search,
+        max_steps: int = 4,
+        time_limit: float = 20.0,
+        lookup: Callable[[str], list[SearchResult]] | None = None,
+    ) -> None:
         self.model = model
         self.search = search
+        self.lookup = lookup or (lambda name: [])
         self.max_steps = max_steps
         self.time_limit = time_limit
 
@@ -103,7 +116,7 @@ class PolicyAgent:
             messages += [HumanMessage(asked), AIMessage(answered)]
         messages.append(HumanMessage(f"{question}\n\n{register(found)}"))
         try:
-            model = self.model.bind_tools([search_tool_spec()])
+            model = self.model.bind_tools(tool_specs())
         except NotImplementedError:
             model = self.model  # a model without tools answers from the passages it was given
 
@@ -115,7 +128,10 @@ class PolicyAgent:
                 return self._validate(str(reply.content), shown, step)
             for call in calls:
                 args = call.get("args") or {}
-                results = self.search(str(args.get("query") or question), args.get("direction"))
+                if call.get("name") == "lookup_program":
+                    results = self.lookup(str(args.get("name") or ""))
+                else:
+                    results = self.search(str(args.get("query") or question), args.get("direction"))
                 messages.append(ToolMessage(register(results), tool_call_id=call.get("id") or "search"))
         raise AgentError("step_limit", f"no answer after {self.max_steps} steps")
 
@@ -181,7 +197,8 @@ def _passages_block(numbered: list[tuple[int, SearchResult]]) -> str:
     lines = ["<passages>"]
     for n, r in numbered:
         text = r.chunk.text.replace("<", "＜").replace(">", "＞")  # no passage can close the block
-        lines.append(f"[{n}] {r.chunk.section}\n{text}")
+        where = f"{r.chunk.program}（{r.chunk.fiscal_year}） > {r.chunk.section}" if r.chunk.program else r.chunk.section
+        lines.append(f"[{n}] {where}\n{text}")
     lines.append("</passages>")
     return "\n\n".join(lines)
 

@@ -108,3 +108,14 @@ def test_a_follow_up_is_condensed_by_the_model_before_searching(advisor_with):
     second = advisor.ask("それって誰でも使えるの？", first.conversation_id)
     assert second.resolved_question == "展示会出展の助成は誰が対象ですか"
     assert second.mode == "llm" and second.citations
+
+
+def test_model_looks_up_a_program_by_name(advisor_with):
+    model = fake_model(
+        AIMessage(content="", tool_calls=[{"name": "lookup_program", "args": {"name": "BCP実践促進助成金"}, "id": "l1"}]),
+        "BCP実践促進助成金の助成限度額は資料では1,500万円と紹介されています[6]。",
+    )
+    answer = advisor_with(model).ask("BCPの設備に使える助成金の名前と上限を教えて")
+    assert answer.mode == "llm" and answer.citations[0].result.chunk.program == "BCP実践促進助成金"
+    sent = [m for m in model.seen[-1] if m.type == "tool"]
+    assert sent and "BCP実践促進助成金" in sent[0].content
