@@ -78,15 +78,23 @@ def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
     return sentence
 
 
-_ASKS_FIGURE = re.compile(r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|最大|限度|総額|電話|番号|連絡先|何回|how much|maximum|cap|rate|phone|number")
+# What kind of figure a question asks for, and what such a figure looks like in a sentence.
+_FIGURE_KINDS = [
+    (re.compile(r"上限|いくら|幾ら|何円|万円|億円|最大|限度|総額|金額|奨励金|how much|maximum|\bcap\b|amount"), re.compile(r"\d[\d,.]*\s*(億|万)?円")),
+    (re.compile(r"助成率|補助率|何割|rate"), re.compile(r"\d+\s*/\s*\d+|\d+\s*割|\d+\s*%")),
+    (re.compile(r"電話|番号|連絡先|フリーダイヤル|phone|number|call"), re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}")),
+    (re.compile(r"何回|回数|how many times"), re.compile(r"\d+\s*回")),
+]
 _HAS_FIGURE = re.compile(r"[0-9０-９]")
 
 
-def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTokenizer, wants_figure: bool = False) -> float:
+def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTokenizer, wanted=()) -> float:
     tokens = set(tokenizer.tokens(sentence))
     score = len(tokens & query_tokens) / (1 + 0.05 * len(tokens))
-    if wants_figure and _HAS_FIGURE.search(sentence):
-        score += 2.0  # "上限はいくら?" is answered by the sentence with the amount in it
+    if wanted and _HAS_FIGURE.search(sentence):
+        score += 0.5
+        if any(rx.search(sentence) for rx in wanted):
+            score += 2.0  # "上限はいくら?" is answered by the sentence with the amount in it
     return score
 
 
@@ -101,8 +109,9 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     if not sentences:
         return []
     wanted = set(query.all_tokens)
-    wants_figure = bool(_ASKS_FIGURE.search(query.text.lower()))
-    scored = [(_sentence_score(s, wanted, tokenizer, wants_figure), i) for i, s in enumerate(sentences)]
+    asked = query.text.lower()
+    figures = tuple(looks for asks, looks in _FIGURE_KINDS if asks.search(asked))
+    scored = [(_sentence_score(s, wanted, tokenizer, figures), i) for i, s in enumerate(sentences)]
     best = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
 

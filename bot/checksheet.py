@@ -102,9 +102,10 @@ def load_sheets(folder: Path) -> dict[str, CheckSheet]:
     return {s.id: s for s in (load_sheet(p) for p in sorted(folder.glob("*.yaml")))}
 
 
-# "うちのBCPって大丈夫?": the owner does not know where they stand
+# "うちのBCPって大丈夫?": the owner does not know where they stand (about their own company)
 _UNSURE = re.compile(
-    r"大丈夫|できてる|できている|足りてる|足りている|十分|診断|チェック|自己評価|点検|どのくらい|どの程度|何が足りない|準備度|弱点"
+    r"診断|チェックシート|自己評価|点検したい|準備度|弱点|何が足りない"
+    r"|(うち|自社|当社|弊社|わが社|我が社|うちの会社).{0,30}(大丈夫|できてる|できている|足りてる|足りている|十分|どのくらい|どの程度)"
     r"|are we ready|how ready|self[- ]check|assessment|checklist"
 )
 _YES = re.compile(r"^(はい|お願い|おねがい|やる|やります|する|します|始め|ok|yes|1|１)")

@@ -29,6 +29,7 @@ class Chunk:
     measure: str | None = None
     fiscal_year: str | None = None
     as_of: str | None = None
+    aliases: str = ""  # other names owners use for the program (カスハラ), space-separated
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -91,6 +91,7 @@ class Retriever:
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
+        self._aliases = {c.program: c.aliases.split() for c in index.chunks if c.program and c.aliases}
         self._program_names = {compact(part) for n in names for part in re.split(r"[・（）()、]", n) if part}
         generic = {"事業", "支援", "助成", "助成金", "中小企業", "中小", "企業", "東京都", "東京", "都", "公社", "推進", "促進", "対策"}
         self._program_words = {n: {t for t in tokenizer.tokens(n) if t not in generic} for n in names}
@@ -283,7 +284,8 @@ class Retriever:
         return boosts
 
     def _parts_of(self, program: str) -> list[str]:
-        return [compact(p) for p in re.split(r"[・（）()、]", program) if p]
+        parts = [p for p in re.split(r"[・（）()、]", program) if p] + self._aliases.get(program, [])
+        return [compact(p) for p in parts]
 
     def program_intent(self, query: Query) -> bool:
         """Whether a question is about a concrete program (its name, amounts, dates, how to apply)."""

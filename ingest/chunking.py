@@ -25,7 +25,7 @@ from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。
@@ -296,8 +296,9 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
     for i, (section, p, text) in enumerate(groups):
         digest = hashlib.sha1(text.encode()).hexdigest()[:10]
         headings = [h for h in section if h != p.strategy]
-        if program:  # a guide's passages are found by the program's name too
-            headings = [program, *headings]
+        aliases = [str(a) for a in meta.get("aliases") or []]
+        if program:  # a guide's passages are found by the program's names too
+            headings = [program, *aliases, *headings]
         chunks.append(
             Chunk(
                 id=f"{doc_key}-{i:04d}-{digest}",
@@ -314,6 +315,7 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
                 measure=str(meta["measure"]) if meta.get("measure") else None,
                 fiscal_year=str(meta["fiscal_year"]) if meta.get("fiscal_year") else None,
                 as_of=str(meta["as_of"]) if meta.get("as_of") else None,
+                aliases=" ".join(aliases),
             )
         )
     return chunks
