@@ -359,7 +359,10 @@ class Advisor:
             condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout))
             if condensed:
                 p.query = condensed
-        query = self.retriever.prepare(p.query)
+        if p.query == question:  # tokenized and matched above already
+            query = self.retriever.prepare(p.query, tokens=tokens, matches=matches)
+        else:
+            query = self.retriever.prepare(p.query)
         if p.reuse:
             results = self.retriever.passages(p.reuse)
         elif p.overview and p.direction:

@@ -16,7 +16,7 @@ from .embedding import Embedder
 from .index import LoadedIndex
 from .models import SearchResult
 from .settings import Settings
-from .terms import TermMap, TermMatch
+from .terms import TermMap, TermMatch, policy_words
 from .text import compact
 from .tokenize import JapaneseTokenizer
 
@@ -92,7 +92,6 @@ class Retriever:
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
         self._aliases = {c.program: c.aliases.split() for c in index.chunks if c.program and c.aliases}
-        self._program_names = {compact(part) for n in names for part in re.split(r"[・（）()、]", n) if part}
         generic = {"事業", "支援", "助成", "助成金", "中小企業", "中小", "企業", "東京都", "東京", "都", "公社", "推進", "促進", "対策"}
         self._program_words = {n: {t for t in tokenizer.tokens(n) if t not in generic} for n in names}
         # policy measure <-> program guides, keyed by the measure's heading without its brackets
@@ -108,13 +107,22 @@ class Retriever:
 
     # -- query ---------------------------------------------------------------------------------
 
-    def prepare(self, text: str, use_term_map: bool | None = None) -> Query:
+    def prepare(
+        self,
+        text: str,
+        use_term_map: bool | None = None,
+        *,
+        tokens: list[str] | None = None,
+        matches: list[TermMatch] | None = None,
+    ) -> Query:
+        """The question as searched; tokens and term matches already computed for it can be passed in."""
         use = self.settings.use_term_map if use_term_map is None else use_term_map
-        tokens = self.tokenizer.tokens(text)
-        matches = self.terms.matches(text, tokens) if use else []
-        expansion: list[str] = []
-        for m in matches:
-            expansion += [w for w in m.entry.policy if w not in expansion]
+        tokens = self.tokenizer.tokens(text) if tokens is None else tokens
+        if not use:
+            matches = []
+        elif matches is None:
+            matches = self.terms.matches(text, tokens)
+        expansion = policy_words(matches)
         expansion_tokens = self.tokenizer.tokens(" ".join(expansion)) if expansion else []
         return Query(text, tokens, expansion, expansion_tokens, matches)
 
@@ -293,7 +301,7 @@ class Retriever:
         if _PROGRAM_DETAIL.search(text) or any(rx.search(text) for rx, _ in ASPECT_SECTIONS[:2]):
             return True
         text = compact(query.text)
-        return any(len(name) >= 4 and name in text for name in self._program_names)
+        return any(len(part) >= 4 and part in text for program in self._program_words for part in self._parts_of(program))
 
     def fuse(
         self,

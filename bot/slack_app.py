@@ -66,7 +66,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     lock = threading.Lock()  # one turn at a time through the core, as in the web app
 
     @app.middleware
-    def no_retries(body, next, logger, request):
+    def no_retries(body, next, request):
         # Slack retries an event it thinks was not acknowledged; the first delivery is answered already.
         if request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")

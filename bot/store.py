@@ -132,10 +132,6 @@ class Conversation:
     turns: list[Turn] = field(default_factory=list)
     saved: bool = True  # False until its first turn is written
 
-    @property
-    def last(self) -> Turn | None:
-        return self.turns[-1] if self.turns else None
-
     def to_dict(self) -> dict[str, Any]:
         return {"conversation_id": self.id, "profile": self.profile, "turns": [t.to_dict() for t in self.turns]}
 

@@ -131,11 +131,16 @@ class TermMap:
 
     def expand(self, question: str) -> list[str]:
         """The policy words to add to a search for this question, without repeats."""
-        seen: dict[str, None] = {}
-        for m in self.matches(question):
-            for w in m.entry.policy:
-                seen.setdefault(w, None)
-        return list(seen)
+        return policy_words(self.matches(question))
+
+
+def policy_words(matches: list[TermMatch]) -> list[str]:
+    """The policy words of the matched entries, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for m in matches:
+        for w in m.entry.policy:
+            seen.setdefault(w, None)
+    return list(seen)
 
 
 @lru_cache(maxsize=2)
