@@ -28,6 +28,10 @@ class TermEntry:
     english: tuple[frozenset[str], ...]  # English triggers as stem sets (all stems present)
     direction: str | None = None
     measure: str | None = None
+    # phrases that point here only when nothing points to another direction: 「何から始めれば」 is
+    # about IT for an owner who finds computers hard, but about succession after 「息子に継がせたい」
+    vague: tuple[str, ...] = ()
+    vague_english: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class TermMap:
                 for w in [*(w for w in owner_words if w.isascii()), *(str(x) for x in raw.get("en") or [])]
                 if (stems := english_stems(w, trigger=True))
             )
+            vague = [normalize(str(w)) for w in raw.get("vague") or [] if str(w).strip()]
             entries.append(
                 TermEntry(
                     id=str(raw.get("id")),
@@ -106,6 +111,8 @@ class TermMap:
                     english=english,
                     direction=raw.get("direction"),
                     measure=raw.get("measure"),
+                    vague=tuple(w for w in vague if not w.isascii()),
+                    vague_english=tuple(st for w in vague if w.isascii() and (st := english_stems(w, trigger=True))),
                 )
             )
         return cls(entries, tokenizer)
@@ -127,6 +134,14 @@ class TermMap:
             for e, t, words in self._token_triggers:
                 if e.id not in found and words <= prefixes:
                     found[e.id] = TermMatch(e, t)
+        directions = {m.entry.direction for m in found.values() if m.entry.direction}
+        for e in self.entries:
+            if (e.vague or e.vague_english) and e.id not in found and directions <= {e.direction}:
+                hit = next((t for t in e.vague if t in q), None)
+                if hit is None and q_stems:
+                    hit = next((" ".join(sorted(st)) for st in e.vague_english if st <= q_stems), None)
+                if hit is not None:
+                    found[e.id] = TermMatch(e, hit)
         return [found[e.id] for e in self.entries if e.id in found]
 
     def expand(self, question: str) -> list[str]:

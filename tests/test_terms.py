@@ -29,3 +29,12 @@ def test_ascii_triggers_match_whole_words_only():
     assert not any(m.entry.id == "ict-digitalization" for m in terms.matches("I want to exhibit at a fair"))
     assert any(m.entry.id == "ict-digitalization" for m in terms.matches("Is there IT support?"))
     assert not any(m.entry.id == "ict-digitalization" for m in terms.matches("is it possible?"))
+
+
+def test_vague_phrases_count_only_when_nothing_points_elsewhere():
+    terms = get_term_map()
+    ids = lambda q: {m.entry.id for m in terms.matches(q)}  # noqa: E731
+    assert "ict-awareness-seminar" in ids("パソコンは何から始めればいいのかわからない")
+    assert "ict-awareness-seminar" in ids("How to start? We are complete beginners")
+    # 「何から始めれば」 after 「息子に継がせたい」 is about succession, not IT
+    assert "ict-awareness-seminar" not in ids("息子に会社を継がせたいんだけど、何から始めればいいの？")
