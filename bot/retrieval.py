@@ -28,7 +28,9 @@ ASPECT_SECTIONS = [
     (re.compile(r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|最大|限度|奨励金|how much|maximum|\bcap\b|limit|rate|amount|cover"),
      ("助成率・上限", "費用・利用条件")),
     (re.compile(r"電話|連絡先|問い合わせ|問合せ|フリーダイヤル|phone|contact|number|call"), ("問い合わせ先",)),
-    (re.compile(r"申請|申し込|申込|締切|締め切り|期限|募集|いつまで|apply|application|deadline"), ("申請方法",)),
+    (re.compile(r"申請|申し込|申込|締切|締め切り|期限|募集|いつまで|apply|application|deadline|submit|due|cut-?off|by when|until when"), ("申請方法",)),
+    (re.compile(r"いつ|何年から|何月|何日|開始|設立|できたの|始まったの|\bwhen\b|since|what year|what date|started|founded|launched"), ("申請方法", "概要")),
+    (re.compile(r"何人|何名|人数|何社|社数|何件|件数|how many"), ("概要", "費用・利用条件")),
     (re.compile(r"対象|条件|要件|誰が|だれが|eligib|who can"), ("対象",)),
     (re.compile(r"どこで|場所|会場|総額|where|venue"), ("概要",)),
 ]
@@ -64,7 +66,7 @@ class Query:
 
     @property
     def dense_text(self) -> str:
-        return " ".join([self.text, *self.expansion])
+        return "、".join([self.text, *self.expansion])  # 、 not a space: spaces between Japanese words are squeezed out
 
 
 @dataclass
@@ -98,7 +100,10 @@ class Retriever:
         self._policy_for: dict[str, int] = {}
         self._guides_for: dict[str, list[int]] = {}
         programs_seen: set[str] = set()
+        self._program_chunks: dict[str, list[int]] = {}
         for i, c in enumerate(index.chunks):
+            if c.program:
+                self._program_chunks.setdefault(c.program, []).append(i)
             if c.program and c.measure and c.program not in programs_seen:
                 programs_seen.add(c.program)
                 self._guides_for.setdefault(measure_key(c.measure), []).append(i)
@@ -123,7 +128,8 @@ class Retriever:
         elif matches is None:
             matches = self.terms.matches(text, tokens)
         expansion = policy_words(matches)
-        expansion_tokens = self.tokenizer.tokens(" ".join(expansion)) if expansion else []
+        # joined with 、: a space would be squeezed out and glue サイバーセキュリティ to ポータルサイト
+        expansion_tokens = self.tokenizer.tokens("、".join(expansion)) if expansion else []
         return Query(text, tokens, expansion, expansion_tokens, matches)
 
     # -- rankings ------------------------------------------------------------------------------
@@ -262,7 +268,7 @@ class Retriever:
         return named
 
     def _program_boosts(self, query: Query, fused: dict[int, float]) -> dict[int, float]:
-        """Lift, among the programs the question is about, the guide sections that say what it asks.
+        """Lift (adding it to `fused` when missing), among the programs the question is about, the guide sections that say what it asks.
 
         The programs are those it names and the two best found before lifting: boilerplate such as
         「問い合わせ先の窓口・電話番号は…確認できていません」 in other guides must not win on its words."""
@@ -279,6 +285,15 @@ class Retriever:
                 if score > 0 and program and program not in found:
                     found.append(program)
         relevant = named | set(found[:2])
+        if sections:
+            # the section that says what is asked starts from its program's best score, reached or not:
+            # 「助成率・上限」 need not repeat the words of the question (the program's name, 見本市…)
+            for program in relevant:
+                chunks = self._program_chunks.get(program, [])
+                best = max((fused[p] for p in chunks if p in fused), default=0.0)
+                for p in chunks:
+                    if best > 0 and self.index.chunks[p].section.split(" > ")[-1] in sections:
+                        fused[p] = max(fused.get(p, 0.0), best)
         boosts: dict[int, float] = {}
         for p in fused:
             c = self.index.chunks[p]

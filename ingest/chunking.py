@@ -25,7 +25,7 @@ from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。
@@ -310,7 +310,7 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
                 direction=p.direction[:1] if p.direction and p.direction[:1] in CIRCLED else None,
                 kind=doc.kind,
                 line=p.line,
-                heading=" ".join(headings),
+                heading="、".join(headings),  # 、 keeps the headings apart for the tokenizer
                 program=program,
                 measure=str(meta["measure"]) if meta.get("measure") else None,
                 fiscal_year=str(meta["fiscal_year"]) if meta.get("fiscal_year") else None,

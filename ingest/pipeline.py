@@ -235,7 +235,7 @@ def _vectors(chunks, embedder, client, old, same_settings, progress, report) -> 
     batch = 64
     for start in range(0, len(missing), batch):
         part = missing[start : start + batch]
-        embedded = embedder.embed_documents([_dense_text(c) for c in part])
+        embedded = embedder.embed_documents([_indexed_text(c) for c in part])
         for c, v in zip(part, embedded):
             vectors[c.id] = [float(x) for x in v]
         progress("embed", min(start + batch, len(missing)), len(missing))
@@ -243,8 +243,9 @@ def _vectors(chunks, embedder, client, old, same_settings, progress, report) -> 
     return vectors
 
 
-def _dense_text(chunk: Chunk) -> str:
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+def _indexed_text(chunk: Chunk) -> str:
+    """What BM25 and the dense model read: the headings above the passage, then its text."""
+    return f"{chunk.heading}。{chunk.text}" if chunk.heading else chunk.text
 
 
 def _chroma_metadata(chunk: Chunk) -> dict:
@@ -267,7 +268,7 @@ def _write_bm25(gen_dir: Path, chunks: list[Chunk], progress: Progress) -> None:
     tokenizer = get_tokenizer()
     corpus_tokens = []
     for i, c in enumerate(chunks, start=1):
-        corpus_tokens.append(tokenizer.tokens(f"{c.heading}\n{c.text}") or ["<empty>"])
+        corpus_tokens.append(tokenizer.tokens(_indexed_text(c)) or ["<empty>"])
         if i % 200 == 0 or i == len(chunks):
             progress("tokenize", i, len(chunks))
     retriever = bm25s.BM25()

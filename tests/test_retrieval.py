@@ -51,3 +51,10 @@ def test_search_result_has_the_contract_fields(advisor):
     data = advisor.search("展示会", 1)[0].to_dict()
     assert {"text", "source", "title", "section", "page", "score"} <= set(data)
     assert data["source"] == "corpus/policy/tokyo-sme-vision-strategy1.txt"
+
+
+def test_added_policy_words_stay_separate_tokens(advisor):
+    # joined with a space, サイバーセキュリティ and ポータルサイト were squeezed into one unknown word
+    query = advisor.retriever.prepare("Is there a subsidy for cybersecurity measures?")
+    assert {"サイバー", "ポータルサイト"} <= set(query.expansion_tokens)
+    assert not any("ポータル" in t and "セキュリティ" in t for t in query.expansion_tokens)
