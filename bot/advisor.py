@@ -12,14 +12,14 @@ from typing import Any
 
 from . import guard
 from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
-from .answer import compose, is_english, refusal
+from .answer import add_asked_figure, compose, is_english, refusal
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
-from .retrieval import Query, Retriever
+from .retrieval import Query, Retriever, measure_key
 from .settings import Settings, get_settings, secret_values
 from .store import Conversation, ConversationStore, Turn
 from .terms import get_term_map
@@ -32,6 +32,7 @@ _AFTER_CHECK = re.compile(r"何から|まず|どうすれば|どうしたら|次
 # Below this BM25 score (per unit of own-word weight, as the question's own words are repeated
 # in the BM25 query), a question that names nothing of the SME domain has found nothing.
 MIN_BM25_WITHOUT_DOMAIN = 3.0
+ANSWER_SPARE = 3  # passages found beyond top_k that an extractive answer may use instead of general ones
 
 
 class BadRequest(ValueError):
@@ -377,7 +378,7 @@ class Advisor:
         fallback = None
         if self.llm is not None:
             try:
-                answer = self._with_model(question, conv, results, english, on_delta)
+                answer = self._with_model(question, conv, results[: self.settings.top_k], english, on_delta)
             except AgentError as exc:
                 fallback = exc.reason
                 log.warning("language model answer not used (%s); falling back to the extractive answer", exc)
@@ -407,6 +408,7 @@ class Advisor:
             answer.answer = f"{note}\n\n{body}"
         if answer.mode == "extractive" and self._filters[1] != "policy":
             self._link_programs(answer, english, exclude=p.exclude)
+            add_asked_figure(answer, query, self.tokenizer, english)
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}
         conv.state["last"] = {
@@ -437,8 +439,8 @@ class Advisor:
         done: set[str] = set()
         for c in list(answer.citations):
             ch = c.result.chunk
-            if ch.program and ch.measure and ch.measure not in done:
-                done.add(ch.measure)
+            if ch.program and ch.measure and measure_key(ch.measure) not in done:
+                done.add(measure_key(ch.measure))
                 policy = self.retriever.policy_passage(ch.measure)
                 n = cite(policy) if policy is not None else None
                 if n is not None:
@@ -449,9 +451,9 @@ class Advisor:
                     )
             elif not ch.program and "当面の施策展開" in ch.section:
                 heading = ch.section.split(" > ")[-1]
-                if heading in done:
+                if measure_key(heading) in done:
                     continue
-                done.add(heading)
+                done.add(measure_key(heading))
                 guides = [g for g in self.retriever.program_guides(heading)[:3] if g.chunk.id not in exclude]
                 if guides:
                     names = "".join(f"「{g.chunk.program}」[{cite(g)}]" for g in guides)
@@ -465,7 +467,7 @@ class Advisor:
             answer.answer = "\n".join([head, *lines[:4], last]) if sep else "\n".join([answer.answer, *lines[:4]])
 
     def _find(self, p, query: Query) -> list[SearchResult]:
-        k = self.settings.top_k
+        k = self.settings.top_k + ANSWER_SPARE  # a few spare passages: compose() may swap measures in
         n = k + len(p.exclude)
         chosen, kind = self._filters
         direction = chosen or p.direction

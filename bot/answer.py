@@ -84,6 +84,13 @@ _FIGURE_KINDS = [
     (re.compile(r"助成率|補助率|何割|rate"), re.compile(r"\d+\s*/\s*\d+|\d+\s*割|\d+\s*%")),
     (re.compile(r"電話|番号|連絡先|フリーダイヤル|phone|number|call"), re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}")),
     (re.compile(r"何回|回数|how many times"), re.compile(r"\d+\s*回")),
+    (re.compile(r"何人|何名|人数|何社|社数|何件|件数|how many (people|staff|experts|advisors|companies|firms)"),
+     re.compile(r"\d[\d,]*\s*(人|名|社|件)")),
+    (re.compile(r"いつ|何年|何月|何日|日付|締め切り|締切|期限|開始|始まっ|始まり|できた|設立|when|what year|what date|since|deadline|due"),
+     _DATES := re.compile(r"\d{4}\s*年|(令和|平成)\s*\d+\s*年|\d+\s*月\s*\d+\s*日")),
+    # "since when": the date that something opened or began, not any date
+    (re.compile(r"いつから|いつでき|できたの|始まった|開始|設立|開設|since|when did|started|founded|launched|opened"),
+     re.compile(r"(\d{4}\s*年|(令和|平成)\s*\d+\s*年)[^。]{0,40}(開設|設立|開始|始ま|施行|創設|スタート)")),
 ]
 _HAS_FIGURE = re.compile(r"[0-9０-９]")
 
@@ -93,8 +100,8 @@ def _sentence_score(sentence: str, query_tokens: set[str], tokenizer: JapaneseTo
     score = len(tokens & query_tokens) / (1 + 0.05 * len(tokens))
     if wanted and _HAS_FIGURE.search(sentence):
         score += 0.5
-        if any(rx.search(sentence) for rx in wanted):
-            score += 2.0  # "上限はいくら?" is answered by the sentence with the amount in it
+        # "上限はいくら?" is answered by the sentence with the amount in it
+        score += 2.0 * sum(1 for rx in wanted if rx.search(sentence))
     return score
 
 
@@ -109,8 +116,9 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     if not sentences:
         return []
     wanted = set(query.all_tokens)
-    asked = query.text.lower()
-    figures = tuple(looks for asks, looks in _FIGURE_KINDS if asks.search(asked))
+    figures = asked_figures(query.text)
+    if result.chunk.program is None:  # 「いつから準備すれば」 asks no date of the policy
+        figures = tuple(f for f in figures if f is not _DATES and f is not _FIGURE_KINDS[-1][1])
     scored = [(_sentence_score(s, wanted, tokenizer, figures), i) for i, s in enumerate(sentences)]
     best = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
@@ -188,6 +196,36 @@ def fiscal_note(citations: list[Citation], english: bool) -> str | None:
     return "\n".join(lines)
 
 
+SECOND_PROGRAM_SHARE = 0.8  # a program question also shows a second program scoring this close to the first
+MIN_MEASURES = 2  # an owner asking what to do gets at least this many concrete measures when found
+
+
+# Questions about the situation itself (figures, whether something is true): the policy's statement
+# of the problem is the answer there, not a passage to swap for a measure.
+_ASKS_FOR_FACTS = re.compile(
+    r"どれくらい|どのくらい|何割|割合|本当|データ|統計|実態|現状|増えて|減って|広が|縮ま"
+    r"|how many|how common|percent|share of|data|statistic|is it true",
+    re.IGNORECASE,
+)
+
+
+def _with_measures(question: str, chosen: list[SearchResult], spare: list[SearchResult]) -> list[SearchResult]:
+    """Swap the weakest general passages (the direction's overview, the problem) for measures found just below.
+
+    「息子に継がせたい、何から始めれば」 ranks the direction's overview and the policy's statement of
+    the problem first; the owner needs what the Tokyo government actually does. Cases stay: owners
+    ask for them (体験談ってある?)."""
+    chosen = list(chosen)
+    extra = [r for r in spare if _kind_of(r.chunk) == "measure"]
+    general_kinds = ("direction", "other") if _ASKS_FOR_FACTS.search(question) else ("direction", "issue", "other")
+    while extra and sum(_kind_of(r.chunk) == "measure" for r in chosen) < MIN_MEASURES:
+        general = [i for i, r in enumerate(chosen) if _kind_of(r.chunk) in general_kinds]
+        if not general:
+            break
+        chosen[general[-1]] = extra.pop(0)
+    return chosen
+
+
 def compose(
     question: str,
     query: Query,
@@ -198,9 +236,17 @@ def compose(
 ) -> Answer:
     """An owner's answer: a direct line, the measures that apply (each cited), and the next step."""
     english = is_english(question) if english is None else english
-    chosen = [r for r in results[:passages] if r.score >= 0.5 * results[0].score]
+    eligible = [r for r in results if r.score >= 0.5 * results[0].score]
+    chosen = eligible[:passages]
     if chosen and chosen[0].chunk.program:  # a program question: that program, and the policy behind it
-        chosen = [r for r in chosen if r.chunk.program in (None, chosen[0].chunk.program)]
+        programs = [chosen[0].chunk.program]
+        # a second program found almost as well stays: 「都の展示会の出展料」 may mean either of two
+        runner_up = next((r for r in chosen if r.chunk.program and r.chunk.program not in programs), None)
+        if runner_up is not None and runner_up.score >= SECOND_PROGRAM_SHARE * chosen[0].score:
+            programs.append(runner_up.chunk.program)
+        chosen = [r for r in chosen if r.chunk.program is None or r.chunk.program in programs]
+    else:
+        chosen = _with_measures(question, chosen, eligible[passages:])
     # An owner asks what support exists: measures first, then directions and cases, and the
     # policy's statement of the problem last (dropping it lost facts owners asked about).
     chosen.sort(key=lambda r: _ORDER[_kind_of(r.chunk)])
@@ -235,6 +281,36 @@ def compose(
     note = fiscal_note(citations, english)
     tail = [note, next_step(citations, english)] if note else [next_step(citations, english)]
     return Answer("\n".join([direct, "", heading, *points, "", *tail]), citations, refused=False)
+
+
+def asked_figures(question: str) -> tuple[re.Pattern, ...]:
+    """What a figure of the kind asked for looks like (an amount, a phone number, a date...)."""
+    asked = question.lower()
+    return tuple(looks for asks, looks in _FIGURE_KINDS if asks.search(asked))
+
+
+def add_asked_figure(answer: Answer, query: Query, tokenizer: JapaneseTokenizer, english: bool) -> None:
+    """When the question asks for a figure the answer does not give but a cited program guide does,
+    quote that sentence: 「ビジネスナビゲータは何人?」 is answered from the guide a measure links to."""
+    figures = asked_figures(query.text)
+    body = "\n".join(line for line in answer.answer.split("\n") if not line.startswith("※"))
+    if not figures or any(rx.search(body) for rx in figures):
+        return
+    for c in answer.citations:
+        if not c.result.chunk.program:
+            continue
+        sentence = next(iter(pick_sentences(c.result, query, tokenizer, limit=1)), "")
+        if not any(rx.search(sentence) for rx in figures):
+            continue
+        ch = c.result.chunk
+        text = to_polite(sentence, tokenizer)
+        lines = [f"・「{ch.program}」: {text} [{c.n}]" if english else f"・{ch.program}：{text}[{c.n}]"]
+        note = fiscal_note([c], english)
+        if note and note not in answer.answer:
+            lines.append(note)
+        head, sep, last = answer.answer.rpartition("\n")
+        answer.answer = "\n".join([head, *lines, last]) if sep else "\n".join([answer.answer, *lines])
+        return
 
 
 def next_step(citations: list[Citation], english: bool) -> str:

@@ -66,3 +66,12 @@ def test_search_and_ask_can_keep_to_a_kind_or_a_direction(advisor):
     assert all(c.result.chunk.kind == "policy" for c in policy.citations)
     fourth = advisor.ask("補助金の上限", direction="④")
     assert all(c.result.chunk.direction == "④" for c in fourth.citations[:2])
+
+
+def test_the_section_that_says_what_is_asked_is_found_even_without_the_question_words(advisor):
+    # the 問い合わせ先 section of the guide does not repeat 「相談窓口」; it is still the answer
+    answer = advisor.ask("カスハラの相談窓口の電話番号は？")
+    assert "03-5320-4620" in answer.answer and "カスタマーハラスメント防止対策" in answer.answer
+    # and an English question about an amount reaches the guide's 助成率・上限 section
+    answer = advisor.ask("How much is the business succession subsidy?")
+    assert "事業承継支援助成金" in answer.answer and "200万円" in answer.answer
