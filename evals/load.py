@@ -37,12 +37,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def clients(url: str, questions: list[str]) -> tuple[list[float], int, int]:
+async def clients(url: str, questions: list[str], n_clients: int, seconds: float) -> tuple[list[float], int, int]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
-    deadline = time.monotonic() + SECONDS
+    deadline = time.monotonic() + seconds
 
     async def one(worker: int) -> None:
         nonlocal errors
@@ -57,14 +57,20 @@ async def clients(url: str, questions: list[str]) -> tuple[list[float], int, int
                     ok = False
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += not ok
-                i += CLIENTS
+                i += n_clients
 
-    await asyncio.gather(*(one(w) for w in range(CLIENTS)))
+    await asyncio.gather(*(one(w) for w in range(n_clients)))
     return latencies, errors, len(latencies)
 
 
 def main() -> dict:
-    data = Path(os.environ.get("SMEBOT_DATA_DIR", "data"))
+    figures = run_load(Path(os.environ.get("SMEBOT_DATA_DIR", "data")), SECONDS, CLIENTS)
+    print(json.dumps(figures, indent=1))
+    return figures
+
+
+def run_load(data: Path, seconds: float, clients_n: int) -> dict:
+    """Serve the index in `data` with `smebot serve` and load /api/chat for `seconds`."""
     port = free_port()
     env = {**os.environ, "SMEBOT_DATA_DIR": str(data), "SMEBOT_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/load.db"}
     smebot = Path(sys.executable).with_name("smebot")
@@ -86,11 +92,11 @@ def main() -> dict:
             time.sleep(0.3)
         questions = [q.question for p in ("evals/dev.jsonl", "evals/heldout.jsonl") for q in load_set(Path(p))]
         started = time.monotonic()
-        latencies, errors, n = asyncio.run(clients(url, questions))
+        latencies, errors, n = asyncio.run(clients(url, questions, clients_n, seconds))
         elapsed = time.monotonic() - started
         latencies.sort()
         figures = {
-            "clients": CLIENTS,
+            "clients": clients_n,
             "seconds": round(elapsed, 1),
             "requests": n,
             "requests_per_s": round(n / elapsed, 1),
@@ -99,7 +105,6 @@ def main() -> dict:
             "errors": errors,
             "server_rss_mb": round(rss_mb(server.pid), 1),
         }
-        print(json.dumps(figures, indent=1))
         return figures
     finally:
         server.terminate()

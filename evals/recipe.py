@@ -37,3 +37,6 @@ class QuickstartRecipe:
 
     def search(self, question: str, k: int = 4) -> list[str]:
         return [d.page_content for d in self.store.similarity_search(question, k=k)]
+
+    def search_with_sources(self, question: str, k: int = 4) -> list[tuple[str, str]]:
+        return [(d.page_content, d.metadata["source"]) for d in self.store.similarity_search(question, k=k)]
