@@ -16,7 +16,7 @@ from .answer import add_asked_figure, compose, is_english, refusal
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
-from .index import LoadedIndex, load_index, read_manifest
+from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever, measure_key
@@ -56,6 +56,7 @@ class Advisor:
         self._secrets = secret_values()
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
+        self._manifest_stamp = manifest_stamp(self.settings.index_dir)
         self._use(index or load_index(self.settings))
 
     def _use(self, index: LoadedIndex) -> None:
@@ -66,6 +67,10 @@ class Advisor:
 
     def refresh(self) -> bool:
         """Switch to a newer generation if an ingest has finished since; True if it did."""
+        stamp = manifest_stamp(self.settings.index_dir)
+        if stamp == self._manifest_stamp:  # checked on every turn: a stat, not a parse
+            return False
+        self._manifest_stamp = stamp
         manifest = read_manifest(self.settings.index_dir)
         if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
             return False

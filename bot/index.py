@@ -29,6 +29,16 @@ class IndexMissing(RuntimeError):
     """No usable index: run `smebot ingest` first."""
 
 
+def manifest_stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """What changes when an ingest replaces the manifest (by rename: a new inode), read without
+    parsing it: the manifest lists every file's passages and grows with the corpus."""
+    try:
+        st = (index_dir / MANIFEST).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     path = index_dir / MANIFEST
     if not path.exists():

@@ -38,6 +38,7 @@ ASPECT_BOOST = 1.6  # a guide section that says what is asked
 _ASPECT_WORD = re.compile(
     r"^(窓口|電話|番号|連絡先|問い合わせ|上限|限度|限度額|金額|助成率|補助率|いくら|最大|申請|申し込み|締め切り|期限|対象|条件|要件|相談)$"
 )
+OVERVIEW_CANDIDATES = 60  # passages searched for a direction's overview
 NAMED_PROGRAM_BOOST = 1.4  # the passages of a program the question names
 _PROGRAM_DETAIL = re.compile(
     r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|申請|申し込|申込|締切|締め切り|期限|募集|要件|条件|対象者"
@@ -91,6 +92,7 @@ class Retriever:
         self.terms = terms
         self.settings = settings
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
+        self._masks: dict[tuple[str | None, str | None], np.ndarray] = {}
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
         self._aliases = {c.program: c.aliases.split() for c in index.chunks if c.program and c.aliases}
@@ -135,15 +137,19 @@ class Retriever:
     # -- rankings ------------------------------------------------------------------------------
 
     def _mask(self, direction: str | None, kind: str | None) -> np.ndarray | None:
+        """BM25 weights that keep to a direction or kind; built once per filter, not per query."""
         if direction is None and kind is None:
             return None
-        return np.array(
-            [
-                (direction is None or c.direction == direction) and (kind is None or c.kind == kind)
-                for c in self.index.chunks
-            ],
-            dtype=np.float32,
-        )
+        key = (direction, kind)
+        if key not in self._masks:
+            self._masks[key] = np.array(
+                [
+                    (direction is None or c.direction == direction) and (kind is None or c.kind == kind)
+                    for c in self.index.chunks
+                ],
+                dtype=np.float32,
+            )
+        return self._masks[key]
 
     def bm25(self, query: Query, n: int, direction: str | None = None, kind: str | None = None) -> Ranking:
         tokens = query.weighted_tokens(self.settings.own_word_weight)
@@ -213,7 +219,9 @@ class Retriever:
 
     def overview(self, query: Query, direction: str, k: int) -> list[SearchResult]:
         """One passage for each measure of a direction, the measures the question touches first."""
-        ranked = self.search(query.text, len(self.index.chunks), direction=direction, query=query)
+        # enough candidates to meet most measures; the rest are filled in below in document order
+        # (asking for every passage made each overview cost the whole index)
+        ranked = self.search(query.text, OVERVIEW_CANDIDATES, direction=direction, query=query)
         order = {r.chunk.id: i for i, r in enumerate(ranked)}
         best: dict[str, SearchResult] = {}
         for r in ranked:
