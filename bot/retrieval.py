@@ -38,6 +38,7 @@ ASPECT_BOOST = 1.6  # a guide section that says what is asked
 _ASPECT_WORD = re.compile(
     r"^(窓口|電話|番号|連絡先|問い合わせ|上限|限度|限度額|金額|助成率|補助率|いくら|最大|申請|申し込み|締め切り|期限|対象|条件|要件|相談)$"
 )
+NEAR_DUPLICATE = 0.8  # share of the shorter passage's character pairs found in the other
 OVERVIEW_CANDIDATES = 60  # passages searched for a direction's overview
 NAMED_PROGRAM_BOOST = 1.4  # the passages of a program the question names
 _PROGRAM_DETAIL = re.compile(
@@ -326,6 +327,32 @@ class Retriever:
         text = compact(query.text)
         return any(len(part) >= 4 and part in text for program in self._program_words for part in self._parts_of(program))
 
+    def _without_near_duplicates(self, order: list[int], k: int) -> list[int]:
+        """The first k passages, a near duplicate of one already taken folded into it.
+
+        Two policy passages whose text is mostly the same (reissued or excerpted documents) would
+        fill the reader's window twice; of the two, the fuller one keeps the better place."""
+        kept: list[int] = []
+        grams: dict[int, set[str]] = {}
+        for p in order:
+            c = self.index.chunks[p]
+            g = grams[p] = _bigrams(c.text)
+            twin = None
+            if not c.program:
+                twin = next(
+                    (i for i, q in enumerate(kept)
+                     if not self.index.chunks[q].program and g and grams[q]
+                     and len(g & grams[q]) / min(len(g), len(grams[q])) >= NEAR_DUPLICATE),
+                    None,
+                )
+            if twin is None:
+                kept.append(p)
+            elif len(g) > len(grams[kept[twin]]):
+                kept[twin] = p
+            if len(kept) == k:
+                break
+        return kept
+
     def fuse(
         self,
         rankings: dict[str, tuple[Ranking, float]],
@@ -350,7 +377,7 @@ class Retriever:
         if lift is not None:
             for p, factor in self._program_boosts(lift, fused).items():
                 fused[p] *= factor
-        order = sorted(fused, key=lambda p: (-fused[p], p))[:k]
+        order = self._without_near_duplicates(sorted(fused, key=lambda p: (-fused[p], p)), k)
         return [
             SearchResult(
                 self.index.chunks[p],
@@ -360,6 +387,11 @@ class Retriever:
             )
             for p in order
         ]
+
+
+def _bigrams(text: str) -> set[str]:
+    t = compact(text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
 def measure_key(heading: str) -> str:

@@ -58,3 +58,18 @@ def test_added_policy_words_stay_separate_tokens(advisor):
     query = advisor.retriever.prepare("Is there a subsidy for cybersecurity measures?")
     assert {"サイバー", "ポータルサイト"} <= set(query.expansion_tokens)
     assert not any("ポータル" in t and "セキュリティ" in t for t in query.expansion_tokens)
+
+
+def test_a_near_duplicate_passage_is_folded_into_the_fuller_one(advisor):
+    from bot.index import LoadedIndex
+    from bot.models import Chunk
+    from bot.retrieval import Retriever
+
+    full = "中小企業が策定したＢＣＰが機能するよう、事前準備や施設・機器の整備などの経費の一部について助成を行う。講座も開く。"
+    chunks = [
+        Chunk("a", full[:40], "copy.md", "copy", "参考"),  # an excerpt, ranked first
+        Chunk("b", "展示会への出展に係る助成を行う。", "p.txt", "p", "② 見本市への出展支援"),
+        Chunk("c", full, "p.txt", "p", "④ 事業継続へのサポート"),  # the whole passage
+    ]
+    r = Retriever(LoadedIndex({}, chunks, None, None), advisor.tokenizer, None, advisor.terms, advisor.settings)
+    assert r._without_near_duplicates([0, 1, 2], 3) == [2, 1]  # the fuller passage takes the excerpt's place
