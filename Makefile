@@ -49,7 +49,7 @@ test-fast: install
 	$(BIN)/pytest -q -m "not slow"
 
 eval: install
-	$(BIN)/smebot eval --set evals/dev.jsonl --set evals/heldout.jsonl --set evals/followups.jsonl --set evals/programs.jsonl --output evals/reports/latest.md
+	$(BIN)/smebot eval --output evals/reports/latest.md
 
 bench: install
 	$(BIN)/python -m evals.bench

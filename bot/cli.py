@@ -332,22 +332,46 @@ def slack_command():
 
 @app.command("eval")
 def eval_command(
-    set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: evals/dev.jsonl)."),
+    set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: every evals/*.jsonl)."),
     recipe: bool = typer.Option(True, "--recipe/--no-recipe", help="Also measure the LangChain quickstart recipe."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Also write the report (Markdown) here."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", help="Write the report (Markdown) here, its .json and charts beside it, compared with the last one."
+    ),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Draw PNG charts beside --output."),
 ):
-    """Retrieval and answer figures per method on the evaluation sets."""
+    """Retrieval and answer figures per method and direction on the evaluation sets."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from evals.report import render, summary, write_report
     from evals.run import run_eval
 
-    report = run_eval(_settings(), set_file or [Path("evals/dev.jsonl")], with_recipe=recipe)
-    if as_json:
-        _print_json(report.to_dict())
-    else:
-        typer.echo(report.to_markdown())
+    sets = set_file or sorted(Path("evals").glob("*.jsonl"))
+    if not sets:
+        _err("error: no question sets: pass --set FILE or run from the repository (evals/*.jsonl)")
+        raise typer.Exit(2)
+    # progress on stderr, so that --json keeps stdout clean
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        data = run_eval(_settings(), sets, with_recipe=recipe, progress=progress).to_dict()
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(report.to_markdown(), encoding="utf-8")
+        data = write_report(data, output, charts=charts)
+    if as_json:
+        _print_json(data)
+    elif output:
+        typer.echo(summary(data))
+        written = [output, output.with_suffix(".json"), *(output.parent / name for name in data["charts"])]
+        typer.echo("written: " + ", ".join(map(str, written)))
+    else:
+        typer.echo(render(data))
 
 
 def main() -> None:

@@ -1,28 +1,56 @@
-"""`smebot eval`: retrieval figures per method, answer figures, and the quickstart recipe beside them.
+"""`smebot eval`: retrieval and answer figures per method and per direction, and the quickstart recipe beside them.
 
-Everything runs through the same core the surfaces use (Advisor, Retriever).
+Everything runs through the same core the surfaces use (Advisor, Retriever). This module measures;
+evals/report.py writes the Markdown, the JSON and the charts from `EvalReport.to_dict()`.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from bot.answer import compose
 from bot.settings import Settings
 
 from .metrics import Question, RetrievalScore, contains_any, load_set
 
-# (label, method, use the term map)
+# (key, method, use the term map). The keys name the figures in latest.json: keep them stable.
 METHODS = [
-    ("bm25", "bm25", True),
-    ("dense", "dense", True),
-    ("hybrid", "hybrid", True),
-    ("bm25 (no term map)", "bm25", False),
-    ("dense (no term map)", "dense", False),
-    ("hybrid (no term map)", "hybrid", False),
+    ("bm25", "bm25", False),
+    ("dense", "dense", False),
+    ("hybrid", "hybrid", False),
+    ("bm25+terms", "bm25", True),
+    ("dense+terms", "dense", True),
+    ("hybrid+terms", "hybrid", True),
 ]
+DEFAULT = "hybrid+terms"  # what the advisor searches with
+RECIPE = "recipe"
+K = 5
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total), as ingest reports it
+
+
+def held_out(set_name: str) -> bool:
+    """Held-out sets are not tuned on: their reports name failures by id and reason only."""
+    return "heldout" in set_name
+
+
+class MethodScore(RetrievalScore):
+    """A method's retrieval figures, and how often an answer composed from its results holds a needed fact."""
+
+    def __init__(self, composes: bool = True) -> None:
+        super().__init__()
+        self.composes = composes  # the recipe has no answer step without a language model
+        self.facts = 0
+
+    def figures(self) -> dict[str, float | None]:
+        return {**super().figures(), "answer_fact": self.facts / max(self.n, 1) if self.composes else None}
 
 
 @dataclass
@@ -35,6 +63,34 @@ class AnswerScore:
     declinable: int = 0
     refused_correctly: int = 0
     failures: list[dict] = field(default_factory=list)
+
+    def add(self, q: Question, answer) -> None:
+        """Judge the advisor's full answer to `q`."""
+        if not q.answerable:
+            self.declinable += 1
+            self.refused_correctly += answer.refused
+            if not answer.refused:
+                self._fail(q, f"answered, though it should decline ({q.kind})")
+            return
+        self.answerable += 1
+        if answer.refused:
+            self.false_refusals += 1
+            self._fail(q, f"refused ({answer.reason})")
+        elif contains_any(answer.answer, q.needs):
+            self.fact_in_answer += 1
+        else:
+            self._fail(q, "fact missing")
+        if q.program:
+            self.programs += 1
+            named = contains_any(answer.answer, [q.program])
+            figure = q.figure is None or contains_any(answer.answer, [q.figure])
+            self.program_named_with_figure += named and figure and not answer.refused
+            if not (named and figure):  # held-out reports show this reason: it names neither program nor figure
+                missing = [what for what, ok in (("program not named", named), ("asked figure not given", figure)) if not ok]
+                self._fail(q, ", ".join(missing))
+
+    def _fail(self, q: Question, why: str) -> None:
+        self.failures.append({"id": q.id, "question": q.question, "why": why})
 
     def figures(self) -> dict[str, float]:
         return {
@@ -51,74 +107,96 @@ class AnswerScore:
         }
 
 
+def _miss_reason(fail: dict) -> str:
+    where = f"first at rank {fail['rank']}" if fail["rank"] else f"not in the top {K}"
+    return f"no needed phrase within 800 characters ({where})"
+
+
 @dataclass
 class SetReport:
     name: str
-    retrieval: dict[str, RetrievalScore]
+    retrieval: dict[str, MethodScore]
     answers: AnswerScore
     latency_ms: dict[str, float]
+    directions: dict[str, dict[str, MethodScore]] = field(default_factory=dict)
+    direction_answers: dict[str, AnswerScore] = field(default_factory=dict)
+
+    def headline(self) -> dict[str, float]:
+        """The few figures the report compares run to run."""
+        out: dict[str, float] = {}
+        if DEFAULT in self.retrieval:
+            f = self.retrieval[DEFAULT].figures()
+            out.update({"hit@800": f["hit@800"], "mrr": f["mrr"]})
+        a = self.answers.figures()
+        if a["answerable"]:
+            out.update({"answer_fact": a["fact_in_answer"], "false_refusal": a["false_refusal"]})
+        if a["declinable"]:
+            out["refused_correctly"] = a["refused_correctly"]
+        if "programs" in a:
+            out["program_named_with_figure"] = a["program_named_with_figure"]
+        out["ask_p50_ms"] = self.latency_ms["ask p50"]
+        return out
+
+    def failures(self) -> dict[str, list[dict]]:
+        """Retrieval misses of the default method and wrong answers; held-out ones by id and reason only."""
+        misses = self.retrieval[DEFAULT].failures if DEFAULT in self.retrieval else []
+        misses = [{**f, "why": _miss_reason(f)} for f in misses]
+        answers = self.answers.failures
+        if held_out(self.name):
+            misses = [{"id": f["id"], "why": f["why"]} for f in misses]
+            answers = [{"id": f["id"], "why": f["why"]} for f in answers]
+        return {"retrieval": misses, "answers": answers}
 
     def to_dict(self) -> dict:
         return {
-            "set": self.name,
-            "retrieval": {m: s.figures() for m, s in self.retrieval.items()},
-            "answers": self.answers.figures(),
-            "latency_ms": self.latency_ms,
-            "failures": {
-                "hybrid": self.retrieval["hybrid"].failures if "hybrid" in self.retrieval else [],
-                "answers": self.answers.failures,
+            "kind": "questions",
+            "held_out": held_out(self.name),
+            "headline": self.headline(),
+            "methods": {key: s.figures() for key, s in self.retrieval.items()},
+            "advisor": self.answers.figures(),
+            "directions": {
+                d: {
+                    "methods": {key: s.figures() for key, s in scores.items()},
+                    "advisor": self.direction_answers[d].figures(),
+                }
+                for d, scores in sorted(self.directions.items())
             },
+            "latency_ms": self.latency_ms,
+            "failures": self.failures(),
         }
+
+
+def git_commit() -> str | None:
+    """The short commit measured, marked when the work tree had uncommitted changes to tracked files."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=False
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit.stdout.strip() + (" + local changes" if dirty.stdout.strip() else "")
 
 
 @dataclass
 class EvalReport:
-    sets: list["SetReport | FollowupReport"]
+    sets: list[SetReport | FollowupReport]
     index_chunks: int
     embedding_model: str
+    recipe_chunks: int | None = None
+    generated: str = field(default_factory=lambda: datetime.now().astimezone().isoformat(timespec="seconds"))
+    commit: str | None = field(default_factory=git_commit)
 
     def to_dict(self) -> dict:
         return {
-            "index_chunks": self.index_chunks,
+            "generated": self.generated,
+            "commit": self.commit,
+            "passages": self.index_chunks,
             "embedding_model": self.embedding_model,
-            "sets": [s.to_dict() for s in self.sets],
+            "recipe_passages": self.recipe_chunks,
+            "headline": {s.name: s.headline() for s in self.sets},
+            "sets": {s.name: s.to_dict() for s in self.sets},
         }
-
-    def to_markdown(self, failures: int = 15) -> str:
-        out = [f"# Evaluation ({self.index_chunks} passages, dense model {self.embedding_model})", ""]
-        for s in self.sets:
-            if isinstance(s, FollowupReport):
-                out.append(s.to_markdown())
-                continue
-            out += [f"## {s.name}", "", "| method | n | hit@1 | hit@3 | hit@5 | hit@800 | MRR |", "|---|---|---|---|---|---|---|"]
-            for method, score in s.retrieval.items():
-                f = score.figures()
-                out.append(
-                    f"| {method} | {f['n']} | {f['hit@1']:.3f} | {f['hit@3']:.3f} | {f['hit@5']:.3f} "
-                    f"| **{f['hit@800']:.3f}** | {f['mrr']:.3f} |"
-                )
-            a = s.answers.figures()
-            out += [
-                "",
-                f"Answers: expected fact in the answer {a['fact_in_answer']:.3f} of {a['answerable']}; "
-                f"false refusals {a['false_refusal']:.3f}; out-of-scope and rule-breaking refused "
-                f"{a['refused_correctly']:.3f} of {a['declinable']}."
-                + (f" Program named with the asked figure: {a['program_named_with_figure']:.3f} of {a['programs']}." if a.get("programs") else ""),
-                "Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s.latency_ms.items()),
-                "",
-            ]
-            hybrid = s.retrieval.get("hybrid")
-            if hybrid and hybrid.failures:
-                out += ["Hybrid misses (needed phrase not within 800 characters):", ""]
-                for fail in hybrid.failures[:failures]:
-                    out.append(f"- {fail['id']} 「{fail['question']}」 needs {fail['needs']} (rank {fail['rank']}); got: {fail['got'][:2]}")
-                out.append("")
-            if s.answers.failures:
-                out += ["Answer failures:", ""]
-                for fail in s.answers.failures[:failures]:
-                    out.append(f"- {fail['id']} [{fail['why']}] 「{fail['question']}」")
-                out.append("")
-        return "\n".join(out)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -128,64 +206,66 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def evaluate_set(advisor, name: str, questions: list[Question], recipe=None, methods=METHODS) -> SetReport:
+def _score_methods(advisor, q: Question, methods, recipe, timings: list[float]) -> dict[str, tuple]:
+    """Per method: (texts, sections) retrieved for `q`, and whether an answer composed from them holds a needed fact."""
     retriever = advisor.retriever
-    k = 5
-    scores: dict[str, RetrievalScore] = {label: RetrievalScore() for label, _, _ in methods}
-    search_ms: list[float] = []
-    answerable = [q for q in questions if q.answerable]
-    for q in answerable:
-        for label, method, use_terms in methods:
-            query = retriever.prepare(q.question, use_term_map=use_terms)
-            started = time.perf_counter()
-            results = retriever.search(q.question, k, method=method, query=query)
-            if label == "hybrid":
-                search_ms.append((time.perf_counter() - started) * 1000)
-            scores[label].add(q, [r.chunk.text for r in results], [r.chunk.section for r in results])
+    out = {}
+    for key, method, use_terms in methods:
+        query = retriever.prepare(q.question, use_term_map=use_terms)
+        started = time.perf_counter()
+        results = retriever.search(q.question, K, method=method, query=query)
+        if (method, use_terms) == ("hybrid", True):
+            timings.append((time.perf_counter() - started) * 1000)
+        fact = False
+        if results:
+            answer = compose(q.question, query, results, advisor.tokenizer, advisor.settings.answer_passages)
+            fact = not answer.refused and contains_any(answer.answer, q.needs)
+        out[key] = ([r.chunk.text for r in results], [r.chunk.section for r in results], fact)
     if recipe is not None:
-        scores["langchain quickstart recipe"] = RetrievalScore()
-        for q in answerable:
-            scores["langchain quickstart recipe"].add(q, recipe.search(q.question))
+        out[RECIPE] = (recipe.search(q.question), None, False)  # no answer step: see MethodScore.composes
+    return out
 
-    answers = AnswerScore()
+
+def evaluate_set(
+    advisor, name: str, questions: list[Question], recipe=None, methods=METHODS, progress: Progress | None = None
+) -> SetReport:
+    keys = [key for key, _, _ in methods] + ([RECIPE] if recipe is not None else [])
+
+    def new_scores() -> dict[str, MethodScore]:
+        return {key: MethodScore(composes=key != RECIPE) for key in keys}
+
+    report = SetReport(name, new_scores(), AnswerScore(), {})
+    search_ms: list[float] = []
     ask_ms: list[float] = []
-    for q in questions:
+    for i, q in enumerate(questions, start=1):
+        if q.answerable:
+            tables = [report.retrieval]
+            if q.direction:
+                tables.append(report.directions.setdefault(q.direction, new_scores()))
+            for key, (texts, sections, fact) in _score_methods(advisor, q, methods, recipe, search_ms).items():
+                for scores in tables:
+                    scores[key].add(q, texts, sections)
+                    scores[key].facts += fact
         started = time.perf_counter()
         answer = advisor.ask(q.question)
         ask_ms.append((time.perf_counter() - started) * 1000)
-        if q.answerable:
-            answers.answerable += 1
-            if answer.refused:
-                answers.false_refusals += 1
-                answers.failures.append({"id": q.id, "question": q.question, "why": f"refused ({answer.reason})"})
-            elif contains_any(answer.answer, q.needs):
-                answers.fact_in_answer += 1
-            else:
-                answers.failures.append({"id": q.id, "question": q.question, "why": "fact missing"})
-            if q.program:
-                answers.programs += 1
-                named = contains_any(answer.answer, [q.program])
-                figure = q.figure is None or contains_any(answer.answer, [q.figure])
-                answers.program_named_with_figure += named and figure and not answer.refused
-                if not (named and figure):
-                    answers.failures.append({"id": q.id, "question": q.question,
-                                             "why": f"program named {named}, figure {q.figure} given {figure}"})
-        else:
-            answers.declinable += 1
-            if answer.refused:
-                answers.refused_correctly += 1
-            else:
-                answers.failures.append({"id": q.id, "question": q.question, "why": f"answered a {q.kind} question"})
-    latency = {
+        report.answers.add(q, answer)
+        if q.answerable and q.direction:
+            report.direction_answers.setdefault(q.direction, AnswerScore()).add(q, answer)
+        if progress:
+            progress(name, i, len(questions))
+    report.latency_ms = {
         "search p50": statistics.median(search_ms) if search_ms else 0.0,
         "search p95": _pct(search_ms, 0.95),
         "ask p50": statistics.median(ask_ms) if ask_ms else 0.0,
         "ask p95": _pct(ask_ms, 0.95),
     }
-    return SetReport(name, scores, answers, latency)
+    return report
 
 
-def run_eval(settings: Settings, sets: list[Path], with_recipe: bool = True) -> EvalReport:
+def run_eval(
+    settings: Settings, sets: list[Path], with_recipe: bool = True, progress: Progress | None = None
+) -> EvalReport:
     from bot.advisor import Advisor
     from bot.index import read_manifest
     from bot.store import ConversationStore
@@ -198,15 +278,19 @@ def run_eval(settings: Settings, sets: list[Path], with_recipe: bool = True) -> 
     if with_recipe:
         from .recipe import QuickstartRecipe
 
+        if progress:
+            progress("quickstart recipe (indexing)", 0, 1)
         recipe = QuickstartRecipe(settings.corpus_dir)
+        if progress:
+            progress("quickstart recipe (indexing)", 1, 1)
     reports = [
-        evaluate_followups(advisor, path.stem, load_conversations(path))
+        evaluate_followups(advisor, path.stem, load_conversations(path), progress)
         if path.stem.startswith("followups")
-        else evaluate_set(advisor, path.stem, load_set(path), recipe)
+        else evaluate_set(advisor, path.stem, load_set(path), recipe, progress=progress)
         for path in sets
     ]
     model = advisor.index.manifest.get("settings", {}).get("embedding_model", "none")
-    return EvalReport(reports, advisor.index.size, model)
+    return EvalReport(reports, advisor.index.size, model, recipe.size if recipe else None)
 
 
 @dataclass
@@ -226,39 +310,36 @@ class FollowupReport:
         return {
             "conversations": self.conversations,
             "turns": self.turns,
+            "switches": self.switches,
             "grounded": self.grounded / max(self.turns, 1),
             "follow_up_grounded": self.follow_grounded / max(self.follow_turns, 1),
             "topic_switches_clean": self.switches_clean / max(self.switches, 1),
         }
 
-    def to_dict(self) -> dict:
-        return {"set": self.name, "conversations": self.figures(), "latency_ms": self.latency_ms, "failures": self.failures}
-
-    def to_markdown(self) -> str:
+    def headline(self) -> dict[str, float]:
         f = self.figures()
-        out = [
-            f"## {self.name}",
-            "",
-            f"{f['conversations']} conversations, {f['turns']} turns: grounded {f['grounded']:.3f}; "
-            f"follow-up turns grounded {f['follow_up_grounded']:.3f}; topic switches clean "
-            f"{f['topic_switches_clean']:.3f} of {self.switches}.",
-            "Turn latency (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in self.latency_ms.items()),
-            "",
-        ]
-        out += [f"- {x['id']} turn {x['turn']} 「{x['message']}」: {x['why']}" for x in self.failures[:20]]
-        return "\n".join(out + [""])
+        keys = ("grounded", "follow_up_grounded") + (("topic_switches_clean",) if self.switches else ())
+        return {**{k: f[k] for k in keys}, "turn_p50_ms": self.latency_ms["turn p50"]}
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "conversations",
+            "held_out": False,
+            "headline": self.headline(),
+            "conversations": self.figures(),
+            "latency_ms": self.latency_ms,
+            "failures": self.failures,
+        }
 
 
 def load_conversations(path: Path) -> list[dict]:
-    import json
-
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def evaluate_followups(advisor, name: str, conversations: list[dict]) -> FollowupReport:
+def evaluate_followups(advisor, name: str, conversations: list[dict], progress: Progress | None = None) -> FollowupReport:
     report = FollowupReport(name)
     ms: list[float] = []
-    for conv in conversations:
+    for n, conv in enumerate(conversations, start=1):
         report.conversations += 1
         cid = None
         for i, turn in enumerate(conv["turns"]):
@@ -288,5 +369,7 @@ def evaluate_followups(advisor, name: str, conversations: list[dict]) -> Followu
                     why, ok = "answered, but the old topic was dragged into the search", False
             if not ok:
                 report.failures.append({"id": conv["id"], "turn": i, "message": turn["message"], "why": why})
+        if progress:
+            progress(name, n, len(conversations))
     report.latency_ms = {"turn p50": statistics.median(ms) if ms else 0.0, "turn p95": _pct(ms, 0.95)}
     return report
