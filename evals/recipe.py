@@ -32,7 +32,9 @@ class QuickstartRecipe:
         embeddings = HuggingFaceEmbeddings(model_name=minilm_path(), model_kwargs={"device": "cpu"})
         client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
         self.store = Chroma(collection_name="quickstart-recipe", embedding_function=embeddings, client=client)
-        self.store.add_documents(splits)
+        batch = client.get_max_batch_size()  # Chroma refuses larger adds (5,461 here): the 100x corpus has more
+        for start in range(0, len(splits), batch):
+            self.store.add_documents(splits[start : start + batch])
         self.size = len(splits)
 
     def search(self, question: str, k: int = 4) -> list[str]:
