@@ -12,7 +12,7 @@ from typing import Any
 
 from . import guard
 from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
-from .answer import add_asked_figure, compose, is_english, refusal
+from .answer import add_asked_figure, compose, insert_before_next_step, is_english, refusal
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
 from .embedding import make_embedder
@@ -468,8 +468,7 @@ class Advisor:
                         else f"「{heading}」を具体化した事業として、{names}があります。"
                     )
         if lines:
-            head, sep, last = answer.answer.rpartition("\n")
-            answer.answer = "\n".join([head, *lines[:4], last]) if sep else "\n".join([answer.answer, *lines[:4]])
+            insert_before_next_step(answer, lines[:4])
 
     def _find(self, p, query: Query) -> list[SearchResult]:
         k = self.settings.top_k + ANSWER_SPARE  # a few spare passages: compose() may swap measures in

@@ -90,7 +90,7 @@ _FIGURE_KINDS = [
      _DATES := re.compile(r"\d{4}\s*年|(令和|平成)\s*\d+\s*年|\d+\s*月\s*\d+\s*日")),
     # "since when": the date that something opened or began, not any date
     (re.compile(r"いつから|いつでき|できたの|始まった|開始|設立|開設|since|when did|started|founded|launched|opened"),
-     re.compile(r"(\d{4}\s*年|(令和|平成)\s*\d+\s*年)[^。]{0,40}(開設|設立|開始|始ま|施行|創設|スタート)")),
+     _STARTED := re.compile(r"(\d{4}\s*年|(令和|平成)\s*\d+\s*年)[^。]{0,40}(開設|設立|開始|始ま|施行|創設|スタート)")),
 ]
 _HAS_FIGURE = re.compile(r"[0-9０-９]")
 
@@ -118,7 +118,7 @@ def pick_sentences(result: SearchResult, query: Query, tokenizer: JapaneseTokeni
     wanted = set(query.all_tokens)
     figures = asked_figures(query.text)
     if result.chunk.program is None:  # 「いつから準備すれば」 asks no date of the policy
-        figures = tuple(f for f in figures if f is not _DATES and f is not _FIGURE_KINDS[-1][1])
+        figures = tuple(f for f in figures if f is not _DATES and f is not _STARTED)
     scored = [(_sentence_score(s, wanted, tokenizer, figures), i) for i, s in enumerate(sentences)]
     best = sorted(scored, key=lambda x: (-x[0], x[1]))[:limit]
     return [sentences[i] for _, i in sorted(best, key=lambda x: x[1])]
@@ -308,9 +308,14 @@ def add_asked_figure(answer: Answer, query: Query, tokenizer: JapaneseTokenizer,
         note = fiscal_note([c], english)
         if note and note not in answer.answer:
             lines.append(note)
-        head, sep, last = answer.answer.rpartition("\n")
-        answer.answer = "\n".join([head, *lines, last]) if sep else "\n".join([answer.answer, *lines])
+        insert_before_next_step(answer, lines)
         return
+
+
+def insert_before_next_step(answer: Answer, lines: list[str]) -> None:
+    """Add lines to an extractive answer above its last line (the next step)."""
+    head, sep, last = answer.answer.rpartition("\n")
+    answer.answer = "\n".join([head, *lines, last]) if sep else "\n".join([answer.answer, *lines])
 
 
 def next_step(citations: list[Citation], english: bool) -> str:

@@ -199,15 +199,20 @@ class Retriever:
 
     def guide_passage(self, guide_id: str) -> SearchResult | None:
         """The first passage of the guide file corpus/guides/<guide_id>.md."""
-        for c in self.index.chunks:
-            if c.program and c.source.endswith(f"guides/{guide_id}.md"):
-                return SearchResult(c, 1.0)
+        for first, *_ in self._program_chunks.values():
+            if self.index.chunks[first].source.endswith(f"guides/{guide_id}.md"):
+                return SearchResult(self.index.chunks[first], 1.0)
         return None
 
     def program_passages(self, name: str, k: int = 4) -> list[SearchResult]:
         """A program's guide looked up by (part of) its name: its passages in order."""
         key = compact(name)
-        found = [c for c in self.index.chunks if c.program and key and key in compact(c.program)]
+        found = [
+            self.index.chunks[i]
+            for program, chunks in self._program_chunks.items()
+            if key and key in compact(program)
+            for i in chunks
+        ]
         return [SearchResult(c, 1.0 - 0.01 * n) for n, c in enumerate(found[:k])]
 
     def passages(self, ids: list[str]) -> list[SearchResult]:
