@@ -44,6 +44,13 @@ HEADLINE = {
     "false_refusal": "false refusals",
     "refused_correctly": "out-of-scope & rule-breaking refused",
     "program_named_with_figure": "program named with the asked figure",
+    "fact_first_sentence": "asked fact in the first sentence",
+    "fact_first150": "asked fact in the first 150 characters",
+    "stock_yes": "stock yes openers (share, goal 0)",
+    "english_answer": "English questions answered in English",
+    "answer_chars_median": "answer length, median (characters)",
+    "honest": "not stated: says so and names a desk",
+    "yes_no_correct": "yes/no questions: right polarity first",
     "ask_p50_ms": "ask latency p50 (ms)",
     "grounded": "follow-ups grounded (all turns)",
     "follow_up_grounded": "follow-up turns grounded",
@@ -51,9 +58,10 @@ HEADLINE = {
     "turn_p50_ms": "turn latency p50 (ms)",
 }
 MARKERS = {"regression": "▼ regression", "better": "▲ better", "new": "new", "": ""}
-LOWER_IS_BETTER = {"false_refusal"}
+LOWER_IS_BETTER = {"false_refusal", "stock_yes", "answer_chars_median"}
 TOLERANCE = 0.005  # a rate that moved less than this is noise, not a regression
 LATENCY_TOLERANCE = 0.20  # latency: worse means more than 20% slower
+CHARS_TOLERANCE = 0.10  # answer length: worse means more than 10% longer
 NO_ANSWER_STEP = (
     "The recipe's answer fact rate is —: the quickstart hands its passages to a language model, "
     "and this offline run has none, so it has no answer to check."
@@ -69,6 +77,8 @@ def change(figure: str, now: float, before: float | None) -> str:
         return "new"
     if figure.endswith("_ms"):
         worse, better = now > before * (1 + LATENCY_TOLERANCE), now < before * (1 - LATENCY_TOLERANCE)
+    elif _is_count(figure):
+        worse, better = now > before * (1 + CHARS_TOLERANCE), now < before * (1 - CHARS_TOLERANCE)
     else:
         gain = before - now if figure in LOWER_IS_BETTER else now - before
         worse, better = gain < -TOLERANCE, gain > TOLERANCE
@@ -111,9 +121,20 @@ def write_report(data: dict, output: Path, charts: bool = True) -> dict:
 # --- Markdown ------------------------------------------------------------------------------------
 
 
+def _is_count(figure: str) -> bool:
+    """A figure in characters, not a 0-1 rate (it has no place on a rate chart)."""
+    return figure.endswith("_chars_median")
+
+
+def _label(figure: str) -> str:
+    return HEADLINE.get(figure, figure)
+
+
 def _num(figure: str, value: float | None, digits: int = 3) -> str:
     if value is None:
         return "—"
+    if _is_count(figure):
+        return f"{value:.0f}"
     return f"{value:.1f}" if figure.endswith("_ms") else f"{value:.{digits}f}"
 
 
@@ -122,6 +143,8 @@ def _delta(figure: str, now: float, before: float | None) -> str:
         return "—"
     if figure.endswith("_ms"):
         return f"{(now - before) / before:+.0%}" if before else "—"
+    if _is_count(figure):
+        return f"{now - before:+.0f}"
     return f"{now - before:+.3f}"
 
 
@@ -152,17 +175,20 @@ def summary(data: dict) -> str:
             was = before.get(name, {}).get(figure)
             mark = MARKERS[change(figure, now, was)] if previous else ""
             out.append(
-                f"| {name} | {HEADLINE[figure]} | {_num(figure, now)} | {_num(figure, was)} "
+                f"| {name} | {_label(figure)} | {_num(figure, now)} | {_num(figure, was)} "
                 f"| {_delta(figure, now, was)} | {mark} |"
             )
     regressions = data.get("regressions") or []
     if regressions:
-        listed = "; ".join(f"{r['set']} {HEADLINE[r['figure']]}" for r in regressions)
+        listed = "; ".join(f"{r['set']} {_label(r['figure'])}" for r in regressions)
         out += ["", f"**{len(regressions)} regression(s):** {listed}."]
     return "\n".join(out + [""])
 
 
 def _method_table(name: str, s: dict) -> list[str]:
+    latency = "Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s["latency_ms"].items())
+    if not any(f["n"] for f in s["methods"].values()):  # e.g. a not_stated set: nothing to retrieve
+        return [f"### {name}", "", "No question in this set has a needed phrase: no retrieval figures.", latency, ""]
     out = [f"### {name}", "", "| method | n | hit@1 | hit@3 | hit@5 | hit@800 | MRR | answer fact |", "|---" * 8 + "|"]
     for key, f in s["methods"].items():
         label = f"**{LABELS[key]}**" if key == "hybrid+terms" else LABELS[key]
@@ -180,10 +206,43 @@ def _method_table(name: str, s: dict) -> list[str]:
     out += [
         "",
         "Full path: " + "; ".join(full) + ".",
-        "Latency in process (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in s["latency_ms"].items()),
+        latency,
         "",
     ]
     return out
+
+
+def _of(share: float | None, n: int) -> str:
+    return "—" if share is None else f"{share:.3f} of {n}"
+
+
+def _quality_table(questions: dict[str, dict]) -> list[str]:
+    """Answer quality per question set: does the first sentence answer what was asked?"""
+    out = [
+        "## Answer quality",
+        "",
+        "Advisor.ask's answers. fact: a needed phrase or the asked figure, in the first sentence (up to the first 。, "
+        '". ", "? " or line break) and in the first 150 characters; stock はい/Yes: answers opening so though the '
+        "question is not a yes/no question whose answer is yes; English: letters outside 「」, URLs and the sources "
+        "block >= 90% ASCII; honest (kind not_stated): the first sentence says the documents do not state it, the "
+        "answer names a desk, no dump (<= 2 list lines, no 関係する施策, <= 400 characters), no stock yes.",
+        "",
+        "| set | n | fact in 1st sentence | fact in first 150 | stock はい/Yes | English answers | median chars "
+        "| honest (not stated) | yes/no right |",
+        "|---" * 9 + "|",
+    ]
+    for name, s in questions.items():
+        q = s.get("quality")
+        if not q:
+            continue
+        stock = "—" if q["stock_yes"] is None else f"{q['stock_yes_count']} ({q['stock_yes']:.3f})"
+        out.append(
+            f"| {name} | {q['n']} | {_of(q['fact_first_sentence'], q['with_fact'])} "
+            f"| {_of(q['fact_first150'], q['with_fact'])} | {stock} "
+            f"| {_of(q['english_answer'], q['english_questions'])} | {_num('answer_chars_median', q['answer_chars_median'])} "
+            f"| {_of(q['honest'], q['not_stated'])} | {_of(q['yes_no_correct'], q['yes_no_questions'])} |"
+        )
+    return out + [""]
 
 
 def _direction_table(name: str, s: dict) -> list[str]:
@@ -220,16 +279,23 @@ def _failures(name: str, s: dict) -> list[str]:
     if s["kind"] == "conversations":
         rows = [f"- {x['id']} turn {x['turn']} 「{x['message']}」: {x['why']}" for x in f]
         return [f"### {name}", "", *(rows or ["None."]), ""]
+    quality = f.get("quality", [])
     if s["held_out"]:
         rows = [f"- {x['id']} retrieval: {x['why']}" for x in f["retrieval"]]
         rows += [f"- {x['id']} answer: {x['why']}" for x in f["answers"]]
+        rows += [f"- {x['id']} quality: {x['why']}" for x in quality]
         return [f"### {name} (held out: ids and reasons only)", "", *(rows or ["None."]), ""]
     misses = [_miss(x) for x in f["retrieval"]] or ["None."]
     answers = [f"- {x['id']} 「{x['question']}」: {x['why']}" for x in f["answers"]] or ["None."]
+    quality = [f"- {x['id']} 「{x['question']}」: {x['why']}" for x in quality] or ["None."]
     return [f"### {name}", "", "Retrieval misses of hybrid + term map:", "", *misses, ""] + [
         "Answer misses (full path):",
         "",
         *answers,
+        "",
+        "Answer quality misses:",
+        "",
+        *quality,
         "",
     ]
 
@@ -255,10 +321,12 @@ def render(data: dict, images: list[tuple[str, str]] = ()) -> str:
         out += _method_table(name, s)
     out += [
         "answer fact: an extractive answer composed (bot.answer.compose) from the method's top 5 passages "
-        "holds a needed phrase; advisor (full path) is what Advisor.ask answers."
+        "holds a needed phrase (— when the answer code offers no such composer); advisor (full path) is what "
+        "Advisor.ask answers."
         + (f" {NO_ANSWER_STEP}" if data.get("recipe_passages") else ""),
         "",
     ]
+    out += _quality_table(questions)
     by_direction = {n: s for n, s in questions.items() if s["directions"]}
     if by_direction:
         out += ["## By direction", "", "Each cell: hit@800 / MRR / answer fact.", ""]
@@ -308,7 +376,9 @@ def _grouped_bars(ax, groups: list[str], series: dict[str, list[float]], ylabel:
 
 
 def _methods_chart(fig, data: dict) -> bool:
-    sets = [n for n, s in data["sets"].items() if s["kind"] == "questions"]
+    sets = [
+        n for n, s in data["sets"].items() if s["kind"] == "questions" and any(f["n"] for f in s["methods"].values())
+    ]
     if not sets:
         return False
     keys = [k for k in LABELS if any(k in data["sets"][n]["methods"] for n in sets)]
@@ -345,8 +415,8 @@ def _headline_chart(fig, data: dict) -> bool:
     for name, figures in data["headline"].items():
         for figure, now in figures.items():
             was = before.get(name, {}).get(figure)
-            if not figure.endswith("_ms"):
-                rows.append((f"{name}: {HEADLINE[figure]}", now, was, change(figure, now, was)))
+            if not figure.endswith("_ms") and not _is_count(figure):
+                rows.append((f"{name}: {_label(figure)}", now, was, change(figure, now, was)))
     if not rows:
         return False
     fig.set_size_inches(8, 1.2 + 0.32 * len(rows))

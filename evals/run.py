@@ -1,7 +1,13 @@
 """`smebot eval`: retrieval and answer figures per method and per direction, and the quickstart recipe beside them.
 
-Everything runs through the same core the surfaces use (Advisor, Retriever). This module measures;
-evals/report.py writes the Markdown, the JSON and the charts from `EvalReport.to_dict()`.
+Everything runs through the same core the surfaces use: Advisor.ask for answers, the Retriever's
+prepare/search for retrieval. This module measures; evals/report.py writes the Markdown, the JSON and
+the charts from `EvalReport.to_dict()`.
+
+Each set also gets answer-quality figures (evals/metrics.py: AnswerQuality): the asked fact in the
+first sentence and in the first 150 characters, stock 「はい」/"Yes" openers, English answers to
+English questions, the median answer length, and for kind=not_stated questions whether the answer
+says plainly that the documents do not state it and names where to ask.
 """
 
 from __future__ import annotations
@@ -15,10 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.answer import compose
 from bot.settings import Settings
 
-from .metrics import Question, RetrievalScore, contains_any, load_set
+from .metrics import AnswerQuality, Question, RetrievalScore, contains_any, load_set, program_names
 
 # (key, method, use the term map). The keys name the figures in latest.json: keep them stable.
 METHODS = [
@@ -36,6 +41,41 @@ K = 5
 Progress = Callable[[str, int, int], None]  # (stage, done, total), as ingest reports it
 
 
+def _composer() -> Callable | None:
+    """The extractive composer behind the per-method "answer fact", or None when the answer code has none.
+
+    It is an internal of the answer code (bot.answer.compose), which is being replaced: without it,
+    or when its signature no longer fits, the per-method answer figure is — and everything else runs.
+    The full-path figures only use Advisor.ask.
+    """
+    global _COMPOSE
+    if _COMPOSE is _UNSET:
+        try:
+            from bot.answer import compose  # guarded: see the docstring
+        except ImportError:
+            compose = None
+        _COMPOSE = compose
+    return _COMPOSE
+
+
+_UNSET = object()
+_COMPOSE: object = _UNSET
+
+
+def _compose_fact(advisor, q: Question, query, results) -> bool | None:
+    """Whether an answer composed from `results` holds a needed fact; None when no composer can be used."""
+    global _COMPOSE
+    compose = _composer()
+    if compose is None:
+        return None
+    try:
+        answer = compose(q.question, query, results, advisor.tokenizer, advisor.settings.answer_passages)
+        return not answer.refused and contains_any(answer.answer, q.needs)
+    except (TypeError, AttributeError):  # the composer changed shape: stop using it for this run
+        _COMPOSE = None
+        return None
+
+
 def held_out(set_name: str) -> bool:
     """Held-out sets are not tuned on: their reports name failures by id and reason only."""
     return "heldout" in set_name
@@ -50,7 +90,10 @@ class MethodScore(RetrievalScore):
         self.facts = 0
 
     def figures(self) -> dict[str, float | None]:
-        return {**super().figures(), "answer_fact": self.facts / max(self.n, 1) if self.composes else None}
+        return {
+            **super().figures(),
+            "answer_fact": self.facts / self.n if self.composes and self.n else None,
+        }
 
 
 @dataclass
@@ -65,12 +108,14 @@ class AnswerScore:
     failures: list[dict] = field(default_factory=list)
 
     def add(self, q: Question, answer) -> None:
-        """Judge the advisor's full answer to `q`."""
-        if not q.answerable:
+        """Judge the advisor's full answer to `q`; kind=not_stated is judged by AnswerQuality (honest) only."""
+        if q.declinable:
             self.declinable += 1
             self.refused_correctly += answer.refused
             if not answer.refused:
                 self._fail(q, f"answered, though it should decline ({q.kind})")
+            return
+        if not q.answerable:
             return
         self.answerable += 1
         if answer.refused:
@@ -82,7 +127,7 @@ class AnswerScore:
             self._fail(q, "fact missing")
         if q.program:
             self.programs += 1
-            named = contains_any(answer.answer, [q.program])
+            named = contains_any(answer.answer, program_names(q.program))
             figure = q.figure is None or contains_any(answer.answer, [q.figure])
             self.program_named_with_figure += named and figure and not answer.refused
             if not (named and figure):  # held-out reports show this reason: it names neither program nor figure
@@ -120,11 +165,12 @@ class SetReport:
     latency_ms: dict[str, float]
     directions: dict[str, dict[str, MethodScore]] = field(default_factory=dict)
     direction_answers: dict[str, AnswerScore] = field(default_factory=dict)
+    quality: AnswerQuality = field(default_factory=AnswerQuality)
 
     def headline(self) -> dict[str, float]:
-        """The few figures the report compares run to run."""
+        """The few figures the report compares run to run (retrieval only where a question has needs)."""
         out: dict[str, float] = {}
-        if DEFAULT in self.retrieval:
+        if DEFAULT in self.retrieval and self.retrieval[DEFAULT].n:
             f = self.retrieval[DEFAULT].figures()
             out.update({"hit@800": f["hit@800"], "mrr": f["mrr"]})
         a = self.answers.figures()
@@ -134,18 +180,22 @@ class SetReport:
             out["refused_correctly"] = a["refused_correctly"]
         if "programs" in a:
             out["program_named_with_figure"] = a["program_named_with_figure"]
+        out.update(self.quality.headline())
         out["ask_p50_ms"] = self.latency_ms["ask p50"]
         return out
 
     def failures(self) -> dict[str, list[dict]]:
-        """Retrieval misses of the default method and wrong answers; held-out ones by id and reason only."""
+        """Retrieval misses of the default method, wrong answers and answer-quality misses.
+
+        Held-out sets: by id and reason only (no question, no answer text).
+        """
         misses = self.retrieval[DEFAULT].failures if DEFAULT in self.retrieval else []
         misses = [{**f, "why": _miss_reason(f)} for f in misses]
         answers = self.answers.failures
+        quality = self.quality.failures
         if held_out(self.name):
-            misses = [{"id": f["id"], "why": f["why"]} for f in misses]
-            answers = [{"id": f["id"], "why": f["why"]} for f in answers]
-        return {"retrieval": misses, "answers": answers}
+            misses, answers, quality = ([{"id": f["id"], "why": f["why"]} for f in fs] for fs in (misses, answers, quality))
+        return {"retrieval": misses, "answers": answers, "quality": quality}
 
     def to_dict(self) -> dict:
         return {
@@ -154,6 +204,7 @@ class SetReport:
             "headline": self.headline(),
             "methods": {key: s.figures() for key, s in self.retrieval.items()},
             "advisor": self.answers.figures(),
+            "quality": self.quality.figures(),
             "directions": {
                 d: {
                     "methods": {key: s.figures() for key, s in scores.items()},
@@ -216,14 +267,20 @@ def _score_methods(advisor, q: Question, methods, recipe, timings: list[float]) 
         results = retriever.search(q.question, K, method=method, query=query)
         if (method, use_terms) == ("hybrid", True):
             timings.append((time.perf_counter() - started) * 1000)
-        fact = False
-        if results:
-            answer = compose(q.question, query, results, advisor.tokenizer, advisor.settings.answer_passages)
-            fact = not answer.refused and contains_any(answer.answer, q.needs)
+        fact = _compose_fact(advisor, q, query, results) if results else False
         out[key] = ([r.chunk.text for r in results], [r.chunk.section for r in results], fact)
     if recipe is not None:
         out[RECIPE] = (recipe.search(q.question), None, False)  # no answer step: see MethodScore.composes
     return out
+
+
+def _time_search(advisor, q: Question, timings: list[float]) -> None:
+    """Search latency of the default method for a question with no needed phrase (nothing is scored)."""
+    retriever = advisor.retriever
+    query = retriever.prepare(q.question, use_term_map=True)
+    started = time.perf_counter()
+    retriever.search(q.question, K, method="hybrid", query=query)
+    timings.append((time.perf_counter() - started) * 1000)
 
 
 def evaluate_set(
@@ -245,11 +302,17 @@ def evaluate_set(
             for key, (texts, sections, fact) in _score_methods(advisor, q, methods, recipe, search_ms).items():
                 for scores in tables:
                     scores[key].add(q, texts, sections)
-                    scores[key].facts += fact
+                    if fact is None:  # no composer: this method has no answer figure in this run
+                        scores[key].composes = False
+                    else:
+                        scores[key].facts += fact
+        elif q.not_stated:  # answerable for latency, not for hit@800: it has no needed phrase
+            _time_search(advisor, q, search_ms)
         started = time.perf_counter()
         answer = advisor.ask(q.question)
         ask_ms.append((time.perf_counter() - started) * 1000)
         report.answers.add(q, answer)
+        report.quality.add(q, answer.answer)
         if q.answerable and q.direction:
             report.direction_answers.setdefault(q.direction, AnswerScore()).add(q, answer)
         if progress:
