@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 from . import guard
 from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
-from .answer import add_asked_figure, compose, insert_before_next_step, is_english, refusal
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
-from .conversation import ASPECT_NAMES, DIRECTIONS, clarifying_question, covers, plan, update_profile
+from .core.intent import DIRECTIONS, Intent, language_of, understand
+from .core.library import Library
+from .core.plan import AnswerPlan, not_stated_plan, plan_answer
+from .core.profile import merge as merge_facts
+from .core.profile import owner_facts
+from .core.programs import card
+from .core.render import citation_label, message, render
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
-from .retrieval import Query, Retriever, measure_key
+from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
 from .store import Conversation, ConversationStore, Turn
 from .terms import get_term_map
@@ -33,6 +39,18 @@ _AFTER_CHECK = re.compile(r"何から|まず|どうすれば|どうしたら|次
 # in the BM25 query), a question that names nothing of the SME domain has found nothing.
 MIN_BM25_WITHOUT_DOMAIN = 3.0
 ANSWER_SPARE = 3  # passages found beyond top_k that an extractive answer may use instead of general ones
+
+
+@dataclass(frozen=True)
+class Filters:
+    """This turn's search filters (from the web page or an eval): passed along, never stored."""
+
+    direction: str | None = None
+    kind: str | None = None
+
+
+def _direction_of(answer: Answer) -> str | None:
+    return answer.citations[0].result.chunk.direction if answer.citations else None
 
 
 class BadRequest(ValueError):
@@ -52,7 +70,6 @@ class Advisor:
         self._llm = llm
         self._llm_error: str | None = None
         self._sheets: dict[str, CheckSheet] | None = None
-        self._filters: tuple[str | None, str | None] = (None, None)  # this turn's direction and kind
         self._secrets = secret_values()
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
@@ -64,6 +81,7 @@ class Advisor:
         model = index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
         self.embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
         self.retriever = Retriever(index, self.tokenizer, self.embedder, self.terms, self.settings)
+        self.library = Library(self.retriever, index.programs, self.settings.corpus_dir)
 
     def refresh(self) -> bool:
         """Switch to a newer generation if an ingest has finished since; True if it did."""
@@ -116,10 +134,11 @@ class Advisor:
         direction: str | None = None,
         kind: str | None = None,
     ) -> Answer:
-        """One turn: resolved against the conversation (created if new), answered, and stored.
+        """One turn: understood against the conversation (created if new), answered, and stored.
 
-        `on_delta` receives the answer's text as it is written (a model's tokens, or the whole
-        extractive answer at once); the returned Answer is the checked, final one.
+        `direction` and `kind` filter this turn's search; they travel as arguments, never on the
+        Advisor, which serves concurrent turns. `on_delta` receives the answer's text as it is
+        written (a model's tokens, or the whole extractive answer at once).
         """
         question = self.check_message(question)
         self.refresh()
@@ -128,11 +147,7 @@ class Advisor:
         if kind is not None and kind not in ("policy", "guide"):
             raise BadRequest("kind must be policy or guide")
         conv = self._conversation(conversation_id)
-        self._filters = (direction, kind)
-        try:
-            answer, resolved = self._turn(question, conv, on_delta)
-        finally:
-            self._filters = (None, None)
+        answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
         answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
             on_delta(answer.answer)
@@ -147,40 +162,34 @@ class Advisor:
             raise BadRequest("no question found in the inquiry")
         parts: list[str] = []
         citations: list[Citation] = []
-        checks = [
-            "宛名・署名・日付を確認し、下書きの表示を消してから送信してください。",
-            "助成額・対象・募集期間などは年度ごとに変わります。最新の募集要項を実施機関で確認してください。",
-        ]
+        checks = [message("draft.check.sign", "ja"), message("draft.check.yearly", "ja")]
         for i, (q, with_context) in enumerate(questions, start=1):
             answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
             if answer.choices:
-                body = (
-                    "ご関心の分野（IT化・設備、販路開拓、経営の安定、災害やサイバー攻撃への備え、事業承継）を"
-                    "お知らせいただければ、該当する支援を詳しくご案内いたします。"
-                )
-                checks.append(f"質問{i}は範囲が広いため、相談者に分野を確認してください。")
+                body = message("draft.broad", "ja")
+                checks.append(message("draft.check.broad", "ja", n=i))
             elif answer.refused:
-                body = "恐れ入りますが、この点は手元の資料では確認できませんでした。担当部署に確認のうえ、改めてご連絡いたします。"
-                checks.append(f"質問{i}「{q[:30]}」は資料に該当がありません。担当部署に確認して回答を補ってください。")
+                body = message("draft.not_found", "ja")
+                checks.append(message("draft.check.not_found", "ja", n=i, question=q[:30]))
             else:
                 offset = len(citations)
                 body = renumber(answer.answer, offset)
                 for c in answer.citations:
                     citations.append(Citation(c.n + offset, c.result))
-                checks.append(
-                    f"質問{i}で挙げた施策（[{offset + 1}]〜[{len(citations)}]）が相談者の業種・規模に当てはまるか確認してください。"
-                )
-            parts.append(f"{i}. 「{q}」について\n{body}")
-        sources = [f"[{c.n}] {c.result.chunk.section} — {c.result.chunk.source}" for c in citations]
+                if not answer.stated:
+                    checks.append(message("draft.check.not_stated", "ja", n=i))
+                else:
+                    checks.append(message("draft.check.fit", "ja", n=i, first=offset + 1, last=len(citations)))
+            parts.append(message("draft.part", "ja", n=i, question=q, body=body))
+        sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')} — {c.result.chunk.source}" for c in citations]
         text = "\n\n".join(
             [
-                "【返信案（下書き）】送信前に、末尾の確認事項をご確認ください。",
+                message("draft.head", "ja"),
                 f"{addressee(inquiry)}",
-                "このたびはお問い合わせいただき、誠にありがとうございます。"
-                "東京都の中小企業支援策について、ご質問の順にご案内いたします。",
+                message("draft.greeting", "ja"),
                 *parts,
-                "ご不明な点がございましたら、お気軽にお問い合わせください。今後ともどうぞよろしくお願いいたします。",
-                "出典：\n" + "\n".join(sources) if sources else "",
+                message("draft.closing", "ja"),
+                message("draft.sources", "ja") + "\n" + "\n".join(sources) if sources else "",
             ]
         ).strip()
         return Draft(text, citations, checks, [q for q, _ in questions])
@@ -251,7 +260,7 @@ class Advisor:
             raise BadRequest(f"no check sheet {name!r}: one of {', '.join(sorted(self.sheets)) or '(none)'}")
         conv = self._conversation(conversation_id)
         answer = self._begin(conv, sheet)
-        return self._record(conv, f"（{sheet.title}を開始）", answer, f"check:{sheet.id}")
+        return self._record(conv, message("check.started", "ja", title=sheet.title), answer, f"check:{sheet.id}")
 
     def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str) -> Answer:
         answer.answer = self.redact(answer.answer)
@@ -275,12 +284,12 @@ class Advisor:
             sheet = sheets[running["sheet"]]
             if is_stop(question):
                 conv.state.pop("diagnose")
-                return Answer("チェックを中止しました。ほかにお困りのことがあれば、お気軽にお尋ねください。", [], refused=False)
+                return Answer(message("check.stopped", "ja"), [], refused=False)
             index = len(running["scores"])
             score = sheet.pick(index, question)
             if score is None:
                 text, choices = question_text(sheet, index)
-                return Answer(f"恐れ入りますが、番号でお答えください。\n\n{text}", [], refused=False, choices=choices)
+                return Answer(f"{message('check.number_please', 'ja')}\n\n{text}", [], refused=False, choices=choices)
             running["scores"].append(score)
             if len(running["scores"]) < len(sheet.questions):
                 text, choices = question_text(sheet, len(running["scores"]))
@@ -302,11 +311,8 @@ class Advisor:
         sheet = matching_sheet(question, sheets)
         if sheet and not (done and done["sheet"] == sheet.id):
             conv.state["check_offer"] = {"sheet": sheet.id, "question": question}
-            choices = [{"n": 1, "label": "はい、チェックする"}, {"n": 2, "label": "いいえ、支援策を知りたい"}]
-            text = (
-                f"今の状態を、{sheet.title}（{len(sheet.questions)}問）で確かめてみませんか。"
-                "結果に合わせて、使える支援策をご案内します。\n1. はい、チェックする\n2. いいえ、支援策を知りたい"
-            )
+            choices = [{"n": 1, "label": message("check.offer.yes", "ja")}, {"n": 2, "label": message("check.offer.no", "ja")}]
+            text = message("check.offer", "ja", title=sheet.title, count=len(sheet.questions))
             return Answer(text, [], refused=False, choices=choices)
         return None
 
@@ -318,26 +324,30 @@ class Advisor:
             policy = self.retriever.policy_passage(measure)
             if policy is not None:
                 citations.append(Citation(len(citations) + 1, policy))
-                support.append(f"・{measure.strip('（）()')}：東京都の施策[{len(citations)}]")
+                support.append("・" + message("check.support_measure", "ja", measure=measure.strip("（）()"), cite=f"[{len(citations)}]"))
         for guide in band.guides:
             first = self.retriever.guide_passage(guide)
             if first is not None:
                 citations.append(Citation(len(citations) + 1, first))
-                support.append(f"・「{first.chunk.program}」[{len(citations)}]")
+                support.append("・" + message("check.support_program", "ja", program=first.chunk.program, cite=f"[{len(citations)}]"))
         lines = []
         if head:
-            lines += [f"【{sheet.title}の結果】{total}点／{sheet.max_score}点：{band.name}", band.summary, ""]
+            lines += [message("check.result_head", "ja", title=sheet.title, total=total, max=sheet.max_score, band=band.name), band.summary, ""]
         else:
-            lines += [f"先ほどのチェックの結果（{band.name}）から、次の順に進めることをおすすめします。", ""]
-        lines += ["おすすめの進め方："] + [f"・{a}" for a in band.advice]
+            lines += [message("check.result_again", "ja", band=band.name), ""]
+        lines += [message("check.advice_head", "ja")] + [f"・{a}" for a in band.advice]
         if support:
-            lines += ["", "使える支援："] + support
-        lines += ["", "※ この結果は目安です。詳しくは相談窓口で専門家にご相談ください。"]
+            lines += ["", message("check.support_head", "ja")] + support
+        lines += ["", message("check.disclaimer", "ja")]
         return Answer("\n".join(lines), citations, refused=False)
 
-    def _turn(self, question: str, conv: Conversation, on_delta: OnDelta | None = None) -> tuple[Answer, str]:
+    def _turn(
+        self, question: str, conv: Conversation, on_delta: OnDelta | None = None, filters: Filters | None = None
+    ) -> tuple[Answer, str]:
+        """Understand, search, plan and render one message. Everything about the turn is local."""
+        filters = filters or Filters()
         if guard.breaks_rules(question):
-            return refusal(question, "rules"), question
+            return self._refuse(question, "rules"), question
         offered = conv.state.get("check_offer")
         checked = self._check_turn(question, conv)
         if checked is not None:
@@ -346,139 +356,130 @@ class Advisor:
             question = offered["question"]  # "no thanks": answer what they first asked
         tokens = self.tokenizer.tokens(question)
         matches = self.terms.matches(question, tokens)
-        update_profile(conv.profile, question)
-        p = plan(question, conv, tokens, matches)
-        english = p.english if p.english is not None else is_english(question)
-        if p.kind == "clarify":
-            text, choices = clarifying_question(question, english)
-            conv.state["clarify"] = {"query": question}
-            return Answer(text, [], refused=False, choices=choices), question
+        owner = merge_facts(conv.profile.get("owner", {}), owner_facts(question))
+        if owner:
+            conv.profile["owner"] = owner
+            for key in ("employees",):  # kept where earlier turns stored it
+                if key in owner:
+                    conv.profile[key] = owner[key]
+            if owner.get("industry_word"):
+                conv.profile["industry"] = owner["industry_word"]
+        library = self.library
+        intent = understand(question, conv.state, names=library.names, tokens=tokens, matches=matches, owner=owner)
+        if intent.act == "clarify":
+            conv.state["clarify"] = {"query": question, "language": intent.language}
+            return self._clarify(intent), question
         conv.state.pop("clarify", None)
-        if not p.reuse and not p.exclude:
+        if intent.act == "ask":
             topic = guard.off_topic(question)
             # An everyday word does not outweigh two distinct SME measures named in the same
             # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").
-            if topic and len({m.entry.id for m in matches if m.entry.direction}) < 2:
-                return refusal(question, "out_of_scope", topic=topic), question
-        if p.follow_up and not p.reuse and conv.turns and self.llm is not None:
+            if topic and not intent.programs and len({m.entry.id for m in matches if m.entry.direction}) < 2:
+                return self._refuse(question, "out_of_scope", topic=topic), question
+        if intent.act == "follow_up" and conv.turns and self.llm is not None:
             history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
             condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout))
             if condensed:
-                p.query = condensed
-        if p.query == question:  # tokenized and matched above already
-            query = self.retriever.prepare(p.query, tokens=tokens, matches=matches)
+                intent.query = condensed
+        if intent.query == question:  # tokenized and matched above already
+            query = self.retriever.prepare(intent.query, tokens=tokens, matches=matches)
         else:
-            query = self.retriever.prepare(p.query)
-        if p.reuse:
-            results = self.retriever.passages(p.reuse)
-        elif p.overview and p.direction:
-            results = self.retriever.overview(query, p.direction, self.settings.answer_passages + 1)
+            query = self.retriever.prepare(intent.query)
+        intent.words = query.all_tokens
+        if intent.reuse:
+            results = self.retriever.passages(intent.reuse)
+        elif intent.act == "choose" and intent.direction:
+            results = self.retriever.overview(query, intent.direction, self.settings.answer_passages + 1)
         else:
-            results = self._find(p, query)
-        if not results or not (p.reuse or self.in_domain(query, results)):
-            if p.exclude:
-                return refusal(question, "no_more"), p.query
-            return refusal(question, "not_found"), p.query
+            results = self._find(intent, query, filters)
+        if not results or not (intent.reuse or intent.programs or self.in_domain(query, results)):
+            if intent.slot and not intent.exclude:  # a detail the documents do not hold: say so, name the desk
+                return self._answer(not_stated_plan(intent, library, guides=filters.kind != "policy")), intent.query
+            return self._refuse(question, "no_more" if intent.exclude else "not_found", intent=intent), intent.query
         answer = None
         fallback = None
         if self.llm is not None:
             try:
-                answer = self._with_model(question, conv, results[: self.settings.top_k], english, on_delta)
+                answer = self._with_model(question, conv, results[: self.settings.top_k], intent.english, on_delta)
             except AgentError as exc:
                 fallback = exc.reason
                 log.warning("language model answer not used (%s); falling back to the extractive answer", exc)
         elif self.settings.llm:
             fallback = "unavailable"
         if answer is None:
-            passages = len(results) if p.overview else self.settings.answer_passages
-            answer = compose(question, query, results, self.tokenizer, passages, english=english)
-            if fallback and not answer.refused:
-                answer.fallback = fallback
-                note = (
-                    "(The language model could not answer this time, so this answer quotes the documents directly.)"
-                    if english
-                    else "（言語モデルで回答できなかったため、資料の該当箇所からお答えします。）"
-                )
-                answer.answer = f"{note}\n{answer.answer}"
-        if answer.refused:
-            return answer, p.query
-        if answer.mode == "extractive" and p.aspect and not covers(p.aspect, [c.result.chunk.text for c in answer.citations]):
-            ja, en = ASPECT_NAMES[p.aspect]
-            note = (
-                f"The documents I have do not state {en} for this. Here is what they do say:"
-                if english
-                else f"申し訳ありません。お手元の資料には、{ja}についての具体的な記載がありません。関連する内容は次のとおりです。"
-            )
-            body = answer.answer.split("\n\n", 1)[-1]  # the note replaces the direct "yes" line
-            answer.answer = f"{note}\n\n{body}"
-        if answer.mode == "extractive" and self._filters[1] != "policy":
-            self._link_programs(answer, english, exclude=p.exclude)
-            add_asked_figure(answer, query, self.tokenizer, english)
+            plan = plan_answer(intent, results, library, guides=filters.kind != "policy")
+            if plan.refused:
+                return self._refuse(question, plan.reason or "not_found", intent=intent), intent.query
+            answer = self._answer(plan, fallback)
+            programs = [r.name for r in plan.programs]
+        else:
+            programs = list(intent.programs)
+        answer.intent = intent.to_dict()
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}
         conv.state["last"] = {
             # a follow-up keeps the topic it leans on, so the next one does not drift
-            "query": previous.get("query", p.query) if p.follow_up and previous else p.query,
-            "direction": p.direction or answer.citations[0].result.chunk.direction,
+            "query": previous.get("query", intent.query) if intent.act == "follow_up" and previous else intent.query,
+            "direction": intent.direction or filters.direction or _direction_of(answer),
+            "programs": programs or previous.get("programs", []) if intent.act == "follow_up" else programs,
+            "asks": intent.asks,
+            "language": intent.language,
             "shown": shown,
-            "cited": shown + [i for i in p.exclude if i not in shown],
+            "cited": shown + [i for i in intent.exclude if i not in shown],
         }
-        return answer, p.query
+        return answer, intent.query
 
-    def _link_programs(self, answer: Answer, english: bool, exclude: set[str] | None = None) -> None:
-        """A policy measure names the programs that implement it; a program names its measure."""
-        lines: list[str] = []
-        cited = {c.result.chunk.id for c in answer.citations}
-        exclude = exclude or set()
+    def _answer(self, plan: AnswerPlan, fallback: str | None = None) -> Answer:
+        """The plan, worded in its language; the contract's programs and intent beside the text."""
+        text = render(plan)
+        if fallback:
+            text = f"{message('fallback.note', plan.intent.language)}\n{text}"
+        answer = Answer(
+            text,
+            [Citation(n, r) for n, r in enumerate(plan.citations, start=1)],
+            refused=False,
+            fallback=fallback,
+            programs=[card(r, plan.intent.language) for r in plan.programs],
+            stated=plan.stated,
+        )
+        answer.intent = plan.intent.to_dict()
+        return answer
 
-        def cite(result: SearchResult) -> int | None:
-            if result.chunk.id in exclude:  # "ほかには": what was shown before is not shown again
-                return None
-            for c in answer.citations:
-                if c.result.chunk.id == result.chunk.id:
-                    return c.n
-            answer.citations.append(Citation(len(answer.citations) + 1, result))
-            cited.add(result.chunk.id)
-            return len(answer.citations)
+    def _refuse(self, question: str, reason: str, intent: Intent | None = None, **values) -> Answer:
+        language = intent.language if intent is not None else language_of(question)
+        if reason == "out_of_scope":
+            topic = values.get("topic")
+            about = message("refusal.out_of_scope.topic", language, topic=topic) if topic else message("refusal.out_of_scope.none", language)
+            text = message("refusal.out_of_scope", language, topic=about)
+        elif reason == "too_long":
+            text = message("refusal.too_long", language, limit=f"{values.get('limit', 0):,}")
+        else:
+            text = message(f"refusal.{reason}", language)
+        answer = Answer(text, [], refused=True, reason=reason, stated=reason not in ("not_found", "no_more"))
+        if intent is not None:
+            answer.intent = intent.to_dict()
+        return answer
 
-        done: set[str] = set()
-        for c in list(answer.citations):
-            ch = c.result.chunk
-            if ch.program and ch.measure and measure_key(ch.measure) not in done:
-                done.add(measure_key(ch.measure))
-                policy = self.retriever.policy_passage(ch.measure)
-                n = cite(policy) if policy is not None else None
-                if n is not None:
-                    lines.append(
-                        f"「{ch.program}」 implements the policy measure 「{ch.measure}」 [{n}]."
-                        if english
-                        else f"「{ch.program}」は、東京都の施策「{ch.measure}」を具体化した事業です[{n}]。"
-                    )
-            elif not ch.program and "当面の施策展開" in ch.section:
-                heading = ch.section.split(" > ")[-1]
-                if measure_key(heading) in done:
-                    continue
-                done.add(measure_key(heading))
-                guides = [g for g in self.retriever.program_guides(heading)[:3] if g.chunk.id not in exclude]
-                if guides:
-                    names = "".join(f"「{g.chunk.program}」[{cite(g)}]" for g in guides)
-                    lines.append(
-                        f"Programs that carry out 「{heading}」: {names}."
-                        if english
-                        else f"「{heading}」を具体化した事業として、{names}があります。"
-                    )
-        if lines:
-            insert_before_next_step(answer, lines[:4])
+    def _clarify(self, intent: Intent) -> Answer:
+        english = intent.english
+        choices = [
+            {"n": i, "direction": marker, "label": label if not english else f"{marker} {en}"}
+            for i, (marker, (label, en)) in enumerate(DIRECTIONS.items(), start=1)
+        ]
+        lines = [message("clarify.question", intent.language)]
+        lines += [message("clarify.choice", intent.language, n=c["n"], marker="" if english else c["direction"], label=c["label"]).replace("  ", " ") for c in choices]
+        answer = Answer("\n".join(lines), [], refused=False, choices=choices)
+        answer.intent = intent.to_dict()
+        return answer
 
-    def _find(self, p, query: Query) -> list[SearchResult]:
-        k = self.settings.top_k + ANSWER_SPARE  # a few spare passages: compose() may swap measures in
-        n = k + len(p.exclude)
-        chosen, kind = self._filters
-        direction = chosen or p.direction
-        results = self.retriever.search(p.query, n, query=query, direction=direction, kind=kind)
-        if p.direction and not chosen and len([r for r in results if r.chunk.id not in p.exclude]) == 0:
-            results = self.retriever.search(p.query, n, query=query, kind=kind)
-        return [r for r in results if r.chunk.id not in p.exclude][:k]
+    def _find(self, intent: Intent, query: Query, filters: Filters) -> list[SearchResult]:
+        k = self.settings.top_k + ANSWER_SPARE
+        n = k + len(intent.exclude)
+        direction = filters.direction or intent.direction
+        results = self.retriever.search(intent.query, n, query=query, direction=direction, kind=filters.kind)
+        if intent.direction and not filters.direction and not [r for r in results if r.chunk.id not in intent.exclude]:
+            results = self.retriever.search(intent.query, n, query=query, kind=filters.kind)
+        return [r for r in results if r.chunk.id not in intent.exclude][:k]
 
     def in_domain(self, query: Query, results: list[SearchResult]) -> bool:
         """Whether the passages found are evidence, not noise: a domain word or a strong BM25 match."""

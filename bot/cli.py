@@ -121,12 +121,16 @@ def _render_answer(answer) -> None:
 
 
 def _render_sources(answer) -> None:
+    from .core.render import citation_label, message
+
     if answer.citations:
-        typer.echo("\n出典:")
+        language = (answer.intent or {}).get("language", "ja")
+        typer.echo("\n" + message("sources.head", language))
         for c in answer.citations:
             ch = c.result.chunk
             page = f" p.{ch.page}" if ch.page else ""
-            typer.echo(f"[{c.n}] {ch.section}{page} — {ch.source}")
+            kind = f" ({message(f'source_kind.{ch.source_kind}', language)})" if ch.source_kind else ""
+            typer.echo(f"[{c.n}] {citation_label(ch, language)}{page}{kind} — {ch.source}")
 
 
 def _batch_lines():

@@ -30,6 +30,9 @@ class Chunk:
     fiscal_year: str | None = None
     as_of: str | None = None
     aliases: str = ""  # other names owners use for the program (カスハラ), space-separated
+    # what the passage's facts rest on: official (the government's or operator's own pages) or
+    # secondary (a guide whose facts come partly from other pages); None when nothing says
+    source_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +64,7 @@ class SearchResult:
             "program": c.program,
             "fiscal_year": c.fiscal_year,
             "as_of": c.as_of,
+            "source_kind": c.source_kind,
         }
 
 
@@ -85,6 +89,10 @@ class Answer:
     turn: int | None = None  # this turn's number in the conversation, from 0
     resolved_question: str | None = None  # what was searched, once a follow-up is resolved
     fallback: str | None = None  # why a configured language model was not used for this answer
+    programs: list[dict[str, Any]] = field(default_factory=list)  # a card per program the answer relies on
+    intent: dict[str, Any] = field(default_factory=dict)  # what was understood (bot.core.intent.Intent)
+    degraded: bool = False  # made without a part that is down (BM25 only while the vector store is unreachable)
+    stated: bool = True  # False when the documents do not state what was asked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,4 +106,8 @@ class Answer:
             "turn": self.turn,
             "resolved_question": self.resolved_question,
             "fallback": self.fallback,
+            "programs": self.programs,
+            "intent": self.intent,
+            "degraded": self.degraded,
+            "stated": self.stated,
         }

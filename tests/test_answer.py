@@ -3,7 +3,7 @@ import re
 import pytest
 
 from bot.advisor import BadRequest
-from bot.answer import to_polite
+from bot.core.passages import to_polite
 from bot.tokenize import get_tokenizer
 
 
@@ -110,7 +110,7 @@ def test_answer_has_the_contract_fields(advisor):
 
 
 def test_every_policy_heading_has_an_english_gloss(advisor):
-    from bot.answer import english_gloss, measure_label
+    from bot.core.passages import english_gloss, measure_label
 
     labels = {measure_label(c) for c in advisor.index.chunks if c.kind == "policy"}
     missing = [label for label in labels if not label.startswith("事例") and not english_gloss(label)]

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.advisor import Advisor
-from bot.conversation import pick_choice
+from bot.core.intent import pick_choice
 from bot.store import ConversationStore
 from bot.terms import get_term_map
 

@@ -1,0 +1,90 @@
+"""What the answer plan reads besides the passages found: program records and passages by name.
+
+Built once per index generation from the retriever; it holds nothing about a request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..models import Chunk, SearchResult
+from ..retrieval import Retriever
+from ..tokenize import JapaneseTokenizer
+from .intent import ProgramNames
+from .passages import role_of
+from .programs import ProgramRecord
+
+ROLE_CANDIDATES = 40  # passages searched for a question about the document itself
+
+
+class Library:
+    def __init__(self, retriever: Retriever, records: dict[str, ProgramRecord], corpus_dir: Path) -> None:
+        self.retriever = retriever
+        self.tokenizer: JapaneseTokenizer = retriever.tokenizer
+        self.records = records
+        chunks = retriever.index.chunks
+        self._by_program: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            if c.program:
+                self._by_program.setdefault(c.program, []).append(c)
+        self._rules = {c.section.split(" > ")[-1]: c for c in chunks if c.kind == "rules"}
+        self._roles: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            self._roles.setdefault(role_of(c), []).append(c)
+        self._directions = _directions(corpus_dir)
+        # each direction's heading is cited by the first passage under it
+        self._direction_chunks: dict[str, Chunk] = {}
+        for c in chunks:
+            if not c.program and c.direction and c.direction not in self._direction_chunks and "施策の方向性" in c.section:
+                self._direction_chunks[c.direction] = c
+        # names owners may use: records, and guides indexed without a record
+        names = {name: r.aliases for name, r in records.items()}
+        for c in chunks:
+            if c.program and c.program not in names:
+                names[c.program] = tuple(c.aliases.split())
+        self.names = ProgramNames(names.items())
+
+    def program_chunks(self, name: str) -> list[Chunk]:
+        return self._by_program.get(name, [])
+
+    def policy_passage(self, measure: str) -> SearchResult | None:
+        return self.retriever.policy_passage(measure)
+
+    def program_guides(self, measure: str) -> list[SearchResult]:
+        return self.retriever.program_guides(measure)
+
+    def rules_passage(self, section: str) -> SearchResult | None:
+        chunk = self._rules.get(section)
+        return SearchResult(chunk, 1.0) if chunk is not None else None
+
+    def role_passages(self, role: str, results: list[SearchResult], query: str = "") -> list[SearchResult]:
+        """Passages of a role (a statistic is read with the problems it measures), best first."""
+        roles = {"statistic": ("statistic", "problem")}.get(role, (role,))
+        found = [r for r in results if role_of(r.chunk) in roles]
+        if found or not query:
+            return found
+        wanted = {c.id for r in roles for c in self._roles.get(r, [])}
+        if not wanted:
+            return []
+        ranked = self.retriever.search(query, ROLE_CANDIDATES, kind="policy")
+        found = [r for r in ranked if r.chunk.id in wanted]
+        return found
+
+    def directions(self) -> list[tuple[str, str, SearchResult | None]]:
+        """The directions ①–⑤: marker, name, and the passage that heads it."""
+        out = []
+        for marker, name in self._directions.items():
+            chunk = self._direction_chunks.get(marker)
+            out.append((marker, name, SearchResult(chunk, 1.0) if chunk else None))
+        return out
+
+
+def _directions(corpus_dir: Path) -> dict[str, str]:
+    """The policy's directions ①–⑤ as its metadata names them."""
+    for meta in sorted(corpus_dir.glob("**/*.meta.yaml")):
+        data = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
+        if isinstance(data, dict) and isinstance(data.get("directions"), dict):
+            return {str(k): str(v) for k, v in data["directions"].items()}
+    return {}

@@ -1,0 +1,622 @@
+"""Plan the answer as data: what to say first, what supports it, which programs, whom to ask.
+
+`plan_answer(intent, results, library)` reads the one Intent and the passages found, and returns an
+`AnswerPlan`: sentences as catalog keys with their values and citations, never words. render.py
+turns the plan into Japanese or English. Rules the plan keeps:
+
+- The first sentence answers what was asked: the figure with the program and fiscal year; yes or
+  no only where a cited passage says so; for where/who, the desk and its phone number.
+- When the documents do not state what was asked, the first sentence says so and names where to
+  ask; nothing else is listed.
+- A broad need leads with the programs that fit, each with its headline figure, then the measure.
+- Every value comes from a program record whose fact is found in a cited passage, or from a
+  quoted sentence of a cited passage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..models import Chunk, SearchResult
+from ..text import compact, normalize
+from ..tokenize import JapaneseTokenizer
+from .intent import Intent, slot_evidence, slot_field
+from .passages import best_sentences, clean, english_gloss, measure_label, role_of, sentence_with, sentences_of
+from .programs import Amount, Fact, ProgramRecord, Rate
+
+MAX_POINTS = 3
+MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind them, and the deciding requirement
+MAX_SLOT_POINTS = 2  # beside an asked figure, the two facts an owner needs next
+GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
+_NO = re.compile(r"対象外|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
+_YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
+_HAS_YEAR = re.compile(r"年度|\d{4}年|令和|平成")
+
+
+# -- the plan's values: resolved to one language by the renderer --------------------------------
+
+
+@dataclass(frozen=True)
+class Bi:
+    """A value with a Japanese and an English form (the English may be missing)."""
+
+    ja: str
+    en: str | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of a passage, quoted: plain in Japanese, in 「」 in English."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Name:
+    """A program's name: 「名前」 in Japanese; its English name (with the Japanese once) in English."""
+
+    ja: str
+    en: str | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A policy measure's heading; English answers add a gloss of the heading."""
+
+    label: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase from the catalog's `terms` (slot names, company sizes), with its values."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Year:
+    """A fiscal year as written in the documents (令和7年度); English answers give FY2025."""
+
+    text: str
+
+
+@dataclass
+class Say:
+    """One sentence as data: a catalog key, its values, and the citation numbers behind it."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+    cites: list[int] = field(default_factory=list)
+
+
+@dataclass
+class AnswerPlan:
+    intent: Intent
+    direct: Say
+    points: list[Say] = field(default_factory=list)
+    next_step: Say | None = None
+    notes: list[Say] = field(default_factory=list)
+    citations: list[SearchResult] = field(default_factory=list)
+    programs: list[ProgramRecord] = field(default_factory=list)
+    refused: bool = False
+    reason: str | None = None
+    stated: bool = True  # False: the documents do not state what was asked
+    choices: list[dict[str, Any]] = field(default_factory=list)
+    guides: bool = True  # False: this turn keeps to the policy (kind=policy); no guide is cited
+
+    def cite(self, result: SearchResult | None) -> list[int]:
+        """The citation number of a passage (added when new), as a list for `Say.cites`."""
+        if result is None:
+            return []
+        for n, r in enumerate(self.citations, start=1):
+            if r.chunk.id == result.chunk.id:
+                return [n]
+        self.citations.append(result)
+        return [len(self.citations)]
+
+    def add_program(self, record: ProgramRecord | None) -> None:
+        if record is not None and all(r.name != record.name for r in self.programs):
+            self.programs.append(record)
+
+
+class Library(Protocol):
+    """What the plan reads besides the passages found: records and passages by name."""
+
+    tokenizer: JapaneseTokenizer
+    records: dict[str, ProgramRecord]
+
+    def program_chunks(self, name: str) -> list[Chunk]: ...
+    def policy_passage(self, measure: str) -> SearchResult | None: ...
+    def program_guides(self, measure: str) -> list[SearchResult]: ...
+    def rules_passage(self, section: str) -> SearchResult | None: ...
+    def role_passages(self, role: str, results: list[SearchResult], query: str = "") -> list[SearchResult]: ...
+    def directions(self) -> list[tuple[str, str, SearchResult | None]]: ...
+
+
+# -- facts and the passages that state them ------------------------------------------------------
+
+
+def _passage_for(lib: Library, record: ProgramRecord, phrase: str | None, section: str | None = None) -> SearchResult | None:
+    """The program's passage stating `phrase` (or its section), to cite beside a fact from the record."""
+    chunks = lib.program_chunks(record.name)
+    if phrase:
+        found = sentence_with(chunks, phrase)
+        if found:
+            return SearchResult(found[0], 1.0)
+    if section:
+        for c in chunks:
+            if c.section.split(" > ")[-1] == section:
+                return SearchResult(c, 1.0)
+    return None
+
+
+def _headline(record: ProgramRecord, owner_size: str | None) -> tuple[str, Any] | None:
+    """The one figure that tells an owner what a program gives (its upper limit, rate, or fee)."""
+    if record.subsidy_max_limit is not None:
+        return ("upper_limit", record.subsidy_max_limit)
+    rate = record.rate_for(owner_size)
+    if rate is not None:
+        return ("rate", rate)
+    if record.fee is not None:
+        return ("fee", record.fee)
+    return None
+
+
+def _bi(fact: Fact | None) -> Bi | None:
+    return Bi(fact.ja, fact.en) if fact is not None else None
+
+
+def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
+    """Whom to ask: the program's desk and phone, its operator, or the general SME desk."""
+    if not plan.guides:
+        return Say("next.general", {})
+    if record is not None and record.contact is not None:
+        c = record.contact
+        cites = plan.cite(_passage_for(lib, record, c.phone or c.desk, "問い合わせ先"))
+        values = {"desk": Bi(c.desk, c.desk_en), "phone": c.phone or "", "hours": Bi(c.hours or "", c.hours_en or c.hours or "")}
+        key = "next.desk_phone_hours" if c.phone and c.hours else "next.desk_phone" if c.phone else "next.desk"
+        return Say(key, values, cites)
+    if record is not None and record.operator:
+        cites = plan.cite(_passage_for(lib, record, None, "問い合わせ先"))
+        return Say("next.operator", {"operator": Bi(record.operator, record.operator_en)}, cites)
+    general = next((r for r in lib.records.values() if r.id == GENERAL_DESK_PROGRAM), None)
+    if general is not None and general.contact is not None:
+        c = general.contact
+        cites = plan.cite(_passage_for(lib, general, c.phone or c.desk, "問い合わせ先"))
+        return Say("next.general_desk", {"desk": Bi(c.desk, c.desk_en), "phone": c.phone or ""}, cites)
+    return Say("next.general", {})
+
+
+def _what(intent: Intent) -> Term:
+    """What was asked, as the not-stated sentence names it."""
+    if intent.condition:
+        return Term("about_condition", {"what": Term(f"slot.{intent.asks}"), "condition": intent.condition})
+    return Term(f"slot.{intent.asks}")
+
+
+def _fiscal_note(plan: AnswerPlan, record: ProgramRecord) -> None:
+    if record.fiscal_year:
+        key = "note.fiscal_year" if record.kind in ("subsidy", "loan") else "note.as_of"
+        plan.notes.append(Say(key, {"program": Name(record.name, record.name_en), "year": Year(record.fiscal_year)}))
+
+
+# -- the kinds of answer -------------------------------------------------------------------------
+
+
+def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> AnswerPlan:
+    """The documents do not say: one sentence that says so and names where to ask."""
+    desk = _desk(plan, lib, record)
+    values = dict(desk.values)
+    values["what"] = _what(plan.intent)
+    if record is not None:
+        values["program"] = Name(record.name, record.name_en)
+        plan.add_program(record)
+    key = "not_stated." + desk.key.split(".", 1)[1] + (".program" if record is not None else "")
+    plan.direct = Say(key, values, desk.cites)
+    plan.stated = False
+    plan.next_step = None
+    return plan
+
+
+def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str) -> Say | None:
+    """The first sentence for a slot the record holds, cited to the passage that states it."""
+    name = Name(record.name, record.name_en)
+    year = Year(record.fiscal_year or "")
+    owner = plan.intent.owner
+    if slot in ("upper_limit", "lower_limit"):
+        amount: Amount | None = record.subsidy_max_limit if slot == "upper_limit" else record.subsidy_min_limit
+        if amount is None:
+            return None
+        cites = plan.cite(_passage_for(lib, record, amount.ja, "助成率・上限"))
+        return Say(f"direct.{slot}", {"program": name, "value": _bi(amount), "year": Year("") if _HAS_YEAR.search(amount.ja) else year}, cites)
+    if slot == "rate":
+        if not record.subsidy_rate:
+            return None
+        from .rules import size_class  # the owner's facts pick the rule that applies
+
+        verdict = size_class(owner) if owner else None
+        size = verdict.size if verdict is not None else None
+        rate = record.rate_for(size) if size in ("sme", "small") else None
+        if verdict is not None and rate is not None and rate.size != "any":
+            rule = plan.cite(lib.rules_passage(verdict.section))
+            cites = rule + plan.cite(_passage_for(lib, record, rate.ja, "助成率・上限"))
+            values = {
+                "program": name, "value": _bi(rate), "year": year, "size": Term(f"size.{size}"),
+                "owner": Term(f"owner.{verdict.basis}", {"employees": owner.get("employees", ""), "capital": owner.get("capital", ""),
+                                                         "industry": Term(f"industry.{verdict.industry}")}),
+            }
+            return Say("direct.rate_for_owner", values, cites)
+        plain = [r for r in record.subsidy_rate if r.condition is None]
+        if len(plain) == 1:
+            cites = plan.cite(_passage_for(lib, record, plain[0].ja, "助成率・上限"))
+            return Say("direct.rate", {"program": name, "value": _bi(plain[0]), "year": year}, cites)
+        rates = [r for r in plain if r.size in ("sme", "small")]
+        if len(rates) >= 2:
+            sme = next(r for r in rates if r.size == "sme") if any(r.size == "sme" for r in rates) else rates[0]
+            small = next((r for r in rates if r.size == "small"), rates[-1])
+            cites = plan.cite(_passage_for(lib, record, small.ja, "助成率・上限"))
+            return Say("direct.rate_by_size", {"program": name, "sme": _bi(sme), "small": _bi(small), "year": year}, cites)
+        return None
+    if slot == "contact":
+        if record.contact is None:
+            return None
+        desk = _desk(plan, lib, record)
+        return Say("direct.contact." + desk.key.split(".", 1)[1], {**desk.values, "program": name}, desk.cites)
+    if slot == "application_period":
+        end = record.acceptance_end_datetime
+        start = record.acceptance_start_datetime
+        fact = end or start
+        if fact is None:
+            if record.acceptance_note is None:
+                return None
+            cites = plan.cite(_passage_for(lib, record, record.acceptance_note.ja, "申請方法"))
+            return Say("direct.fact", {"program": name, "value": _bi(record.acceptance_note), "what": Term("slot.application_period")}, cites)
+        cites = plan.cite(_passage_for(lib, record, fact.ja, "申請方法"))
+        when = end.date if end is not None and end.date else None
+        if when and when < dt.date.today().isoformat():
+            return Say("direct.period_past", {"program": name, "value": _bi(fact)}, cites)
+        return Say("direct.period", {"program": name, "value": _bi(fact), "year": Year("") if _HAS_YEAR.search(fact.ja) else year}, cites)
+    if slot in ("prerequisites", "eligibility", "covered_costs"):
+        facts = {"prerequisites": record.prerequisites, "eligibility": record.eligibility, "covered_costs": record.eligible_expenses}[slot]
+        if not facts:
+            return None
+        cites: list[int] = []
+        for f in facts[:2]:
+            cites += [n for n in plan.cite(_passage_for(lib, record, f.ja, None)) if n not in cites]
+        values = {"program": name, "value": Bi("、".join(f.ja.rstrip("。") for f in facts[:2]), "; ".join((f.en or f.ja).rstrip(".") for f in facts[:2]))}
+        return Say(f"direct.{slot}", values, cites)
+    fld = slot_field(slot)
+    fact = getattr(record, fld, None) if fld else None
+    if isinstance(fact, Fact):
+        cites = plan.cite(_passage_for(lib, record, fact.ja, None))
+        return Say("direct.fact", {"program": name, "value": _bi(fact), "what": Term(f"slot.{slot}")}, cites)
+    return None
+
+
+def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, str] | None:
+    """A sentence of these passages that answers what the record does not hold.
+
+    A condition (中古, 個人事業主) must occur in the sentence; otherwise the slot's evidence word and
+    another word of the question must both occur (「書類提出は9月19日〜」 does not answer 「必要書類は？」)."""
+    if intent.condition:
+        found = sentence_with(chunks, intent.condition)
+        return found if found and found[1] else None
+    evidence = slot_evidence(intent.asks)
+    if not evidence:
+        return None
+    words = {t for t in lib.tokenizer.tokens(intent.text) if len(t) >= 2}
+    for chunk in chunks:
+        for s in sentences_of(chunk):
+            norm = normalize(s)
+            if not any(normalize(e) in norm for e in evidence):
+                continue
+            others = {w for w in words if w in norm and not any(normalize(e) in w or w in normalize(e) for e in evidence)}
+            if others:
+                return chunk, s
+    return None
+
+
+def _polarity(sentence: str, condition: str | None = None) -> str | None:
+    """yes or no, as the sentence says it of the condition: the first marker after the condition
+    decides (「会社・個人事業主が対象で、NPO法人は対象外です」 is yes for 個人事業主)."""
+    start = 0
+    if condition:
+        at = compact(sentence).find(compact(condition))
+        if at < 0:
+            return None
+        start = len(_prefix_of_compact(sentence, at + len(compact(condition))))
+    rest = sentence[start:]
+    no, yes = _NO.search(rest), _YES.search(rest)
+    if no and (not yes or no.start() <= yes.start()):
+        return "no"
+    if yes:
+        return "yes"
+    return None
+
+
+def _prefix_of_compact(text: str, n: int) -> str:
+    """The shortest prefix of `text` whose compact() form has `n` characters."""
+    for i in range(len(text) + 1):
+        if len(compact(text[:i])) >= n:
+            return text[:i]
+    return text
+
+
+def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, results: list[SearchResult]) -> AnswerPlan:
+    intent = plan.intent
+    tok = lib.tokenizer
+    if record is not None:
+        plan.add_program(record)
+        chunks = lib.program_chunks(record.name)
+        detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
+        say = None if detail else _value_say(plan, lib, record, intent.asks)
+        if say is None:
+            found = _evidence(lib, intent, chunks)
+            if found is None:
+                return _not_stated(plan, lib, record)
+            chunk, sentence = found
+            cites = plan.cite(SearchResult(chunk, 1.0))
+            polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
+            key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
+            say = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, cites)
+        plan.direct = say
+        _add_slot_support(plan, lib, record)
+        plan.next_step = _desk(plan, lib, record) if intent.asks != "contact" else None
+        _fiscal_note(plan, record)
+        return plan
+    # no program: a sentence of the passages found, or the plain statement that they do not say
+    chunks = [r.chunk for r in results[:5]]
+    found = _evidence(lib, intent, chunks)
+    if found is None:
+        return _not_stated(plan, lib, None)
+    chunk, sentence = found
+    polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
+    key = f"direct.quote_{polarity}" if polarity else "direct.quote"
+    plan.direct = Say(key, {"quote": Quote(clean(sentence, tok)), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
+    plan.next_step = _desk(plan, lib, None)
+    return plan
+
+
+def _add_slot_support(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> None:
+    """Up to three points that an owner needs next to the asked figure."""
+    intent = plan.intent
+    name = Name(record.name, record.name_en)
+    if intent.asks == "rate":
+        for r in record.subsidy_rate:
+            if r.condition and len(plan.points) < MAX_SLOT_POINTS - 1:
+                cites = plan.cite(_passage_for(lib, record, r.ja, "助成率・上限"))
+                plan.points.append(Say("point.conditional_rate", {"value": _bi(r), "condition": Bi(r.condition, r.condition_en)}, cites))
+    if intent.asks in ("rate", "upper_limit"):
+        if intent.asks == "rate" and record.subsidy_max_limit is not None and len(plan.points) < MAX_SLOT_POINTS:
+            cites = plan.cite(_passage_for(lib, record, record.subsidy_max_limit.ja, "助成率・上限"))
+            plan.points.append(Say("point.upper_limit", {"value": _bi(record.subsidy_max_limit)}, cites))
+        if intent.asks == "upper_limit" and record.subsidy_rate and len(plan.points) < MAX_SLOT_POINTS:
+            rates = [r for r in record.subsidy_rate if r.condition is None]
+            if rates:
+                text = Bi("、".join(_rate_ja(r) for r in rates), "; ".join(_rate_en(r) for r in rates))
+                cites = plan.cite(_passage_for(lib, record, rates[0].ja, "助成率・上限"))
+                plan.points.append(Say("point.rates", {"value": text}, cites))
+    if intent.asks in ("rate", "upper_limit", "eligibility", "application_period", "how_to_apply") and record.prerequisites and len(plan.points) < MAX_SLOT_POINTS:
+        f = record.prerequisites[0]
+        cites = plan.cite(_passage_for(lib, record, f.ja, "対象"))
+        plan.points.append(Say("point.prerequisite", {"value": _bi(f)}, cites))
+    del name
+
+
+def _rate_ja(rate: Rate) -> str:
+    prefix = {"sme": "中小企業者等", "small": "小規模企業者", "any": ""}[rate.size]
+    return f"{prefix}{rate.ja}"
+
+
+def _rate_en(rate: Rate) -> str:
+    prefix = {"sme": "SMEs ", "small": "small businesses ", "any": ""}[rate.size]
+    return f"{prefix}{rate.en or rate.ja}"
+
+
+def _programs_found(lib: Library, results: list[SearchResult], limit: int = 2) -> list[tuple[ProgramRecord, SearchResult | None]]:
+    """The programs that fit: guides among the passages found, then programs carrying out the measures found."""
+    out: list[tuple[ProgramRecord, SearchResult | None]] = []
+    top = results[0].score if results else 0.0
+
+    def add(name: str | None, result: SearchResult | None) -> None:
+        record = lib.records.get(name or "")
+        if record is not None and all(r.name != record.name for r, _ in out) and len(out) < limit:
+            out.append((record, result))
+
+    for r in results:
+        if r.chunk.program and r.score >= 0.6 * top:
+            add(r.chunk.program, r)
+    for r in results[:3]:
+        if role_of(r.chunk) == "measure":
+            for g in lib.program_guides(measure_label(r.chunk)):
+                add(g.chunk.program, None)
+    return out
+
+
+def _words(intent: Intent, tok: JapaneseTokenizer) -> set[str]:
+    """The words a quoted sentence should share with the question (term-map words included)."""
+    return {t for t in (intent.words or tok.tokens(intent.query)) if len(t) >= 2}
+
+
+def _program_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, hit: SearchResult | None, size: str | None, verdict: Any) -> Say:
+    """A program with its headline figure, cited to the passage that states it (no figure without one)."""
+    name = Name(record.name, record.name_en)
+    head = _headline(record, size)
+    where = _passage_for(lib, record, head[1].ja, None) if head is not None else None
+    if head is None or where is None:
+        cites = plan.cite(hit or _passage_for(lib, record, None, "概要") or _first(lib, record))
+        return Say("program.plain", {"program": name}, cites)
+    kind, fact = head
+    cites = plan.cite(where)
+    values = {"program": name, "value": _bi(fact), "year": Year("" if _HAS_YEAR.search(fact.ja) else record.fiscal_year or "")}
+    rate = record.rate_for(size) if size else None
+    rate_at = _passage_for(lib, record, rate.ja, None) if rate is not None else None
+    if kind == "upper_limit" and rate is not None and rate.size != "any" and rate_at is not None:
+        rule = plan.cite(lib.rules_passage(verdict.section))
+        cites += [n for n in rule + plan.cite(rate_at) if n not in cites]
+        values.update(rate=_bi(rate), size=Term(f"size.{size}"))
+        kind = "upper_limit_rate"
+    return Say(f"program.{kind}", values, cites)
+
+
+def _first(lib: Library, record: ProgramRecord) -> SearchResult | None:
+    chunks = lib.program_chunks(record.name)
+    return SearchResult(chunks[0], 1.0) if chunks else None
+
+
+def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
+    """What fits my problem: the programs with their headline figures, then the measure behind them."""
+    intent = plan.intent
+    tok = lib.tokenizer
+    words = _words(intent, tok)
+    from .rules import size_class
+
+    verdict = size_class(intent.owner) if intent.owner else None
+    size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
+    programs = _programs_found(lib, results) if plan.guides else []
+    for i, (record, hit) in enumerate(programs):
+        plan.add_program(record)
+        say = _program_say(plan, lib, record, hit, size, verdict)
+        if i == 0:
+            plan.direct = Say("direct.support_" + say.key.split(".", 1)[1], say.values, say.cites)
+        else:
+            plan.points.append(say)
+    # the policy measure behind them (one when programs lead, two otherwise): measures before directions and cases
+    measures = [r for r in results if role_of(r.chunk) in ("measure", "direction", "case")]
+    room = 1 if programs else MAX_SUPPORT_POINTS
+    labels: set[str] = set()
+    for r in measures:
+        if room <= 0:
+            break
+        label = measure_label(r.chunk)
+        if label in labels:
+            continue
+        sentence = next(iter(best_sentences(r.chunk, words, tok)), "")
+        if not sentence:
+            continue
+        labels.add(label)
+        values = {"label": Measure(label), "quote": Quote(clean(sentence, tok))}
+        if plan.direct.key == "":
+            plan.direct = Say("direct.measure", values, plan.cite(r))
+        else:
+            plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
+            room -= 1
+    if plan.direct.key == "":
+        # nothing but the policy's statement of the problem or other passages
+        for r in results[:1]:
+            sentence = next(iter(best_sentences(r.chunk, words, tok)), "")
+            if sentence:
+                plan.direct = Say("direct.quote", {"quote": Quote(clean(sentence, tok)), "label": Measure(measure_label(r.chunk))}, plan.cite(r))
+    if plan.direct.key == "":
+        plan.refused, plan.reason = True, "not_found"
+        return plan
+    lead = programs[0][0] if programs else None
+    if lead is not None and lead.prerequisites and len(plan.points) < MAX_SUPPORT_POINTS:
+        f = lead.prerequisites[0]
+        where = _passage_for(lib, lead, f.ja, "対象")
+        if where is not None:  # the deciding requirement, where the guide states it
+            plan.points.append(Say("point.prerequisite", {"value": _bi(f)}, plan.cite(where)))
+    plan.next_step = _desk(plan, lib, lead)
+    if programs:
+        _fiscal_note(plan, programs[0][0])
+    return plan
+
+
+def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
+    """A question about the policy document itself, answered from passages of that role."""
+    intent = plan.intent
+    role = intent.document_role
+    tok = lib.tokenizer
+    if role == "directions":
+        directions = lib.directions()
+        if directions:
+            ja, en = [], []
+            for marker, name, where in directions:
+                marks = "".join(f"[{n}]" for n in plan.cite(where))
+                gloss = (english_gloss(f"{marker} {name}") or "").split("— ")[-1]
+                ja.append(f"{marker} {name}{marks}")
+                en.append(f"{marker} {gloss or '「' + name + '」'} {marks}".strip())
+            plan.direct = Say("direct.directions", {"count": len(ja), "value": Bi("、".join(ja), "; ".join(en))})
+            return plan
+    passages = lib.role_passages(role or "", results, intent.text)
+    if not passages:
+        if role == "vision":  # the document heads its vision but states none of it in the text
+            return _not_stated(plan, lib, None)
+        return _support_plan(plan, lib, results)
+    words = {t for t in tok.tokens(intent.text) if len(t) >= 2}
+    scored = []
+    for r in passages[:8]:
+        best = best_sentences(r.chunk, words, tok, limit=1)
+        if best:
+            overlap = len(set(tok.tokens(best[0])) & words)
+            scored.append((-overlap, len(scored), r, best[0]))
+    scored.sort(key=lambda x: (x[0], x[1]))
+    for _, _, r, sentence in scored[:2]:
+        values = {"label": Measure(measure_label(r.chunk)), "quote": Quote(clean(sentence, tok))}
+        if plan.direct.key == "":
+            plan.direct = Say(f"direct.doc_{role}", values, plan.cite(r))
+        else:
+            plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
+    if plan.direct.key == "":
+        return _support_plan(plan, lib, results)
+    return plan
+
+
+def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) -> ProgramRecord | None:
+    """The program a slot question is about: named, carried from the last turn, or found first."""
+    for name in intent.programs:
+        if name in lib.records:
+            return lib.records[name]
+    if not results:
+        return None
+    top = results[0].score
+    candidates: list[ProgramRecord] = []
+    for r in results[:8]:
+        if r.chunk.program and r.score >= 0.4 * top and r.chunk.program in lib.records:
+            record = lib.records[r.chunk.program]
+            if record not in candidates:
+                candidates.append(record)
+    # of the programs found, the first that holds what is asked (「割合」 asks a subsidy's rate, not a desk's)
+    fld = slot_field(intent.asks) if intent.slot else None
+    best = next((r.score for r in results[:8] if r.chunk.program), 0.0)
+    close = [c for c in candidates if any(r.chunk.program == c.name and r.score >= 0.8 * best for r in results[:8])]
+    for record in close:
+        if fld and getattr(record, fld, None):
+            return record
+    if candidates:
+        return candidates[0]
+    for r in results[:2]:
+        if role_of(r.chunk) == "measure":
+            guides = lib.program_guides(measure_label(r.chunk))
+            if len(guides) == 1 and guides[0].chunk.program in lib.records:
+                return lib.records[guides[0].chunk.program]
+    return None
+
+
+def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
+    """The answer to `intent` from `results`; `guides=False` keeps it to the policy document."""
+    plan = AnswerPlan(intent, Say(""), guides=guides)
+    if intent.document_role:
+        return _document_plan(plan, lib, results)
+    if intent.slot and intent.act != "more":
+        record = choose_program(intent, lib, results) if guides else None
+        return _slot_plan(plan, lib, record, results)
+    return _support_plan(plan, lib, results)
+
+
+def not_stated_plan(intent: Intent, lib: Library, *, guides: bool = True) -> AnswerPlan:
+    """Nothing found for a question about a detail: say the documents do not state it, and where to ask."""
+    return _not_stated(AnswerPlan(intent, Say(""), guides=guides), lib, None)
+
+
+def refusal_plan(intent: Intent, reason: str, **values: Any) -> AnswerPlan:
+    """A turn the advisor declines (rules, out of scope, not found, nothing more)."""
+    return AnswerPlan(intent, Say(f"refusal.{reason}", values), refused=True, reason=reason, stated=reason != "not_found")
+
+
+def compact_equal(a: str, b: str) -> bool:
+    return compact(a) == compact(b)

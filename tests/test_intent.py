@@ -1,0 +1,115 @@
+"""Understanding a question, on its own: a table of questions, no index built.
+
+Each row is a question as owners and help desks write it, and what must be understood of it.
+"""
+
+import pytest
+
+from bot.core.intent import ProgramNames, is_yes_no, language_of, understand
+from bot.terms import get_term_map
+from bot.tokenize import get_tokenizer
+
+NAMES = ProgramNames(
+    [
+        ("BCP実践促進助成金", ()),
+        ("サイバーセキュリティ対策促進助成金", ()),
+        ("展示会出展助成事業・展示会出展助成プラス", ()),
+        ("カスタマーハラスメント防止対策", ("カスハラ",)),
+        ("中小企業デジタルツール導入促進支援事業", ()),
+        ("事業承継・引継ぎ支援センター", ()),
+    ]
+)
+
+# (question, language, asks, programs named, yes/no)
+TABLE = [
+    ("BCPの助成金の上限っていくら？", "ja", "upper_limit", [], False),
+    ("BCP実践促進助成金の助成率は？", "ja", "rate", ["BCP実践促進助成金"], False),
+    ("セキュリティ対策の機器を入れる費用は、どのくらいの割合で助成されますか", "ja", "rate", [], False),
+    ("ＢＣＰ実践促進助成金の下限額は", "ja", "lower_limit", ["BCP実践促進助成金"], False),
+    ("カスハラの相談窓口の電話番号は？", "ja", "contact", ["カスタマーハラスメント防止対策"], False),
+    ("M&Aで第三者に会社を譲りたい。どこに相談すれば", "ja", "contact", [], False),
+    ("展示会出展助成プラスの締め切りはいつですか", "ja", "application_period", ["展示会出展助成事業・展示会出展助成プラス"], False),
+    ("デジタルツールの助成、申請方法を教えて", "ja", "how_to_apply", [], False),
+    ("中古の機械も対象になりますか", "ja", "covered_costs", [], True),
+    ("個人事業主でも申請できますか", "ja", "eligibility", [], True),
+    ("去年BCPの助成金をもらったけど、2回目も申請できる？", "ja", "multiple_applications", [], True),
+    ("助成金はいつ振り込まれますか", "ja", "payment_timing", [], False),
+    ("申請の前に必要なことは？", "ja", "prerequisites", [], False),
+    ("必要書類は何ですか", "ja", "documents", [], False),
+    ("相談者の情報は公開されるのでしょうか?", "ja", "disclosure", [], True),
+    ("労働生産性は大企業と比べてどのくらい低いの", "ja", "doc:statistic", [], False),
+    ("5つの方向性は", "ja", "doc:directions", [], False),
+    ("事例を教えて", "ja", "doc:case", [], False),
+    ("10年後の姿はどう描かれていますか", "ja", "doc:vision", [], False),
+    ("地震に備えたい", "ja", "support", [], False),
+    ("ネットで自社の商品を売りたいのですが、支援はありますか", "ja", "support", [], True),
+    ("What is the upper limit of the BCP subsidy?", "en", "upper_limit", [], False),
+    ("Can a sole proprietor apply for the digital tool subsidy?", "en", "eligibility", [], True),
+    ("Who do I call about customer harassment?", "en", "contact", [], False),
+    ("When is the deadline for the trade show subsidy?", "en", "application_period", [], False),
+    ("We want to prepare for earthquakes. What support is there?", "en", "support", [], False),
+]
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return get_tokenizer(), get_term_map()
+
+
+@pytest.mark.parametrize("question,language,asks,programs,yes_no", TABLE, ids=[r[0][:24] for r in TABLE])
+def test_one_understanding_per_question(parts, question, language, asks, programs, yes_no):
+    tokenizer, terms = parts
+    tokens = tokenizer.tokens(question)
+    intent = understand(question, None, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+    assert intent.language == language
+    assert intent.asks == asks
+    assert intent.programs == programs
+    assert intent.yes_no is yes_no
+    assert intent.to_dict()["asks"] == asks
+
+
+def test_the_condition_a_yes_no_question_hinges_on(parts):
+    tokenizer, terms = parts
+    for question, condition in [("中古の機械も対象になりますか", "中古"), ("個人事業主でも申請できますか", "個人事業主")]:
+        tokens = tokenizer.tokens(question)
+        intent = understand(question, None, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+        assert intent.condition == condition
+
+
+def test_a_follow_up_keeps_the_program_of_the_last_turn(parts):
+    tokenizer, terms = parts
+    state = {"last": {"query": "自家発電機を入れたい", "direction": "④", "programs": ["BCP実践促進助成金"], "asks": "support", "shown": [], "cited": []}}
+    question = "申請の前に必要なことは？"
+    tokens = tokenizer.tokens(question)
+    intent = understand(question, state, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+    assert intent.act == "follow_up"
+    assert intent.asks == "prerequisites"
+    assert intent.programs == ["BCP実践促進助成金"]
+
+
+def test_english_please_restates_the_last_topic_in_english(parts):
+    tokenizer, terms = parts
+    state = {"last": {"query": "BCPの助成金の上限", "asks": "upper_limit", "programs": ["BCP実践促進助成金"], "shown": ["x"], "cited": ["x"]}}
+    intent = understand("英語で説明して", state, names=NAMES, tokens=tokenizer.tokens("英語で説明して"), matches=[])
+    assert (intent.act, intent.language, intent.asks, intent.reuse) == ("restate", "en", "upper_limit", ["x"])
+
+
+def test_owner_facts_travel_with_the_intent(parts):
+    tokenizer, terms = parts
+    owner = {"employees": 10, "industry": "manufacturing"}
+    question = "助成率は？"
+    intent = understand(question, None, names=NAMES, tokens=tokenizer.tokens(question), matches=[], owner=owner)
+    assert intent.owner == owner and intent.to_dict()["owner"] == owner
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("対象になりますか", True), ("上限はいくらですか", False), ("Is it free?", True), ("How much is it?", False), ("展示会に出たい", False)],
+)
+def test_yes_no_questions(text, expected):
+    assert is_yes_no(text) is expected
+
+
+def test_language():
+    assert language_of("How much can we get?") == "en"
+    assert language_of("ＢＣＰの助成金") == "ja"
