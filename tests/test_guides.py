@@ -37,6 +37,32 @@ def test_guide_front_matter_and_sources(path):
     assert "年度ごとに変わります" in post.content
 
 
+# notes about sources are for the people who keep the guides (the record's `source` says it), never
+# for the owner who reads the answer
+RESEARCH_NOTES = (
+    "民間の解説", "民間の記事", "民間ページ", "民間のまとめ", "民間のニュース", "まとめサイト", "個人ブログ",
+    "地域紙", "参加者の報告", "公式ページ", "公式発表", "公式サイト", "によると", "転載", "と紹介されて",
+    "と記して", "報じられて", "確認できて", "確認できず", "未確認", "この資料", "資料では", "想定され",
+    "年度記載なし",
+)
+SECTIONS = {"概要", "対象", "助成率・上限", "費用・利用条件", "申請方法", "問い合わせ先", "関連する東京都の施策", "ご注意"}
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
+def test_no_guide_body_carries_research_notes(path):
+    body = frontmatter.load(path).content
+    found = [note for note in RESEARCH_NOTES if note in body]
+    assert not found, f"{path.name}: notes about sources in the text an owner reads: {found}"
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
+def test_a_guide_keeps_the_section_headings_retrieval_ranks_by(path):
+    headings = re.findall(r"^## (.+)$", frontmatter.load(path).content, flags=re.M)
+    assert headings[:1] == ["概要"] and headings[-2:] == ["関連する東京都の施策", "ご注意"]
+    assert "問い合わせ先" in headings
+    assert set(headings) <= SECTIONS
+
+
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
 def test_every_figure_in_a_guide_is_in_the_facts_file(path):
     body = unicodedata.normalize("NFKC", frontmatter.load(path).content)
