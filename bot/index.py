@@ -3,6 +3,7 @@
     data/index/manifest.json      which generation serves, file hashes, model, chunker version
     data/index/gen-N/chunks.jsonl the passages (text and metadata), in index order
     data/index/gen-N/bm25/        the bm25s index over Sudachi tokens
+    data/index/gen-N/programs.json the program records (bot.core.programs) of the generation
     data/chroma/                  Chroma's files; collection smebot-<model>-gN holds the vectors
 
 Ingest writes a whole new generation and then replaces manifest.json in one rename, so readers
@@ -15,10 +16,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core.programs import ProgramRecord, read_programs
 from .models import Chunk
 from .settings import Settings
 
@@ -101,6 +103,8 @@ class LoadedIndex:
     chunks: list[Chunk]
     bm25: Any
     collection: Any | None  # None when the index was built without a dense model
+    # the program records, by program name (empty for an index built before programs.json)
+    programs: dict[str, ProgramRecord] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -121,4 +125,5 @@ def load_index(settings: Settings) -> LoadedIndex:
     collection = None
     if manifest.get("collection"):
         collection = chroma_client(settings).get_collection(manifest["collection"], embedding_function=None)
-    return LoadedIndex(manifest, chunks, bm25, collection)
+    programs = read_programs(gen_dir / "programs.json")
+    return LoadedIndex(manifest, chunks, bm25, collection, programs)

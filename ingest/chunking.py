@@ -25,7 +25,7 @@ from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 7
+CHUNKER_VERSION = 8  # 8: passages carry source_kind; programs.json beside them
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。
@@ -72,8 +72,24 @@ class Paragraph:
 
 
 def chunk_document(doc: Document) -> list[Chunk]:
+    if doc.parts:  # a file of several documents (jGrants records): each is chunked on its own
+        return [c for part in doc.parts for c in chunk_document(part)]
     paragraphs = parse_markdown(doc) if doc.format == "markdown" else parse_layout_text(doc)
     return pack(doc, paragraphs)
+
+
+# publishers whose documents are the Tokyo Metropolitan Government's own (official)
+TOKYO_GOVERNMENT = {"東京都", "東京都産業労働局", "Tokyo Metropolitan Government"}
+
+
+def source_kind(doc: Document) -> str | None:
+    """official or secondary for a document with a program record (what its facts rest on);
+    official for a document the Tokyo government published; None when nothing says."""
+    if doc.programs:
+        return doc.programs[0].source_kind()
+    if str(doc.metadata.get("publisher") or "").strip() in TOKYO_GOVERNMENT:
+        return "official"
+    return None
 
 
 # --- plain text and PDF ---------------------------------------------------------------------
@@ -289,9 +305,12 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
             else:
                 groups.append((section, p, piece))
 
-    doc_key = hashlib.sha1(doc.source.encode()).hexdigest()[:8]
+    # a part of a file (one jGrants record) is keyed by its record too, so ids stay distinct
+    key = f"{doc.source}#{doc.metadata['part']}" if doc.metadata.get("part") else doc.source
+    doc_key = hashlib.sha1(key.encode()).hexdigest()[:8]
     meta = doc.metadata
     program = str(meta["program"]) if meta.get("program") else None
+    kind_of_source = source_kind(doc)
     chunks = []
     for i, (section, p, text) in enumerate(groups):
         digest = hashlib.sha1(text.encode()).hexdigest()[:10]
@@ -316,6 +335,7 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
                 fiscal_year=str(meta["fiscal_year"]) if meta.get("fiscal_year") else None,
                 as_of=str(meta["as_of"]) if meta.get("as_of") else None,
                 aliases=" ".join(aliases),
+                source_kind=kind_of_source,
             )
         )
     return chunks

@@ -3,6 +3,12 @@
 - PDF (pypdf): one Page per PDF page, numbered from 1.
 - Markdown: YAML front matter becomes metadata; the body is one page without a number.
 - Plain text: one page without a number.
+- jGrants records (`*.jgrants.json`, see jgrants.py): one part per record, each a guide with
+  its program record.
+
+A Markdown document whose front matter holds `facts:` carries a program record
+(bot.core.programs.ProgramRecord); it is validated here, so an invalid record fails its file like
+an unreadable one, with a message that names the file and the field.
 
 Metadata for a PDF or text file sits beside it in `NAME.meta.yaml` (title, publisher, kind,
 strategy, ...), so the document itself stays exactly as published.
@@ -17,8 +23,11 @@ from typing import Any
 
 import yaml
 
+from bot.core.programs import ProgramError, ProgramRecord, validate
+
 SUFFIXES = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 META_SUFFIX = ".meta.yaml"
+JGRANTS_SUFFIX = ".jgrants.json"
 
 
 class LoadError(Exception):
@@ -37,6 +46,10 @@ class Document:
     format: str
     metadata: dict[str, Any] = field(default_factory=dict)
     pages: list[Page] = field(default_factory=list)
+    # the program records it carries (a guide's `facts:`; a jGrants file's records)
+    programs: list[ProgramRecord] = field(default_factory=list)
+    # a file that holds several documents (a jGrants file: one per record) has them here
+    parts: list["Document"] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -47,8 +60,14 @@ class Document:
         return str(self.metadata.get("kind") or "document")
 
 
+def is_jgrants(path: Path) -> bool:
+    return path.name.lower().endswith(JGRANTS_SUFFIX)
+
+
 def is_document(path: Path) -> bool:
-    return path.suffix.lower() in SUFFIXES and not path.name.endswith(META_SUFFIX) and not path.name.startswith(".")
+    if path.name.startswith("."):
+        return False
+    return is_jgrants(path) or (path.suffix.lower() in SUFFIXES and not path.name.endswith(META_SUFFIX))
 
 
 def sidecar(path: Path) -> Path:
@@ -65,11 +84,15 @@ def fingerprint(path: Path) -> str:
 
 
 def load(path: Path, source: str | None = None) -> Document:
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise LoadError(f"{path}: unsupported file type {path.suffix!r} (use .pdf, .md or .txt)")
     source = source or path.as_posix()
+    kind = "jgrants" if is_jgrants(path) else SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise LoadError(f"{path}: unsupported file type {path.suffix!r} (use .pdf, .md, .txt or .jgrants.json)")
     try:
+        if kind == "jgrants":
+            from .jgrants import load_jgrants
+
+            return load_jgrants(path, source)  # one part a record; says itself what is wrong
         if kind == "pdf":
             doc = _load_pdf(path, source)
         elif kind == "markdown":
@@ -128,4 +151,20 @@ def _load_markdown(path: Path, source: str) -> Document:
     import frontmatter
 
     post = frontmatter.loads(_read_text(path))
-    return Document(source, "markdown", metadata=dict(post.metadata), pages=[Page(None, post.content)])
+    metadata = dict(post.metadata)
+    programs = [program_facts(metadata.pop("facts"), metadata, source)] if "facts" in metadata else []
+    return Document(source, "markdown", metadata=metadata, pages=[Page(None, post.content)], programs=programs)
+
+
+def program_facts(data: Any, metadata: dict[str, Any], where: str) -> ProgramRecord:
+    """A guide's `facts:` as a validated record, which must name the program the guide is about."""
+    if not isinstance(data, dict):
+        raise LoadError(f"{where}: invalid program facts: facts: must be a mapping of fields")
+    try:
+        record = validate(data, where=where)
+    except ProgramError as exc:
+        raise LoadError(str(exc)) from None
+    program = metadata.get("program")
+    if program is not None and record.name != str(program):
+        raise LoadError(f"{where}: invalid program facts: name: {record.name!r} is not the guide's program {program!r}")
+    return record

@@ -7,16 +7,21 @@
   indexed before, its previous passages keep serving until it can be read again.
 - The new generation is written beside the serving one and switched in by one atomic rename of
   the manifest: an ingest that fails halfway leaves the previous index serving.
+- The program records the documents carry (a guide's `facts:`, a jGrants file's records) are
+  written beside the passages as programs.json; the manifest names each file's records, so an
+  unchanged file keeps its records as it keeps its passages.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from bot.core.programs import ProgramRecord, write_programs
 from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, write_manifest
 from bot.models import Chunk
 from bot.settings import Settings
@@ -124,35 +129,44 @@ def ingest(
 
     # Reuse what can be reused from the serving generation.
     old_chunks: dict[str, Chunk] = {}
+    old_records: dict[str, ProgramRecord] = {}
     if old is not None and same_settings:
         old_dir = generation_dir(index_dir, old["generation"])
         if (old_dir / "chunks.jsonl").exists():
             old_chunks = {c.id: c for c in read_chunks(old_dir / "chunks.jsonl")}
+        old_records = _read_records(old_dir / "programs.json")
 
     from .chunking import chunk_document
 
     files_out: dict[str, dict] = {}
     chunks: list[Chunk] = []
+    records: list[ProgramRecord] = []
     todo = sorted(wanted)
     for i, src in enumerate(todo, start=1):
         progress("read", i, len(todo))
         prior = old_files.get(src)
-        if src in unchanged and all(cid in old_chunks for cid in prior["chunks"]):
+        if src in unchanged and _reusable(prior, old_chunks, old_records):
             file_chunks = [old_chunks[cid] for cid in prior["chunks"]]
+            file_records = [old_records[rid] for rid in prior.get("programs", [])]
             report.kept.append(src)
         elif src in report.failed:  # could not even be hashed
-            chunks.extend(_keep_previous(src, prior, old_chunks, files_out))
+            _keep_previous(src, prior, old_chunks, old_records, files_out, chunks, records)
             continue
         else:
             try:
-                file_chunks = chunk_document(load(wanted[src], src))
+                doc = load(wanted[src], src)
+                file_chunks = chunk_document(doc)
             except LoadError as exc:
                 report.failed[src] = str(exc)
-                chunks.extend(_keep_previous(src, prior, old_chunks, files_out))
+                _keep_previous(src, prior, old_chunks, old_records, files_out, chunks, records)
                 continue
+            file_records = [*doc.programs, *(r for part in doc.parts for r in part.programs)]
             (report.updated if prior else report.added).append(src)
         files_out[src] = {"sha256": hashes[src], "chunks": [c.id for c in file_chunks]}
+        if file_records:
+            files_out[src]["programs"] = [r.id for r in file_records]
         chunks.extend(file_chunks)
+        records.extend(file_records)
 
     generation = (old["generation"] + 1) if old else 1
     new_dir = generation_dir(index_dir, generation)
@@ -185,6 +199,7 @@ def ingest(
                 progress("store", min(start + 500, len(chunks)), len(chunks))
         _write_bm25(new_dir, chunks, progress)
         write_chunks(new_dir / "chunks.jsonl", chunks)
+        write_programs(new_dir / "programs.json", records)
         manifest = {
             "generation": generation,
             "collection": collection_name,
@@ -211,12 +226,40 @@ def _under(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
-def _keep_previous(src: str, prior: dict | None, old_chunks: dict[str, Chunk], files_out: dict) -> list[Chunk]:
-    """A file that fails now keeps its previous passages (and old hash, so it is retried)."""
-    if not prior or not all(cid in old_chunks for cid in prior["chunks"]):
-        return []
+def _reusable(prior: dict | None, old_chunks: dict[str, Chunk], old_records: dict[str, ProgramRecord]) -> bool:
+    """The serving generation still holds every passage and record of this file."""
+    return (
+        prior is not None
+        and all(cid in old_chunks for cid in prior["chunks"])
+        and all(rid in old_records for rid in prior.get("programs", []))
+    )
+
+
+def _keep_previous(
+    src: str,
+    prior: dict | None,
+    old_chunks: dict[str, Chunk],
+    old_records: dict[str, ProgramRecord],
+    files_out: dict,
+    chunks: list[Chunk],
+    records: list[ProgramRecord],
+) -> None:
+    """A file that fails now keeps its previous passages and records (and old hash, so it is retried)."""
+    if not _reusable(prior, old_chunks, old_records):
+        return
     files_out[src] = prior
-    return [old_chunks[cid] for cid in prior["chunks"]]
+    chunks.extend(old_chunks[cid] for cid in prior["chunks"])
+    records.extend(old_records[rid] for rid in prior.get("programs", []))
+
+
+def _read_records(path: Path) -> dict[str, ProgramRecord]:
+    """The records a generation wrote, by id (programs.json; none for an older index)."""
+    if not path.exists():
+        return {}
+    try:
+        return {r["id"]: ProgramRecord.model_validate(r) for r in json.loads(path.read_text(encoding="utf-8"))}
+    except Exception:
+        return {}  # unreadable or from another schema: the files are read again
 
 
 def _vectors(chunks, embedder, client, old, same_settings, progress, report) -> dict[str, list[float]]:
