@@ -191,3 +191,123 @@ def test_a_document_holding_markup_is_shown_as_text(browser, tmp_path, small_cor
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# -- program cards: one per program the answer relies on (the answer's `programs`) ----------------
+
+BCP_PROGRAM = {
+    "name": "BCP実践促進助成金", "name_en": "BCP Implementation Promotion Subsidy",
+    "operator": "東京都中小企業振興公社", "upper_limit": "1,500万円",
+    "rate": "中小企業者等 1/2以内; 小規模企業者 2/3以内", "period": None,
+    "desk": "東京都中小企業振興公社 総合支援課", "phone": "03-3251-7881",
+    "url": "https://www.tokyo-kosha.or.jp/support/josei/setsubijosei/bcp.html",
+    "fiscal_year": "令和7年度", "source_kind": "official",
+}
+SPARSE_PROGRAM = {
+    "name": "相談窓口<img src=x onerror=\"window.hacked=5\">", "name_en": None, "operator": None, "upper_limit": None,
+    "rate": None, "period": None, "desk": None, "phone": None, "url": "javascript:window.hacked=6",
+    "fiscal_year": None, "source_kind": "secondary",
+}
+
+
+def payload(language="ja"):
+    """A `done` event's data as the core sends it, with two programs (one full, one mostly null)."""
+    return {
+        "answer": "「BCP実践促進助成金」の助成限度額は1,500万円です[1]。", "refused": False, "conversation_id": None,
+        "mode": "extractive", "reason": None, "choices": [], "turn": 0, "resolved_question": None, "fallback": None,
+        "citations": [
+            {"n": 1, "text": "助成限度額は1,500万円（クラウド化分を含む）、下限額10万円です。", "source": "corpus/guides/bcp-jissen.md",
+             "title": "BCP実践促進助成金", "section": "助成率・上限", "page": None, "score": 1.0, "source_kind": "secondary"},
+            {"n": 2, "text": "中小企業が策定したＢＣＰが機能するよう…", "source": "corpus/policy/x.txt", "title": "戦略Ⅰ",
+             "section": "戦略Ⅰ > ④", "page": 3, "score": 0.5, "source_kind": None},
+        ],
+        "programs": [BCP_PROGRAM, SPARSE_PROGRAM],
+        "intent": {"language": language, "asks": "upper_limit", "programs": ["BCP実践促進助成金"], "yes_no": False},
+        "degraded": False, "stated": True,
+    }
+
+
+def show(page, data, question="BCPの助成金の上限っていくら？"):
+    page.wait_for_function("window.smebot && typeof window.smebot.showAnswer === 'function'")
+    page.evaluate("([data, q]) => { window.smebot.showAnswer(data, q); }", [data, question])
+    return page.locator(".msg.bot").last
+
+
+def facts(card) -> dict:
+    """A program card's rows as {label: value}."""
+    return card.evaluate(
+        "c => Object.fromEntries([...c.querySelectorAll('dt')].map(dt => [dt.textContent, dt.nextElementSibling.textContent]))"
+    )
+
+
+def headings_in_order(page) -> bool:
+    levels = page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => Number(h.tagName[1]))")
+    return levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:]))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_program_cards_from_an_answer_payload(browser, site, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP", is_mobile=width < 500,
+                                  has_touch=width < 500)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site[0])
+    answer = show(page, payload())
+    programs = answer.locator("ul.programs")
+    assert programs.get_attribute("aria-label") == "関係する制度"
+    cards = programs.locator("li.program")
+    assert cards.count() == 2
+    full, sparse = cards.nth(0), cards.nth(1)
+    assert full.locator("h2").inner_text() == "BCP実践促進助成金"  # Japanese page, Japanese answer: no English name
+    assert facts(full) == {"上限": "1,500万円", "助成率": "中小企業者等 1/2以内; 小規模企業者 2/3以内",
+                           "窓口": "東京都中小企業振興公社 総合支援課 03-3251-7881",
+                           "実施主体": "東京都中小企業振興公社", "年度": "令和7年度"}  # no 募集期間: it is null
+    assert full.locator("a.phone").get_attribute("href") == "tel:0332517881"
+    link = full.locator("a.official-link")
+    assert link.inner_text().startswith("公式ページ")
+    assert link.get_attribute("href") == BCP_PROGRAM["url"]
+    assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener noreferrer"
+    assert full.locator(".badge").inner_text() == "公式情報"
+    # the mostly-null program: its name as text, no rows, no link for a non-web address, its badge
+    assert sparse.locator("h2").inner_text() == SPARSE_PROGRAM["name"]
+    assert sparse.locator("dl").count() == 0 and sparse.locator("a").count() == 0
+    assert sparse.locator(".badge").inner_text() == "民間の解説を含む"
+    assert page.evaluate("window.hacked") is None
+    # citation cards carry their source kind the same way (none when it is not known)
+    citations = answer.locator(".card")
+    assert citations.nth(0).locator(".badge").inner_text() == "民間の解説を含む"
+    assert citations.nth(1).locator(".badge").count() == 0
+    assert headings_in_order(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot(page, f"program-card-{width}-page")
+    programs.screenshot(path=str(ARTIFACTS / f"program-card-{width}.png"))
+    assert not errors, errors
+    context.close()
+
+
+def test_program_cards_in_english(page):
+    page.click("#lang")
+    answer = show(page, payload("en"), "What is the upper limit of the BCP subsidy?")
+    card = answer.locator("li.program").first
+    assert answer.locator("ul.programs").get_attribute("aria-label") == "Programs in this answer"
+    assert card.locator(".program-name-en").inner_text() == "BCP Implementation Promotion Subsidy"
+    assert {"Upper limit", "Rate", "Desk", "Operator", "Fiscal year"} == set(facts(card))
+    assert card.locator("a.official-link").inner_text().startswith("Official page")
+    assert card.locator(".badge").inner_text() == "Official source"
+    page.click("#lang")
+    # an English answer on the Japanese page still names the program in English
+    answer = show(page, payload("en"))
+    assert answer.locator(".program-name-en").first.inner_text() == "BCP Implementation Promotion Subsidy"
+
+
+def test_a_program_question_shows_its_program_card(page):
+    # needs the core to fill `programs`; until then the answer carries no card and this fails
+    answer = ask(page, "BCPの助成金の上限っていくら？")
+    cards = answer.locator("ul.programs li.program")
+    assert cards.count() >= 1, "the answer has no programs (the core does not fill `programs` yet)"
+    assert "BCP実践促進助成金" in cards.first.locator("h2").inner_text()
+    assert cards.first.locator(".badge").count() == 1
+    assert headings_in_order(page)
+    shot(page, "program-card-real-page")
+    answer.locator("ul.programs").screenshot(path=str(ARTIFACTS / "program-card-real.png"))

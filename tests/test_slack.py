@@ -72,6 +72,22 @@ def test_a_mention_is_answered_in_its_thread_with_citations_and_buttons(slack):
     assert {e["action_id"] for e in post["blocks"][-1]["elements"]} == {"feedback_up", "feedback_down"}
 
 
+def test_a_program_question_gets_a_program_block_after_the_answer(slack):
+    # needs the core to fill the answer's `programs`
+    client, standin, _ = slack
+    mention(client, text="<@UBOT> BCPの助成金の上限っていくら？", event_id="EvP")
+    [post] = standin.wait_for("chat.postMessage")
+    blocks = post["blocks"]
+    programs = [i for i, b in enumerate(blocks) if b["type"] == "section" and b["text"]["text"].startswith("*BCP実践促進助成金*")]
+    assert programs, [b for b in blocks if b["type"] == "section"]
+    at = programs[0]
+    assert at > 0 and blocks[0]["type"] == "section"  # after the answer's text
+    assert "上限: " in blocks[at]["text"]["text"]
+    assert blocks[at + 1]["type"] == "context"
+    assert blocks[at + 1]["elements"][0]["text"].endswith(("公式情報", "民間の解説を含む"))
+    assert len(blocks) <= 50 and blocks[-1]["type"] == "actions"
+
+
 def test_a_follow_up_in_the_thread_continues_the_conversation(slack):
     client, standin, advisor = slack
     mention(client)

@@ -12,6 +12,9 @@ const TEXT = {
     up: "👍 役に立った", down: "👎 役に立たなかった", comment: "ご意見（任意）", sendComment: "送る",
     thanks: "ご意見ありがとうございました。", copy: "返信案としてコピー", copied: "返信案をコピーしました。",
     copyFailed: "コピーできませんでした。", open: "全文を表示", error: "エラー：", chips: "分野",
+    programs: "関係する制度", upperLimit: "上限", rate: "助成率", period: "募集期間", desk: "窓口",
+    operator: "実施主体", fiscalYear: "年度", officialPage: "公式ページ", newTab: "（新しいタブで開きます）",
+    official: "公式情報", secondary: "民間の解説を含む",
     chipList: [
       ["① IT化・設備", "ITや新しい設備を入れて生産性を上げたいのですが、どんな支援がありますか"],
       ["② 販路開拓", "新しいお客さまや販路を見つけたいのですが、どんな支援がありますか"],
@@ -29,6 +32,9 @@ const TEXT = {
     up: "👍 Helpful", down: "👎 Not helpful", comment: "Comment (optional)", sendComment: "Send",
     thanks: "Thank you for your feedback.", copy: "Copy as reply draft", copied: "Reply draft copied.",
     copyFailed: "Could not copy.", open: "Show passage", error: "Error: ", chips: "Areas",
+    programs: "Programs in this answer", upperLimit: "Upper limit", rate: "Rate", period: "Period", desk: "Desk",
+    operator: "Operator", fiscalYear: "Fiscal year", officialPage: "Official page", newTab: " (opens in a new tab)",
+    official: "Official source", secondary: "Includes secondary sources",
     chipList: [
       ["① IT & equipment", "What support is there for IT and new equipment to raise productivity?"],
       ["② New customers", "What support is there for finding new customers and sales channels?"],
@@ -100,9 +106,11 @@ function renderAnswer(box, data, question) {
   const body = box.querySelector(".body");
   body.textContent = data.answer;
   box.dataset.turn = data.turn;
+  const english = lang === "en" || (data.intent && data.intent.language === "en");
+  if (Array.isArray(data.programs) && data.programs.length) box.append(programCards(data.programs, english));
   if (data.citations && data.citations.length) {
     const cards = el("div", { class: "cards" });
-    for (const c of data.citations) cards.append(card(c));
+    for (const c of data.citations) cards.append(card(c, english));
     box.append(cards);
   }
   if (data.choices && data.choices.length) box.append(choiceButtons(data.choices));
@@ -121,13 +129,89 @@ function choiceButtons(choices) {
   return row;
 }
 
-function card(c) {
+// The words of a program card and a source badge: the page's language, or English for an English answer
+const label = (key, english) => TEXT[english ? "en" : "ja"][key];
+
+function sourceBadge(kind, english) {
+  // official: every fact shown comes from the operator's own pages; secondary: some come from other pages
+  if (kind !== "official" && kind !== "secondary") return null;
+  return el("span", { class: `badge ${kind}`, "data-source-kind": kind }, label(kind, english));
+}
+
+function safeUrl(url) {
+  // only web addresses become links (never javascript: or data:)
+  try {
+    const u = new URL(String(url));
+    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function present(value) {
+  return value !== null && value !== undefined && String(value).trim() !== "";
+}
+
+function programCards(programs, english) {
+  // one card per program the answer relies on: the name, then only the facts the documents give
+  const list = el("ul", { class: "programs", "aria-label": label("programs", english) });
+  for (const p of programs) list.append(programCard(p || {}, english));
+  return list;
+}
+
+function programCard(p, english) {
+  const item = el("li", { class: "program", "data-source-kind": p.source_kind || "" });
+  const head = el("div", { class: "program-head" });
+  const title = el("h2", { class: "program-name" }, present(p.name) ? String(p.name) : String(p.name_en || ""));
+  if (english && present(p.name_en) && p.name_en !== p.name) {
+    title.append(el("span", { class: "program-name-en", lang: "en" }, String(p.name_en)));
+  }
+  head.append(title);
+  const badge = sourceBadge(p.source_kind, english);
+  if (badge) head.append(badge);
+  item.append(head);
+
+  const facts = el("dl", { class: "program-facts" });
+  const row = (key, value) => {
+    const dd = el("dd");
+    if (value instanceof Node) dd.append(value); else dd.textContent = String(value);
+    facts.append(el("dt", {}, label(key, english)), dd);
+  };
+  if (present(p.upper_limit)) row("upperLimit", p.upper_limit);
+  if (present(p.rate)) row("rate", p.rate);
+  if (present(p.period)) row("period", p.period);
+  if (present(p.desk) || present(p.phone)) {
+    const desk = document.createDocumentFragment();
+    if (present(p.desk)) desk.append(document.createTextNode(String(p.desk)));
+    if (present(p.phone)) {
+      const number = String(p.phone).replace(/[^0-9+]/g, "");
+      if (present(p.desk)) desk.append(document.createTextNode(" "));
+      desk.append(number ? el("a", { class: "phone", href: `tel:${number}` }, String(p.phone)) : document.createTextNode(String(p.phone)));
+    }
+    row("desk", desk);
+  }
+  if (present(p.operator)) row("operator", p.operator);
+  if (present(p.fiscal_year)) row("fiscalYear", p.fiscal_year);
+  if (facts.childElementCount) item.append(facts);
+
+  const href = present(p.url) ? safeUrl(p.url) : null;
+  if (href) {
+    const link = el("a", { class: "official-link", href, target: "_blank", rel: "noopener noreferrer" }, label("officialPage", english));
+    link.append(el("span", { class: "visually-hidden" }, label("newTab", english)));
+    item.append(link);
+  }
+  return item;
+}
+
+function card(c, english = lang === "en") {
   const wrap = el("div", { class: "card" });
   const id = `passage-${Math.random().toString(36).slice(2)}`;
   const head = el("button", { type: "button", "aria-expanded": "false", "aria-controls": id, title: t("open") });
   const where = `[${c.n}] ${c.section}${c.page ? ` p.${c.page}` : ""}`;
-  head.append(el("span", { class: "section" }, where), el("br"),
-    el("span", { class: "excerpt" }, c.text.length > 70 ? `${c.text.slice(0, 70)}…` : c.text));
+  head.append(el("span", { class: "section" }, where));
+  const badge = sourceBadge(c.source_kind, english);
+  if (badge) head.append(" ", badge);
+  head.append(el("br"), el("span", { class: "excerpt" }, c.text.length > 70 ? `${c.text.slice(0, 70)}…` : c.text));
   const passage = el("div", { class: "passage", id, hidden: "" }, `${c.text}\n\n${c.title} — ${c.source}`);
   head.addEventListener("click", () => {
     const open = head.getAttribute("aria-expanded") === "true";
@@ -274,6 +358,16 @@ $("lang").addEventListener("click", () => {
   lang = lang === "ja" ? "en" : "ja";
   localStorage.setItem(KEY_LANG, lang);
   applyLanguage();
+});
+
+// For tests and embedding: show an answer payload (the `done` event's data) as if it had been streamed
+window.smebot = Object.freeze({
+  showAnswer(data, question = "") {
+    addUser(question);
+    const box = addAssistant();
+    renderAnswer(box, data, question);
+    return box;
+  },
 });
 
 applyLanguage();
