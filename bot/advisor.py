@@ -20,7 +20,7 @@ from .core.plan import AnswerPlan, not_stated_plan, plan_answer
 from .core.profile import merge as merge_facts
 from .core.profile import owner_facts
 from .core.programs import card
-from .core.render import citation_label, message, render
+from .core.render import citation_label, message, render, term
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
@@ -422,6 +422,7 @@ class Advisor:
             "query": previous.get("query", intent.query) if intent.act == "follow_up" and previous else intent.query,
             "direction": intent.direction or filters.direction or _direction_of(answer),
             "programs": programs or previous.get("programs", []) if intent.act == "follow_up" else programs,
+            "shown_programs": programs + (previous.get("shown_programs", []) if intent.act == "more" else []),
             "asks": intent.asks,
             "language": intent.language,
             "shown": shown,
@@ -449,7 +450,8 @@ class Advisor:
         language = intent.language if intent is not None else language_of(question)
         if reason == "out_of_scope":
             topic = values.get("topic")
-            about = message("refusal.out_of_scope.topic", language, topic=topic) if topic else message("refusal.out_of_scope.none", language)
+            named = term(f"topic.{topic}", language) if topic else None
+            about = message("refusal.out_of_scope.topic", language, topic=named) if named else message("refusal.out_of_scope.none", language)
             text = message("refusal.out_of_scope", language, topic=about)
         elif reason == "too_long":
             text = message("refusal.too_long", language, limit=f"{values.get('limit', 0):,}")

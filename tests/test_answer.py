@@ -32,25 +32,84 @@ def test_answer_cites_every_point_with_section(advisor):
     assert not answer.refused and answer.mode == "extractive"
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
     assert cited == {c.n for c in answer.citations} and cited
-    assert all("承継" in c.result.chunk.text or "後継" in c.result.chunk.text for c in answer.citations[:1])
-    # policy passages by their section path; the programs that implement a measure by their guide
-    assert all(c.result.chunk.section.startswith("戦略Ⅰ") or c.result.chunk.program for c in answer.citations)
+    first = answer.citations[0].result.chunk
+    assert "承継" in first.text + (first.program or "") or "後継" in first.text
+    # policy passages by their section path; programs by their guide; rules by the common-rules document
+    assert all(
+        c.result.chunk.section.startswith("戦略Ⅰ") or c.result.chunk.program or c.result.chunk.kind == "rules"
+        for c in answer.citations
+    )
     assert "です" in answer.answer or "ます" in answer.answer
 
 
-def test_every_answer_sentence_comes_from_a_cited_passage(advisor):
-    answer = advisor.ask("サイバー攻撃が心配です。対策の費用に補助はありますか")
-    points = [line for line in answer.answer.splitlines() if line.startswith("・")]
-    assert points
-    for line in points:
-        n = int(re.search(r"\[(\d+)\]$", line).group(1))
-        chunk = answer.citations[n - 1].result.chunk
-        source = chunk.text.replace("\n", "")
-        label, body = re.sub(r"\[\d+\]$", "", line[1:]).split("：", 1)
-        assert label in chunk.section  # the measure is named by the passage's own heading
-        # same words as the passage, up to the polite ending of each sentence
-        for sentence in filter(None, body.split("。")):
-            assert sentence[: max(8, len(sentence) - 6)] in source
+GROUNDED_QUESTIONS = [
+    "BCPの助成金の上限っていくら？",
+    "セキュリティ対策の機器を入れる費用は、どのくらいの割合で助成されますか",
+    "従業員10人の町工場です。自家発電機を入れたい",
+    "サイバー攻撃が心配です。対策の費用に補助はありますか",
+    "カスハラの相談窓口の電話番号は？",
+    "展示会出展助成の締め切りはいつ？",
+    "How much is the trade show exhibition subsidy?",
+    "ネットで自社の商品を売りたいのですが、支援はありますか",
+]
+_FIGURE = re.compile(r"\d[\d,./]*\s*(?:億円|万円|円|人|名|社|件|回|年度|年|月|日)?|\d+/\d+")
+
+
+@pytest.mark.parametrize("question", GROUNDED_QUESTIONS)
+def test_every_figure_in_an_answer_is_in_a_cited_passage(advisor, question):
+    """Grounding: an amount, rate, phone number or date in the answer is found in a passage it cites."""
+    from bot.text import compact
+
+    answer = advisor.ask(question)
+    assert not answer.refused and answer.citations
+    cited = compact("".join(c.result.chunk.text for c in answer.citations))
+    body = re.sub(r"\[\d+\]", "", answer.answer)
+    body = re.sub(r"FY20\d\d|※.*|Note:.*", "", body)  # the fiscal year note restates the guide's own year
+    body = re.sub(r"JPY [\d.,]+ (?:million|billion)", "", body)  # English renderings of 万円 amounts, checked in Japanese
+    for figure in _FIGURE.findall(body):
+        figure = compact(figure)
+        if not figure or figure.isdigit() and len(figure) == 1:
+            continue
+        if re.fullmatch(r"[①-⑤]|\d", figure):
+            continue
+        assert figure in cited or figure.rstrip("年度月日") in cited, f"{figure!r} is not in a cited passage: {answer.answer}"
+
+
+def test_an_asked_figure_opens_the_answer(advisor):
+    answer = advisor.ask("BCPの助成金の上限っていくら？")
+    first = answer.answer.split("。")[0]
+    assert "BCP実践促進助成金" in first and "1,500万円" in first
+    assert not answer.answer.startswith(("はい", "Yes"))
+    assert answer.programs and answer.programs[0]["name"] == "BCP実践促進助成金"
+    assert answer.programs[0]["upper_limit"].startswith("1,500万円")
+    assert answer.intent["asks"] == "upper_limit"
+
+
+def test_the_owners_facts_pick_the_rate_that_applies(advisor):
+    answer = advisor.ask("従業員10人の町工場です。BCP実践促進助成金の助成率は？")
+    first = answer.answer.split("。")[0]
+    assert "小規模企業者" in first and "2/3" in first
+    assert any(c.result.chunk.kind == "rules" for c in answer.citations)  # the rule is cited
+
+
+def test_what_the_documents_do_not_state_is_said_plainly_with_the_desk(advisor):
+    answer = advisor.ask("デジタルツールの助成金、2回目も申請できる？")
+    first = answer.answer.split("。")[0]
+    assert "記載がありません" in first and "お問い合わせください" in first
+    assert not answer.answer.startswith("はい") and not any(line.startswith("・") for line in answer.answer.splitlines())
+    assert answer.stated is False
+
+
+def test_yes_or_no_only_where_a_passage_says_so(advisor):
+    no = advisor.ask("NPO法人でもデジタルツールの助成は使えますか")
+    assert no.answer.startswith("いいえ") and "対象外" in no.answer.split("。")[0]
+    yes = advisor.ask("Can a sole proprietor apply for the digital tool subsidy?")
+    assert yes.answer.startswith("Yes") and "個人事業主" in yes.answer
+
+
+def test_where_to_ask_is_answered_with_the_desk_and_phone(advisor):
+    answer = advisor.ask("カスハラの相談窓口の電話番号は？")
+    assert "03-5320-4620" in answer.answer.split("。")[0]
 
 
 @pytest.mark.parametrize(
@@ -72,9 +131,10 @@ def test_every_answer_sentence_comes_from_a_cited_passage(advisor):
 def test_out_of_scope_and_rule_breaking_are_refused_politely(advisor, question, reason):
     answer = advisor.ask(question)
     assert answer.refused and answer.reason == reason and not answer.citations
-    assert "申し訳" in answer.answer
+    english = question.isascii()
+    assert ("Sorry" in answer.answer) if english else ("申し訳" in answer.answer)  # in the asker's language
     if reason != "rules":
-        assert "商工会" in answer.answer  # where to ask instead
+        assert ("chambers of commerce" in answer.answer) if english else ("商工会" in answer.answer)  # where to ask instead
 
 
 @pytest.mark.parametrize(
@@ -112,23 +172,29 @@ def test_answer_has_the_contract_fields(advisor):
 def test_every_policy_heading_has_an_english_gloss(advisor):
     from bot.core.passages import english_gloss, measure_label
 
-    labels = {measure_label(c) for c in advisor.index.chunks if c.kind == "policy"}
-    missing = [label for label in labels if not label.startswith("事例") and not english_gloss(label)]
+    from bot.core.passages import role_of
+
+    labels = {measure_label(c) for c in advisor.index.chunks if c.kind == "policy" and role_of(c) != "case"}
+    missing = [label for label in labels if not english_gloss(label)]
     assert not missing
 
 
-def test_english_answers_name_measures_in_japanese_with_an_english_gloss(advisor):
+def test_english_answers_are_in_english_with_japanese_names_quoted(advisor):
     answer = advisor.ask("Is there support for exhibiting at trade shows?", kind="policy")
-    assert "「見本市への出展支援」 (support for exhibiting at trade fairs)" in answer.answer
-    assert answer.answer.startswith("Yes.")
+    assert "“support for exhibiting at trade fairs” (「見本市への出展支援」)" in answer.answer
+    assert not answer.answer.startswith("Yes")
     program = advisor.ask("How much is the trade show exhibition subsidy?")
-    assert program.answer.startswith("Here is what the guide to 「展示会出展助成")
-    assert "※ The figures for" in program.answer  # the fiscal year they belong to
+    assert program.answer.startswith("The upper limit of the Trade Show Exhibition Subsidy")
+    assert "(「展示会出展助成事業・展示会出展助成プラス」)" in program.answer  # the Japanese name once
+    assert "FY2025" in program.answer  # the fiscal year the figures belong to
+    outside = re.sub(r"「[^」]*」", "", program.answer)
+    letters = [ch for ch in outside if ch.isalpha()]
+    assert sum(ch.isascii() for ch in letters) / len(letters) > 0.95
 
 
-def test_an_owner_asking_what_to_do_gets_concrete_measures(advisor):
-    # the direction's overview ranks first; the answer still carries what Tokyo actually does
+def test_an_owner_asking_what_to_do_gets_programs_and_the_measure_behind_them(advisor):
     answer = advisor.ask("息子に会社を継がせたいんだけど、何から始めればいいの？")
-    measures = {c.result.chunk.section for c in answer.citations if "当面の施策展開" in c.result.chunk.section}
-    assert len(measures) >= 1 and sum("当面の施策展開" in c.result.chunk.section for c in answer.citations) >= 2
+    assert answer.programs, answer.answer
+    assert any("当面の施策展開" in c.result.chunk.section for c in answer.citations)
     assert all(c.result.chunk.direction in ("⑤", None) for c in answer.citations if not c.result.chunk.program)
+    assert len(answer.answer) <= 450

@@ -68,7 +68,7 @@ def test_a_mention_is_answered_in_its_thread_with_citations_and_buttons(slack):
     kinds = [b["type"] for b in post["blocks"]]
     assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "actions"
     context = " ".join(e["text"] for b in post["blocks"] if b["type"] == "context" for e in b["elements"])
-    assert "[1] 戦略Ⅰ" in context and "見本市への出展支援" in context
+    assert "戦略Ⅰ" in context and "見本市への出展支援" in context
     assert {e["action_id"] for e in post["blocks"][-1]["elements"]} == {"feedback_up", "feedback_down"}
 
 

@@ -84,6 +84,7 @@ class Intent:
     query: str = ""  # what to search
     direction: str | None = None  # the direction the conversation is in, or a chosen one
     exclude: list[str] = field(default_factory=list)  # passages shown before ("ほかには")
+    exclude_programs: list[str] = field(default_factory=list)  # programs shown before ("ほかには")
     reuse: list[str] = field(default_factory=list)  # passages to answer from again (英語で)
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
@@ -387,6 +388,7 @@ def understand(
             intent.query = last["query"]
             intent.direction = last.get("direction")
             intent.exclude = list(last.get("cited", []))
+            intent.exclude_programs = list(last.get("shown_programs", last.get("programs", [])))
             intent.programs = []
             return intent
         new_topic = _specific_directions(matches) - {last.get("direction")}

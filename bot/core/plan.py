@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 from ..models import Chunk, SearchResult
 from ..text import compact, normalize
@@ -167,7 +167,13 @@ def _headline(record: ProgramRecord, owner_size: str | None) -> tuple[str, Any] 
 
 
 def _bi(fact: Fact | None) -> Bi | None:
-    return Bi(fact.ja, fact.en) if fact is not None else None
+    """A fact in both languages; an amount in English also shows the document's own figure, quoted."""
+    if fact is None:
+        return None
+    if isinstance(fact, Amount) and fact.en and fact.yen is not None:
+        figure = re.match(r"[^（(、]*", fact.ja).group(0)
+        return Bi(fact.ja, f"{fact.en} (「{figure}」)")
+    return Bi(fact.ja, fact.en)
 
 
 def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
@@ -176,9 +182,16 @@ def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
         return Say("next.general", {})
     if record is not None and record.contact is not None:
         c = record.contact
-        cites = plan.cite(_passage_for(lib, record, c.phone or c.desk, "問い合わせ先"))
-        values = {"desk": Bi(c.desk, c.desk_en), "phone": c.phone or "", "hours": Bi(c.hours or "", c.hours_en or c.hours or "")}
-        key = "next.desk_phone_hours" if c.phone and c.hours else "next.desk_phone" if c.phone else "next.desk"
+        where = _passage_for(lib, record, c.phone or c.desk, "問い合わせ先")
+        cites = plan.cite(where)
+        hours = ""
+        if c.phone and c.hours:  # the hours only where a cited passage states them
+            said = _passage_for(lib, record, c.hours, None)
+            if said is not None:
+                hours = c.hours
+                cites += [n for n in plan.cite(said) if n not in cites]
+        values = {"desk": Bi(c.desk, c.desk_en), "phone": c.phone or "", "hours": Bi(hours, c.hours_en or hours)}
+        key = "next.desk_phone_hours" if c.phone and hours else "next.desk_phone" if c.phone else "next.desk"
         return Say(key, values, cites)
     if record is not None and record.operator:
         cites = plan.cite(_passage_for(lib, record, None, "問い合わせ先"))
@@ -236,9 +249,8 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
     if slot == "rate":
         if not record.subsidy_rate:
             return None
-        from .rules import size_class  # the owner's facts pick the rule that applies
 
-        verdict = size_class(owner) if owner else None
+        verdict = _verdict(owner)
         size = verdict.size if verdict is not None else None
         rate = record.rate_for(size) if size in ("sme", "small") else None
         if verdict is not None and rate is not None and rate.size != "any":
@@ -246,8 +258,11 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
             cites = rule + plan.cite(_passage_for(lib, record, rate.ja, "助成率・上限"))
             values = {
                 "program": name, "value": _bi(rate), "year": year, "size": Term(f"size.{size}"),
-                "owner": Term(f"owner.{verdict.basis}", {"employees": owner.get("employees", ""), "capital": owner.get("capital", ""),
-                                                         "industry": Term(f"industry.{verdict.industry}")}),
+                "owner": Term(
+                    "owner.employees" if "employees" in str(verdict.basis) and owner.get("employees") else "owner.capital",
+                    {"employees": owner.get("employees", ""), "capital": f"{owner.get('capital', 0):,}",
+                     "industry": Term(f"industry.{owner.get('industry') or 'other'}")},
+                ),
             }
             return Say("direct.rate_for_owner", values, cites)
         plain = [r for r in record.subsidy_rate if r.condition is None]
@@ -417,14 +432,17 @@ def _rate_en(rate: Rate) -> str:
     return f"{prefix}{rate.en or rate.ja}"
 
 
-def _programs_found(lib: Library, results: list[SearchResult], limit: int = 2) -> list[tuple[ProgramRecord, SearchResult | None]]:
+def _programs_found(
+    lib: Library, results: list[SearchResult], limit: int = 2, exclude: Iterable[str] = ()
+) -> list[tuple[ProgramRecord, SearchResult | None]]:
     """The programs that fit: guides among the passages found, then programs carrying out the measures found."""
     out: list[tuple[ProgramRecord, SearchResult | None]] = []
     top = results[0].score if results else 0.0
+    shown = set(exclude)
 
     def add(name: str | None, result: SearchResult | None) -> None:
         record = lib.records.get(name or "")
-        if record is not None and all(r.name != record.name for r, _ in out) and len(out) < limit:
+        if record is not None and record.name not in shown and all(r.name != record.name for r, _ in out) and len(out) < limit:
             out.append((record, result))
 
     for r in results:
@@ -435,6 +453,17 @@ def _programs_found(lib: Library, results: list[SearchResult], limit: int = 2) -
             for g in lib.program_guides(measure_label(r.chunk)):
                 add(g.chunk.program, None)
     return out
+
+
+def _verdict(owner: dict[str, Any]) -> Any:
+    """The size rule that applies to the owner, only when the facts settle it (not when a 小規模企業者
+    is still possible for want of an employee count, nor for a group company)."""
+    from .rules import size_class
+
+    verdict = size_class(owner) if owner else None
+    if verdict is None or verdict.size is None or getattr(verdict, "may_be_small", False):
+        return None
+    return verdict
 
 
 def _words(intent: Intent, tok: JapaneseTokenizer) -> set[str]:
@@ -475,9 +504,10 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     words = _words(intent, tok)
     from .rules import size_class
 
-    verdict = size_class(intent.owner) if intent.owner else None
+    verdict = _verdict(intent.owner)
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
-    programs = _programs_found(lib, results) if plan.guides else []
+    choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
+    programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs) if plan.guides else []
     for i, (record, hit) in enumerate(programs):
         plan.add_program(record)
         say = _program_say(plan, lib, record, hit, size, verdict)
@@ -486,8 +516,8 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         else:
             plan.points.append(say)
     # the policy measure behind them (one when programs lead, two otherwise): measures before directions and cases
-    measures = [r for r in results if role_of(r.chunk) in ("measure", "direction", "case")]
-    room = 1 if programs else MAX_SUPPORT_POINTS
+    measures = [r for r in results if role_of(r.chunk) in ("measure", "direction", "case", "other")]
+    room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     labels: set[str] = set()
     for r in measures:
         if room <= 0:
@@ -501,7 +531,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         labels.add(label)
         values = {"label": Measure(label), "quote": Quote(clean(sentence, tok))}
         if plan.direct.key == "":
-            plan.direct = Say("direct.measure", values, plan.cite(r))
+            plan.direct = Say("direct.measure" if role_of(r.chunk) == "measure" else "direct.quote", values, plan.cite(r))
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
             room -= 1
@@ -566,6 +596,31 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
     return plan
 
 
+def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan | None:
+    """A question about a named program that no slot covers (何回, どこで, 総額): the guide's sentence
+    that shares most of the question's words, quoted first."""
+    tok = lib.tokenizer
+    name_words = set(tok.tokens(record.name + "".join(record.aliases)))
+    words = {t for t in tok.tokens(plan.intent.text) if len(t) >= 2 and t not in name_words}
+    best: tuple[int, Chunk, str] | None = None
+    for chunk in lib.program_chunks(record.name):
+        if chunk.section.split(" > ")[-1] in ("ご注意", "関連する東京都の施策"):
+            continue
+        for sentence in sentences_of(chunk):
+            overlap = len(set(tok.tokens(sentence)) & words)
+            if overlap and (best is None or overlap > best[0]):
+                best = (overlap, chunk, sentence)
+    if best is None:
+        return None
+    plan.add_program(record)
+    _, chunk, sentence = best
+    cites = plan.cite(SearchResult(chunk, 1.0))
+    plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, cites)
+    plan.next_step = _desk(plan, lib, record)
+    _fiscal_note(plan, record)
+    return plan
+
+
 def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) -> ProgramRecord | None:
     """The program a slot question is about: named, carried from the last turn, or found first."""
     for name in intent.programs:
@@ -605,6 +660,10 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
     if intent.slot and intent.act != "more":
         record = choose_program(intent, lib, results) if guides else None
         return _slot_plan(plan, lib, record, results)
+    if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
+        detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
+        if detail is not None:
+            return detail
     return _support_plan(plan, lib, results)
 
 

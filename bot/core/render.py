@@ -38,6 +38,11 @@ def message(key: str, language: str, **values: Any) -> str:
     return _Writer(language).fill(key, values)
 
 
+def term(key: str, language: str) -> str | None:
+    """A catalog term (a topic's name, a slot's name), or None when the catalog has none."""
+    return catalog(language)["terms"].get(key)
+
+
 def fiscal_year_en(text: str) -> str:
     m = _REIWA.search(text)
     if not m:
