@@ -160,6 +160,10 @@ def citation_label(chunk: Any, language: str) -> str:
         if language == "en":
             return f"「{name}」 guide, section 「{section}」" if section != name else f"「{name}」 guide"
         return f"「{name}」ガイド（{section}）" if section != name else f"「{name}」ガイド"
+    if chunk.kind == "rules":
+        return f"Common eligibility rules, 「{chunk.section}」" if language == "en" else f"支援制度の共通ルール（{chunk.section}）"
+    if chunk.kind != "policy":
+        return f"「{chunk.title}」, 「{chunk.section}」" if language == "en" else f"{chunk.title}（{chunk.section}）"
     if language == "en":
         return f"Tokyo SME policy, 「{chunk.section}」"
     return f"東京都中小企業振興ビジョン　{chunk.section}"
