@@ -405,14 +405,7 @@ def understand(
                 intent.language = "en"
             return intent
 
-    if asks == "support" and not named and is_broad(message, tokens, matches, _INDUSTRY_WORDS):
+    trade = [intent.owner["industry_word"]] if intent.owner.get("industry_word") else []
+    if asks == "support" and not named and is_broad(message, tokens, matches, trade):
         intent.act = "clarify"
     return intent
-
-
-# the owner's trade in a short question says who asks, not what about
-_INDUSTRY_WORDS = (
-    "町工場", "製造業", "金属加工", "印刷", "建設", "工務店", "飲食店", "レストラン", "居酒屋", "ラーメン屋",
-    "カフェ", "小売", "雑貨屋", "商店", "卸", "運送", "物流", "IT企業", "ソフトウェア", "美容室", "理容",
-    "クリーニング", "旅館", "ホテル", "介護", "不動産", "設計事務所", "デザイン事務所",
-)

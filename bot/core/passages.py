@@ -91,12 +91,18 @@ def to_polite(sentence: str, tokenizer: JapaneseTokenizer) -> str:
 
 def sentences_of(chunk: Chunk) -> list[str]:
     """A passage's sentences, without bullets, chart notes and source lines."""
-    return [
+    return list(_sentences(chunk.text))
+
+
+@lru_cache(maxsize=8192)
+def _sentences(text: str) -> tuple[str, ...]:
+    # passages are read again on every turn that cites their program: split once
+    return tuple(
         _BULLET.sub("", s)
-        for line in chunk.text.split("\n")
+        for line in text.split("\n")
         for s in split_sentences(line)
         if s.strip() and not _SKIP_SENTENCE.match(s.strip()) and not line.startswith("#")
-    ]
+    )
 
 
 def clean(sentence: str, tokenizer: JapaneseTokenizer) -> str:
@@ -109,13 +115,10 @@ def best_sentences(
     words: set[str],
     tokenizer: JapaneseTokenizer,
     limit: int = 1,
-    must: re.Pattern | None = None,
 ) -> list[str]:
-    """The sentences of a passage that share most of `words` (and match `must`), in passage order."""
+    """The sentences of a passage that share most of `words`, in passage order."""
     scored = []
     for i, s in enumerate(sentences_of(chunk)):
-        if must is not None and not must.search(s):
-            continue
         tokens = set(tokenizer.tokens(s))
         score = len(tokens & words) / (1 + 0.05 * len(tokens))
         scored.append((score, i, s))

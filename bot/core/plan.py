@@ -397,9 +397,8 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
 
 
 def _add_slot_support(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> None:
-    """Up to three points that an owner needs next to the asked figure."""
+    """Up to two points that an owner needs next to the asked figure."""
     intent = plan.intent
-    name = Name(record.name, record.name_en)
     if intent.asks == "rate":
         for r in record.subsidy_rate:
             if r.condition and len(plan.points) < MAX_SLOT_POINTS - 1:
@@ -419,7 +418,6 @@ def _add_slot_support(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> 
         f = record.prerequisites[0]
         cites = plan.cite(_passage_for(lib, record, f.ja, "対象"))
         plan.points.append(Say("point.prerequisite", {"value": _bi(f)}, cites))
-    del name
 
 
 def _rate_ja(rate: Rate) -> str:
@@ -502,8 +500,6 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     intent = plan.intent
     tok = lib.tokenizer
     words = _words(intent, tok)
-    from .rules import size_class
-
     verdict = _verdict(intent.owner)
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
@@ -670,12 +666,3 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
 def not_stated_plan(intent: Intent, lib: Library, *, guides: bool = True) -> AnswerPlan:
     """Nothing found for a question about a detail: say the documents do not state it, and where to ask."""
     return _not_stated(AnswerPlan(intent, Say(""), guides=guides), lib, None)
-
-
-def refusal_plan(intent: Intent, reason: str, **values: Any) -> AnswerPlan:
-    """A turn the advisor declines (rules, out of scope, not found, nothing more)."""
-    return AnswerPlan(intent, Say(f"refusal.{reason}", values), refused=True, reason=reason, stated=reason != "not_found")
-
-
-def compact_equal(a: str, b: str) -> bool:
-    return compact(a) == compact(b)

@@ -467,24 +467,16 @@ def owner_facts(text: str) -> dict[str, Any]:
     """The facts about the owner's company that one message states; only the keys found."""
     text = unicodedata.normalize("NFKC", text or "")
     facts: dict[str, Any] = {}
-    employees = _employees(text)
-    if employees is not None:
-        facts["employees"] = employees
     industry = _industry(text)
     if industry is not None:
         facts["industry"], facts["industry_word"] = industry
-    capital = _capital(text)
-    if capital is not None:
-        facts["capital"] = capital
-    years = _years(text)
-    if years is not None:
-        facts["years"] = years
-    sole = _sole_proprietor(text)
-    if sole is not None:
-        facts["sole_proprietor"] = sole
-    group = _group_company(text)
-    if group is not None:
-        facts["group_company"] = group
+    for key, read in (
+        ("employees", _employees), ("capital", _capital), ("years", _years),
+        ("sole_proprietor", _sole_proprietor), ("group_company", _group_company),
+    ):
+        value = read(text)
+        if value is not None:
+            facts[key] = value
     return facts
 
 
