@@ -76,6 +76,14 @@ def test_the_condition_a_yes_no_question_hinges_on(parts):
         assert intent.condition == condition
 
 
+def test_an_english_condition_is_looked_up_by_its_japanese_word(parts):
+    tokenizer, terms = parts
+    question = "Is the cybersecurity subsidy available to NPOs?"
+    tokens = tokenizer.tokens(question)
+    intent = understand(question, None, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+    assert (intent.asks, intent.yes_no, intent.condition) == ("eligibility", True, "NPO")
+
+
 def test_a_follow_up_keeps_the_program_of_the_last_turn(parts):
     tokenizer, terms = parts
     state = {"last": {"query": "自家発電機を入れたい", "direction": "④", "programs": ["BCP実践促進助成金"], "asks": "support", "shown": [], "cited": []}}

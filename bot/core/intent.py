@@ -269,8 +269,10 @@ def condition_of(text: str, tokens: list[str], programs: list[str], trigger_word
     (the passages are Japanese, so an English condition is looked up by its Japanese word)."""
     q = normalize(text)
     for english, japanese in _CONDITION_EN.items():
-        if re.search(r"(?<![a-z])" + re.escape(english) + r"(?![a-z])", q):
+        if re.search(r"(?<![a-z])" + re.escape(english) + r"s?(?![a-z])", q):
             return japanese
+    if language_of(text) == "en":  # English words are not looked for in Japanese passages
+        return None
     named = compact("".join(programs))
     triggers = {normalize(t) for t in trigger_words}
     for tok in tokens:

@@ -235,6 +235,21 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
     return plan
 
 
+# Slots the common rules (corpus/rules/common-rules.md) state in general, by the section that does
+COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間"}
+
+
+def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
+    """After "the documents do not state it for this program": what the common rules say in general."""
+    section = COMMON_RULE_SECTIONS.get(plan.intent.asks)
+    rule = lib.rules_passage(section) if section and plan.guides else None
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    if sentences:
+        quote = Quote(clean(sentences[0], lib.tokenizer))
+        plan.points.append(Say("point.common_rule", {"quote": quote}, plan.cite(rule)))
+    return plan
+
+
 def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str) -> Say | None:
     """The first sentence for a slot the record holds, cited to the passage that states it."""
     name = Name(record.name, record.name_en)
@@ -299,9 +314,12 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
         facts = {"prerequisites": record.prerequisites, "eligibility": record.eligibility, "covered_costs": record.eligible_expenses}[slot]
         if not facts:
             return None
+        section = {"prerequisites": "対象", "eligibility": "対象", "covered_costs": "助成率・上限"}[slot]
         cites: list[int] = []
         for f in facts[:2]:
-            cites += [n for n in plan.cite(_passage_for(lib, record, f.ja, None)) if n not in cites]
+            cites += [n for n in plan.cite(_passage_for(lib, record, f.ja, section)) if n not in cites]
+        if not cites:  # no passage states it: not said as a fact
+            return None
         values = {"program": name, "value": Bi("、".join(f.ja.rstrip("。") for f in facts[:2]), "; ".join((f.en or f.ja).rstrip(".") for f in facts[:2]))}
         return Say(f"direct.{slot}", values, cites)
     fld = slot_field(slot)
@@ -372,7 +390,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         if say is None:
             found = _evidence(lib, intent, chunks)
             if found is None:
-                return _not_stated(plan, lib, record)
+                return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
             polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
@@ -387,7 +405,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
     chunks = [r.chunk for r in results[:5]]
     found = _evidence(lib, intent, chunks)
     if found is None:
-        return _not_stated(plan, lib, None)
+        return _with_common_rule(_not_stated(plan, lib, None), lib)
     chunk, sentence = found
     polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
     key = f"direct.quote_{polarity}" if polarity else "direct.quote"

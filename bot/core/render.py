@@ -114,7 +114,8 @@ class _Writer:
                 continue
             name, _, style = field_name.partition("_as_")
             out.append(self.value(values.get(name), style))
-        return "".join(out)
+        # a value the documents leave empty must not leave a double space ("a  business")
+        return re.sub(r"(?<=\S) {2,}(?=\S)", " ", "".join(out))
 
     def fill(self, key: str, values: dict[str, Any], cites: list[int] | None = None) -> str:
         template = self.cat["messages"].get(key)
