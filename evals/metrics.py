@@ -79,9 +79,21 @@ def load_set(path: Path) -> list[Question]:
     return out
 
 
+_PLAIN_END = re.compile(r"(ている|である|する|いる|れる|せる|る|た|だ)$")
+
+
+def _stem(phrase: str) -> str:
+    """A phrase without its plain-form ending: answers quote the documents politely (拡がっている ->
+    拡がっています), so 「格差が拡がっている」 is found as 「格差が拡がって」 (only when 8 characters remain)."""
+    key = compact(phrase)
+    stem = _PLAIN_END.sub("", key)
+    return stem if len(stem) >= 8 else key
+
+
 def contains_any(text: str, phrases: list[str]) -> bool:
-    haystack = compact(text)
-    return any(compact(p) in haystack for p in phrases)
+    # a quotation inside a quotation is written 『』: the same words
+    haystack = compact(text).replace("『", "「").replace("』", "」")
+    return any(_stem(p) in haystack for p in phrases)
 
 
 def program_names(program: str) -> list[str]:

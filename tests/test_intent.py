@@ -43,12 +43,34 @@ TABLE = [
     ("10年後の姿はどう描かれていますか", "ja", "doc:vision", [], False),
     ("地震に備えたい", "ja", "support", [], False),
     ("ネットで自社の商品を売りたいのですが、支援はありますか", "ja", "support", [], True),
+    # 「使える？」「もらえる？」 ask about a program only when one is named or talked about
+    ("ネットでうちの商品を売りたいんだけど、手伝ってもらえる？", "ja", "support", [], True),
+    ("NPO法人でもデジタルツールの助成は使えますか", "ja", "eligibility", [], True),
+    ("補助金って何かある？", "ja", "support", [], False),
+    ("ＢＣＰって何？", "ja", "definition", [], False),
+    ("大企業と中小企業の生産性の差って、縮まってきてるの？", "ja", "doc:statistic", [], True),
+    ("跡継ぎの候補がいない会社ってどれくらいあるの？", "ja", "doc:statistic", [], False),
+    ("毎日の請求書入力とかデータの転記が面倒で。自動でやってくれるソフトを入れたい", "ja", "support", [], False),
+    ("下請けから抜け出すために、同業で新製品を作ったみたいな例ってある？", "ja", "doc:case", [], True),
+    ("カスハラの相談ってタダ？", "ja", "fee", ["カスタマーハラスメント防止対策"], False),
+    ("カスハラの奨励金って、申請してからいつ頃振り込まれますか？", "ja", "payment_timing", ["カスタマーハラスメント防止対策"], False),
+    ("去年、展示会出展助成を使ったんですけど、今年もまた申請できます？", "ja", "multiple_applications", ["展示会出展助成事業・展示会出展助成プラス"], True),
     ("What is the upper limit of the BCP subsidy?", "en", "upper_limit", [], False),
     ("Can a sole proprietor apply for the digital tool subsidy?", "en", "eligibility", [], True),
     ("Who do I call about customer harassment?", "en", "contact", [], False),
     ("When is the deadline for the trade show subsidy?", "en", "application_period", [], False),
     ("We want to prepare for earthquakes. What support is there?", "en", "support", [], False),
+    ("I'd like to exhibit at a trade show. Does the city help with booth fees?", "en", "support", [], True),
 ]
+
+
+def test_money_is_what_the_owner_asks_for(parts):
+    tokenizer, terms = parts
+    def money(q):
+        return understand(q, None, names=NAMES, tokens=tokenizer.tokens(q), matches=terms.matches(q, tokenizer.tokens(q))).money
+    assert money("出展費用の一部を負担していただけるような制度はございますか")
+    assert money("Is there a subsidy to help pay for cybersecurity?")
+    assert not money("ネットショップの売り方を相談できるところある？")
 
 
 @pytest.fixture(scope="module")

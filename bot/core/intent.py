@@ -62,7 +62,7 @@ _PROGRAM_WORDS = re.compile(r"助成|補助|奨励金|融資|制度|事業の|�
 _GENERIC_NAME_PARTS = {"事業", "支援", "助成", "助成金", "中小企業", "東京都", "公社", "推進", "促進", "対策", "相談", "窓口"}
 
 SLOTS = (
-    "multiple_applications", "payment_timing", "rate", "lower_limit", "upper_limit", "prerequisites", "documents",
+    "multiple_applications", "payment_timing", "fee", "rate", "lower_limit", "upper_limit", "prerequisites", "documents",
     "review_time", "disclosure", "proxy", "application_period", "how_to_apply", "contact", "covered_costs",
     "eligibility", "definition",
 )
@@ -78,6 +78,7 @@ class Intent:
     asks: str  # a slot (SLOTS), "doc:<role>" (DOCUMENT_ASKS), or "support"
     programs: list[str] = field(default_factory=list)  # programs named (here, or carried from the last turn)
     yes_no: bool = False
+    money: bool = False  # asks for money (a subsidy, a grant), not advice
     condition: str | None = None  # what a yes/no or eligibility question hinges on (中古, 個人事業主)
     owner: dict[str, Any] = field(default_factory=dict)  # the owner's facts so far
     act: str = "ask"  # ask, follow_up, more, restate, choose, clarify
@@ -108,6 +109,7 @@ class Intent:
             "asks": self.asks,
             "programs": list(self.programs),
             "yes_no": self.yes_no,
+            "money": self.money,
             "condition": self.condition,
             "owner": dict(self.owner),
             "act": self.act,
@@ -120,11 +122,13 @@ class Intent:
 @dataclass(frozen=True)
 class _Vocabulary:
     slots: dict[str, tuple[tuple[str, ...], tuple[re.Pattern, ...]]]
+    slots_with_program: dict[str, tuple[tuple[str, ...], tuple[re.Pattern, ...]]]  # only about a program
     documents: dict[str, tuple[tuple[str, ...], tuple[re.Pattern, ...]]]
     yes_no_en: frozenset[str]
     wh_ja: tuple[str, ...]
     wh_en: frozenset[str]
     evidence: dict[str, tuple[str, ...]]
+    money: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     fields: dict[str, str | None]
 
 
@@ -140,9 +144,12 @@ def _phrase(pattern: re.Pattern) -> str:
 def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
 
-    def entries(section: dict) -> dict:
+    def entries(section: dict, suffix: str = "") -> dict:
         return {
-            name: (tuple(normalize(w) for w in spec.get("ja") or []), tuple(_english_pattern(w) for w in spec.get("en") or []))
+            name: (
+                tuple(normalize(w) for w in spec.get("ja" + suffix) or []),
+                tuple(_english_pattern(w) for w in spec.get("en" + suffix) or []),
+            )
             for name, spec in section.items()
         }
 
@@ -152,11 +159,13 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         raise ValueError(f"{path}: unknown slots {sorted(unknown)}")
     return _Vocabulary(
         slots=slots,
+        slots_with_program=entries(data["slots"], "_with_program"),
         documents=entries(data["document"]),
         yes_no_en=frozenset(data["yes_no_en"]),
         wh_ja=tuple(data["wh_ja"]),
         wh_en=frozenset(data["wh_en"]),
         evidence={name: tuple(spec.get("evidence") or []) for name, spec in data["slots"].items()},
+        money=entries({"money": data["money"]})["money"],
         fields={name: (None if spec.get("field") in (None, "none") else spec["field"]) for name, spec in data["slots"].items()},
     )
 
@@ -206,9 +215,12 @@ def is_yes_no(text: str) -> bool:
     last = re.split(r"[。！!]", q.rstrip("?？ 　"))[-1] or q
     if any(w in last for w in v.wh_ja):
         return False
+    asked = q.rstrip(" 　").endswith(("?", "？"))
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
         return False
+    if asked and last.endswith("ます"):  # 「申請できます？」
+        return True
     return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|か|の)$", last))
 
 
@@ -222,7 +234,8 @@ class ProgramNames:
         self._parts: list[tuple[str, str]] = []
         for name, aliases in programs:
             parts = [p for p in re.split(r"[・（）()、「」]", name) if p]
-            parts += [_SUFFIX.sub("", p) for p in parts if _SUFFIX.search(p)]  # 展示会出展助成事業 -> 展示会出展助成
+            # 展示会出展助成事業 -> 展示会出展助成 (not DX推進助成金 -> DX推進: too short to name the program)
+            parts += [_SUFFIX.sub("", p) for p in parts if _SUFFIX.search(p) and len(compact(_SUFFIX.sub("", p))) >= 5]
             for part in [name, *parts, *aliases]:
                 key = compact(part)
                 if len(key) >= 4 or (part in aliases and len(key) >= 2):
@@ -239,13 +252,22 @@ class ProgramNames:
         return found
 
 
-def detect_asks(text: str, *, has_program: bool) -> tuple[str, list[str]]:
-    """What is asked, and the words that said so."""
+def asks_money(text: str) -> bool:
+    """Whether the owner asks for money (費用の補助, help pay) rather than advice."""
+    return bool(_matches({"money": vocabulary().money}, normalize(text)))
+
+
+def detect_asks(text: str, *, has_program: bool, program_context: bool = False) -> tuple[str, list[str]]:
+    """What is asked, and the words that said so. `program_context`: the last turn was about a program
+    (「それって使えるの？」 then asks about that program)."""
     v = vocabulary()
     q = normalize(text)
     slots = _matches(v.slots, q)
-    docs = _matches(v.documents, q)
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
+    if program_talk or program_context:
+        order = list(v.slots)
+        slots = sorted({**dict(_matches(v.slots_with_program, q)), **dict(slots)}.items(), key=lambda x: order.index(x[0]))
+    docs = _matches(v.documents, q)
     if docs and (not slots or not program_talk):
         name, hit = docs[0]
         return f"doc:{name}", [hit]
@@ -355,11 +377,14 @@ def understand(
     q = normalize(message)
     language = language_of(message)
     named = names.named_in(message)
-    asks, triggers = detect_asks(message, has_program=bool(named))
+    carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
+    asks, triggers = detect_asks(message, has_program=bool(named), program_context=carried)
     yes_no = is_yes_no(message)
-    condition = condition_of(message, tokens, named, triggers) if (yes_no or asks in ("eligibility", "covered_costs")) else None
+    # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
+    conditional = asks in ("eligibility", "covered_costs")
+    condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
     intent = Intent(
-        text=message, language=language, asks=asks, programs=named, yes_no=yes_no, condition=condition,
+        text=message, language=language, asks=asks, programs=named, yes_no=yes_no, money=asks_money(message), condition=condition,
         owner=dict(owner or {}), query=message, triggers=triggers,
     )
 

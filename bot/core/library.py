@@ -25,6 +25,7 @@ class Library:
         self.tokenizer: JapaneseTokenizer = retriever.tokenizer
         self.records = records
         chunks = retriever.index.chunks
+        self.chunks: list[Chunk] = list(chunks)
         self._by_program: dict[str, list[Chunk]] = {}
         for c in chunks:
             if c.program:
@@ -49,6 +50,17 @@ class Library:
     def program_chunks(self, name: str) -> list[Chunk]:
         return self._by_program.get(name, [])
 
+    def program_order(self, text: str, n: int = 40) -> dict[str, int]:
+        """Programs by how well their guides' words match `text` (BM25 over guides only, where the
+        general search demotes guides): program name -> rank, best 1."""
+        ranking = self.retriever.bm25(self.retriever.prepare(text), n, kind="guide")
+        order: dict[str, int] = {}
+        for i, _ in sorted(ranking.hits.items(), key=lambda x: x[1][0]):
+            name = self.chunks[i].program
+            if name and name not in order:
+                order[name] = len(order) + 1
+        return order
+
     def policy_passage(self, measure: str) -> SearchResult | None:
         return self.retriever.policy_passage(measure)
 
@@ -63,14 +75,15 @@ class Library:
         """Passages of a role (a statistic is read with the problems it measures), best first."""
         roles = {"statistic": ("statistic", "problem")}.get(role, (role,))
         found = [r for r in results if role_of(r.chunk) in roles]
-        if found or not query:
+        if not query:
             return found
         wanted = {c.id for r in roles for c in self._roles.get(r, [])}
         if not wanted:
-            return []
+            return found
+        # the passages of that role the whole document holds for the question, beside those found
+        seen = {r.chunk.id for r in found}
         ranked = self.retriever.search(query, ROLE_CANDIDATES, kind="policy")
-        found = [r for r in ranked if r.chunk.id in wanted]
-        return found
+        return found + [r for r in ranked if r.chunk.id in wanted and r.chunk.id not in seen]
 
     def directions(self) -> list[tuple[str, str, SearchResult | None]]:
         """The directions ①–⑤: marker, name, and the passage that heads it."""

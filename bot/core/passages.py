@@ -23,6 +23,7 @@ _CONNECTIVE = re.compile(r"^(?:また|さらに|そこで|加えて|なお)、")
 _BULLET = re.compile(r"^[•・○●◆◇□\-\s]+")
 _HAS_DIGIT = re.compile(r"[0-9０-９]")
 _VISION = re.compile(r"目指す|めざす|将来|10年後|１０年後|姿")
+_CASE_TEXT = re.compile(r"\s*[^。\n]{0,40}?(?:株式会社|有限会社|協同組合)(?:[（(][^）)]{1,10}[市区町村][）)])は")
 _VISION_TEXT = re.compile(r"10年後の中小企業像|目指すべき姿")
 
 
@@ -33,6 +34,8 @@ def role_of(chunk: Chunk) -> str:
     if chunk.kind == "rules":
         return "rules"
     parts = chunk.section.split(" > ")
+    if _CASE_TEXT.match(chunk.text):  # a case column the page layout left under a measure's heading
+        return "case"
     if "当面の施策展開" in parts:
         return "measure"
     if "事例" in parts or any(p.startswith("事例") for p in parts):
@@ -100,9 +103,22 @@ def _sentences(text: str) -> tuple[str, ...]:
     return tuple(
         _BULLET.sub("", s)
         for line in text.split("\n")
-        for s in split_sentences(line)
+        for s in _within_quotes(split_sentences(line))
         if s.strip() and not _SKIP_SENTENCE.match(s.strip()) and not line.startswith("#")
     )
+
+
+def _within_quotes(parts: list[str]) -> list[str]:
+    """Sentences, with a 。 inside 「」 kept in its sentence (a quoted remark is not cut in two)."""
+    out: list[str] = []
+    depth = 0
+    for part in parts:
+        if depth > 0 and out:
+            out[-1] += part
+        else:
+            out.append(part)
+        depth = max(0, depth + part.count("「") + part.count("『") - part.count("」") - part.count("』"))
+    return out
 
 
 def clean(sentence: str, tokenizer: JapaneseTokenizer) -> str:
@@ -150,6 +166,8 @@ def measure_label(chunk: Chunk) -> str:
         return parts[-1].strip("（）()")
     if "事例" in parts:
         return parts[-1] if parts[-1] != "事例" else "事例"
+    if _CASE_TEXT.match(chunk.text):
+        return "事例"
     if "施策の方向性" in parts:
         return next((p for p in parts if p[:1] in "①②③④⑤"), "施策の方向性")
     return parts[-1]

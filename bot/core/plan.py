@@ -29,7 +29,8 @@ from .programs import Amount, Fact, ProgramRecord, Rate
 
 MAX_POINTS = 3
 MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind them, and the deciding requirement
-MAX_SLOT_POINTS = 2  # beside an asked figure, the two facts an owner needs next
+MAX_SLOT_POINTS = 2
+MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
 _NO = re.compile(r"対象外|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
 _YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
@@ -129,9 +130,12 @@ class Library(Protocol):
     tokenizer: JapaneseTokenizer
     records: dict[str, ProgramRecord]
 
+    chunks: list[Chunk]
+
     def program_chunks(self, name: str) -> list[Chunk]: ...
     def policy_passage(self, measure: str) -> SearchResult | None: ...
     def program_guides(self, measure: str) -> list[SearchResult]: ...
+    def program_order(self, text: str, n: int = 40) -> dict[str, int]: ...
     def rules_passage(self, section: str) -> SearchResult | None: ...
     def role_passages(self, role: str, results: list[SearchResult], query: str = "") -> list[SearchResult]: ...
     def directions(self) -> list[tuple[str, str, SearchResult | None]]: ...
@@ -145,6 +149,11 @@ def _passage_for(lib: Library, record: ProgramRecord, phrase: str | None, sectio
     chunks = lib.program_chunks(record.name)
     if phrase:
         found = sentence_with(chunks, phrase)
+        head = re.split(r"[（(]", phrase)[0]
+        if found is None and head != phrase and re.search(r"\d", head):
+            # a figure with the record's own gloss: the passage states the figure (2億円 of
+            # 「2億円（令和7年度に新設された区分。その他は最大1億円）」)
+            found = sentence_with(chunks, head)
         if found:
             return SearchResult(found[0], 1.0)
     if section:
@@ -206,9 +215,10 @@ def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
 
 def _what(intent: Intent) -> Term:
     """What was asked, as the not-stated sentence names it."""
+    asked = intent.asks if intent.slot else "support"  # a detail no slot names: 「ご質問の点」
     if intent.condition:
-        return Term("about_condition", {"what": Term(f"slot.{intent.asks}"), "condition": intent.condition})
-    return Term(f"slot.{intent.asks}")
+        return Term("about_condition", {"what": Term(f"slot.{asked}"), "condition": intent.condition})
+    return Term(f"slot.{asked}")
 
 
 def _fiscal_note(plan: AnswerPlan, record: ProgramRecord) -> None:
@@ -326,6 +336,8 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
     fact = getattr(record, fld, None) if fld else None
     if isinstance(fact, Fact):
         cites = plan.cite(_passage_for(lib, record, fact.ja, None))
+        if not cites:  # no passage states it: not said as a fact
+            return None
         return Say("direct.fact", {"program": name, "value": _bi(fact), "what": Term(f"slot.{slot}")}, cites)
     return None
 
@@ -341,7 +353,8 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
     evidence = slot_evidence(intent.asks)
     if not evidence:
         return None
-    words = {t for t in lib.tokenizer.tokens(intent.text) if len(t) >= 2}
+    names = set(lib.tokenizer.tokens("".join(intent.programs)))
+    words = {t for t in lib.tokenizer.tokens(intent.text) if len(t) >= 2 and t not in _EVERYDAY and t not in names}
     for chunk in chunks:
         for s in sentences_of(chunk):
             norm = normalize(s)
@@ -449,26 +462,37 @@ def _rate_en(rate: Rate) -> str:
 
 
 def _programs_found(
-    lib: Library, results: list[SearchResult], limit: int = 2, exclude: Iterable[str] = ()
+    lib: Library, results: list[SearchResult], limit: int = 2, exclude: Iterable[str] = (), money: bool = False, text: str = ""
 ) -> list[tuple[ProgramRecord, SearchResult | None]]:
-    """The programs that fit: guides among the passages found, then programs carrying out the measures found."""
-    out: list[tuple[ProgramRecord, SearchResult | None]] = []
+    """The programs that fit, best first: of the guides among the passages found and the programs
+    carrying out a measure found, those whose guides match the question's words best (`text`), then
+    by score. When the owner asks for money, programs that pay (an upper limit or a rate) come first."""
     top = results[0].score if results else 0.0
     shown = set(exclude)
+    best: dict[str, tuple[float, int, SearchResult | None]] = {}
 
-    def add(name: str | None, result: SearchResult | None) -> None:
+    def add(name: str | None, score: float, order: int, result: SearchResult | None) -> None:
         record = lib.records.get(name or "")
-        if record is not None and record.name not in shown and all(r.name != record.name for r, _ in out) and len(out) < limit:
-            out.append((record, result))
+        if record is None or record.name in shown:
+            return
+        if record.name not in best or score > best[record.name][0]:
+            best[record.name] = (score, order, result)
 
-    for r in results:
+    for i, r in enumerate(results):
         if r.chunk.program and r.score >= 0.6 * top:
-            add(r.chunk.program, r)
-    for r in results[:3]:
+            add(r.chunk.program, r.score, i, r)
+    for i, r in enumerate(results[:3]):
         if role_of(r.chunk) == "measure":
             for g in lib.program_guides(measure_label(r.chunk)):
-                add(g.chunk.program, None)
-    return out
+                add(g.chunk.program, MEASURE_PROGRAM_WEIGHT * r.score, i, None)
+
+    def pays(name: str) -> bool:
+        record = lib.records[name]
+        return record.subsidy_max_limit is not None or bool(record.subsidy_rate)
+
+    order = lib.program_order(text) if text and len(best) > 1 else {}
+    ranked = sorted(best, key=lambda n: (money and not pays(n), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
+    return [(lib.records[n], best[n][2]) for n in ranked[:limit]]
 
 
 def _verdict(owner: dict[str, Any]) -> Any:
@@ -513,6 +537,44 @@ def _first(lib: Library, record: ProgramRecord) -> SearchResult | None:
     return SearchResult(chunks[0], 1.0) if chunks else None
 
 
+_QUOTE_ROLES = {"measure": 1.0, "direction": 0.8, "case": 0.8, "other": 0.8}
+QUOTE_CANDIDATES = 5
+BEHIND_WEIGHT = 1.5  # the measure the leading program carries out, quoted before others
+
+
+def _best_quotes(
+    results: list[SearchResult], words: set[str], tok: JapaneseTokenizer, limit: int, measures: Iterable[str] = ()
+) -> list[tuple[SearchResult, str]]:
+    """The sentences that answer a need best, one per passage and measure: each sentence of the first
+    policy passages found, weighed by the question's words it holds, its passage's rank and role;
+    the measures the programs shown carry out come first (the measure behind them)."""
+    behind = {compact(m).strip("()（）") for m in measures if m}
+    candidates = [r for r in results if role_of(r.chunk) in _QUOTE_ROLES][:QUOTE_CANDIDATES]
+    if not candidates:
+        return []
+    top = max(r.score for r in candidates) or 1.0
+    scored = []
+    for rank, r in enumerate(candidates):
+        weight = _QUOTE_ROLES[role_of(r.chunk)] * (0.5 + 0.5 * r.score / top)
+        if compact(measure_label(r.chunk)).strip("()（）") in behind:
+            weight *= BEHIND_WEIGHT
+        for i, sentence in enumerate(sentences_of(r.chunk)):
+            tokens = set(tok.tokens(sentence))
+            overlap = len(tokens & words)
+            if overlap:
+                scored.append((overlap / (1 + 0.03 * len(tokens)) * weight, -rank, -i, r, sentence))
+    scored.sort(key=lambda x: (-x[0], -x[1], -x[2]))
+    out: list[tuple[SearchResult, str]] = []
+    for _, _, _, r, sentence in scored:
+        label = measure_label(r.chunk)
+        if any(o.chunk.id == r.chunk.id or measure_label(o.chunk) == label for o, _ in out):
+            continue
+        out.append((r, sentence))
+        if len(out) >= limit:
+            break
+    return out
+
+
 def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """What fits my problem: the programs with their headline figures, then the measure behind them."""
     intent = plan.intent
@@ -521,7 +583,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     verdict = _verdict(intent.owner)
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
-    programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs) if plan.guides else []
+    programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query) if plan.guides else []
     for i, (record, hit) in enumerate(programs):
         plan.add_program(record)
         say = _program_say(plan, lib, record, hit, size, verdict)
@@ -529,26 +591,16 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
             plan.direct = Say("direct.support_" + say.key.split(".", 1)[1], say.values, say.cites)
         else:
             plan.points.append(say)
-    # the policy measure behind them (one when programs lead, two otherwise): measures before directions and cases
-    measures = [r for r in results if role_of(r.chunk) in ("measure", "direction", "case", "other")]
+    # the policy measure behind them (one when programs lead, two otherwise): the sentences of the
+    # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
-    labels: set[str] = set()
-    for r in measures:
-        if room <= 0:
-            break
-        label = measure_label(r.chunk)
-        if label in labels:
-            continue
-        sentence = next(iter(best_sentences(r.chunk, words, tok)), "")
-        if not sentence:
-            continue
-        labels.add(label)
-        values = {"label": Measure(label), "quote": Quote(clean(sentence, tok))}
+    behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
+    for r, sentence in _best_quotes(results, words, tok, room + (0 if programs else 1), behind):
+        values = {"label": Measure(measure_label(r.chunk)), "quote": Quote(clean(sentence, tok))}
         if plan.direct.key == "":
             plan.direct = Say("direct.measure" if role_of(r.chunk) == "measure" else "direct.quote", values, plan.cite(r))
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
-            room -= 1
     if plan.direct.key == "":
         # nothing but the policy's statement of the problem or other passages
         for r in results[:1]:
@@ -593,13 +645,13 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
         return _support_plan(plan, lib, results)
     words = {t for t in tok.tokens(intent.text) if len(t) >= 2}
     scored = []
-    for r in passages[:8]:
+    for r in passages[:12]:
         best = best_sentences(r.chunk, words, tok, limit=1)
         if best:
             overlap = len(set(tok.tokens(best[0])) & words)
-            scored.append((-overlap, len(scored), r, best[0]))
-    scored.sort(key=lambda x: (x[0], x[1]))
-    for _, _, r, sentence in scored[:2]:
+            scored.append((-overlap, role_of(r.chunk) != role, len(scored), r, best[0]))
+    scored.sort(key=lambda x: x[:3])
+    for *_, r, sentence in scored[:2]:
         values = {"label": Measure(measure_label(r.chunk)), "quote": Quote(clean(sentence, tok))}
         if plan.direct.key == "":
             plan.direct = Say(f"direct.doc_{role}", values, plan.cite(r))
@@ -610,12 +662,21 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
     return plan
 
 
+# words too common in questions and guides to show that a sentence speaks to the question
+_EVERYDAY = {
+    "申請", "助成", "助成金", "補助", "補助金", "事業", "支援", "東京都", "東京", "公社", "利用", "使う", "できる", "する", "ある",
+    "いる", "なる", "こと", "もの", "会社", "企業", "中小企業", "うち", "今年", "去年", "場合", "必要", "対象", "受ける", "もらう",
+    "貰う", "くれる", "出来る", "思う", "言う", "良い", "いい", "教える", "知る", "聞く", "年度",
+}
+DETAIL_MIN_WORDS = 2  # a sentence quoted for a detail question shares at least this many of its words
+
+
 def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan | None:
     """A question about a named program that no slot covers (何回, どこで, 総額): the guide's sentence
     that shares most of the question's words, quoted first."""
     tok = lib.tokenizer
     name_words = set(tok.tokens(record.name + "".join(record.aliases)))
-    words = {t for t in tok.tokens(plan.intent.text) if len(t) >= 2 and t not in name_words}
+    words = {t for t in tok.tokens(plan.intent.text) if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
     best: tuple[int, Chunk, str] | None = None
     for chunk in lib.program_chunks(record.name):
         if chunk.section.split(" > ")[-1] in ("ご注意", "関連する東京都の施策"):
@@ -624,8 +685,9 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
             overlap = len(set(tok.tokens(sentence)) & words)
             if overlap and (best is None or overlap > best[0]):
                 best = (overlap, chunk, sentence)
-    if best is None:
-        return None
+    if best is None or best[0] < DETAIL_MIN_WORDS:
+        # a detail of this program that no sentence of its guide speaks to: say so, name the desk
+        return _with_common_rule(_not_stated(plan, lib, record), lib)
     plan.add_program(record)
     _, chunk, sentence = best
     cites = plan.cite(SearchResult(chunk, 1.0))
@@ -666,9 +728,54 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     return None
 
 
+_TERM = re.compile(r"([^\s、。,.!?！？「」『』]+?)」?(?:って|とは|の意味|という言葉|ってなに|ってなん)")
+
+
+def term_asked(text: str) -> str | None:
+    """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
+    m = _TERM.search(text)
+    if m:
+        return m.group(1).lstrip("「『")
+    m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())
+    return m.group(1) if m else None
+
+
+def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
+    """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
+    it in brackets or with とは first, then the first passage found that uses it); else not stated."""
+    term = term_asked(plan.intent.text)
+    key = compact(term or "")
+    if len(key) < 2:
+        return _not_stated(plan, lib, None)
+    found = [r.chunk for r in results]
+    ranked = sorted(lib.chunks, key=lambda c: (c.kind == "guide", c.id not in {f.id for f in found}))
+    best: tuple[int, Chunk, str] | None = None
+    for chunk in ranked:
+        if key not in compact(chunk.text):
+            continue
+        for sentence in sentences_of(chunk):
+            flat = compact(sentence)
+            at = flat.find(key)
+            if at < 0:
+                continue
+            after = flat[at + len(key): at + len(key) + 3]
+            score = 2 if after[:1] in "(（" or after.startswith(("とは", "」とは")) else 1 if after.startswith("」") else 0
+            if best is None or score > best[0]:
+                best = (score, chunk, sentence)
+        if best is not None and best[0] == 2:
+            break
+    if best is None:
+        return _not_stated(plan, lib, None)
+    _, chunk, sentence = best
+    plan.direct = Say("direct.definition", {"term": term, "quote": Quote(clean(sentence, lib.tokenizer))}, plan.cite(SearchResult(chunk, 1.0)))
+    return plan
+
+
 def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
     """The answer to `intent` from `results`; `guides=False` keeps it to the policy document."""
     plan = AnswerPlan(intent, Say(""), guides=guides)
+    if intent.asks == "definition":
+        return _definition_plan(plan, lib, results)
     if intent.document_role:
         return _document_plan(plan, lib, results)
     if intent.slot and intent.act != "more":

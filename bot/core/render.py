@@ -79,8 +79,8 @@ class _Writer:
         if isinstance(v, Quote):
             text = v.text.strip()
             if en:
-                return f"「{text}」"
-            return text.rstrip("。．.")
+                return f"「{_inner(text)}」"
+            return (_inner(text) if style == "in_quotes" else text).rstrip("。．.")
         if isinstance(v, Measure):
             if not en:
                 return f"「{v.label}」"
@@ -113,6 +113,8 @@ class _Writer:
                 out.append(cites)
                 continue
             name, _, style = field_name.partition("_as_")
+            if not style and literal.endswith("「"):
+                style = "in_quotes"  # 「{quote}」: brackets inside the quotation become 『』
             out.append(self.value(values.get(name), style))
         # a value the documents leave empty must not leave a double space ("a  business")
         return re.sub(r"(?<=\S) {2,}(?=\S)", " ", "".join(out))
@@ -128,6 +130,11 @@ class _Writer:
 
     def say(self, s: Say) -> str:
         return self.fill(s.key, s.values, s.cites)
+
+
+def _inner(text: str) -> str:
+    """A quotation's own 「」 as 『』, the way Japanese nests quotations."""
+    return text.replace("「", "『").replace("」", "』")
 
 
 def render(plan: AnswerPlan, language: str | None = None) -> str:
