@@ -53,7 +53,8 @@ HEADLINE = {
     "yes_no_correct": "yes/no questions: right polarity first",
     "ask_p50_ms": "ask latency p50 (ms)",
     "grounded": "follow-ups grounded (all turns)",
-    "follow_up_grounded": "follow-up turns grounded",
+    "follow_up_grounded": "follow-up turns grounded (cited, or a program carrying out the measure)",
+    "follow_up_cited": "follow-up turns citing the needed passage (strict)",
     "topic_switches_clean": "topic switches clean",
     "turn_p50_ms": "turn latency p50 (ms)",
 }

@@ -364,6 +364,7 @@ class FollowupReport:
     grounded: int = 0  # turns that did what they should: cited a needed passage, asked back, or declined
     follow_turns: int = 0
     follow_grounded: int = 0
+    follow_cited: int = 0  # follow-up turns whose own citations hold a needed phrase (the strict figure)
     switches: int = 0
     switches_clean: int = 0  # topic switches answered on the new topic, with nothing of the old dragged in
     failures: list[dict] = field(default_factory=list)
@@ -376,12 +377,13 @@ class FollowupReport:
             "switches": self.switches,
             "grounded": self.grounded / max(self.turns, 1),
             "follow_up_grounded": self.follow_grounded / max(self.follow_turns, 1),
+            "follow_up_cited": self.follow_cited / max(self.follow_turns, 1),
             "topic_switches_clean": self.switches_clean / max(self.switches, 1),
         }
 
     def headline(self) -> dict[str, float]:
         f = self.figures()
-        keys = ("grounded", "follow_up_grounded") + (("topic_switches_clean",) if self.switches else ())
+        keys = ("grounded", "follow_up_grounded", "follow_up_cited") + (("topic_switches_clean",) if self.switches else ())
         return {**{k: f[k] for k in keys}, "turn_p50_ms": self.latency_ms["turn p50"]}
 
     def to_dict(self) -> dict:
@@ -399,6 +401,21 @@ def load_conversations(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _through_programs(advisor, answer, needs: list[str]) -> bool:
+    """Whether a program the answer relies on carries out a policy measure whose passage holds `needs`."""
+    from bot.core.passages import measure_label
+    from bot.text import compact
+
+    library = advisor.library
+    for card in answer.programs or []:
+        record = library.records.get(card.get("name") or "")
+        measure = compact(record.measure or "").strip("()（）") if record is not None else ""
+        passages = [c.text for c in library.chunks if not c.program and compact(measure_label(c)).strip("()（）") == measure]
+        if measure and contains_any(" ".join(passages), needs):
+            return True
+    return False
+
+
 def evaluate_followups(advisor, name: str, conversations: list[dict], progress: Progress | None = None) -> FollowupReport:
     report = FollowupReport(name)
     ms: list[float] = []
@@ -414,16 +431,22 @@ def evaluate_followups(advisor, name: str, conversations: list[dict], progress: 
             cited = [c.result.chunk.text for c in answer.citations]
             if expect == "clarify":
                 ok, why = bool(answer.choices), "expected a clarifying question"
+                strict = ok
             elif expect == "refused":
                 ok, why = answer.refused, "expected a refusal"
+                strict = ok
             else:
-                ok = not answer.refused and contains_any(" ".join(cited), turn.get("needs", []))
+                strict = not answer.refused and contains_any(" ".join(cited), turn.get("needs", []))
+                # a program's answer (its rate, who may apply) stays on the topic when the program carries
+                # out the measure that holds the needed phrase: the guide's `measure` link, not the answer text
+                ok = strict or (not answer.refused and _through_programs(advisor, answer, turn.get("needs", [])))
                 why = f"refused ({answer.reason})" if answer.refused else f"needed {turn.get('needs')} not cited"
             report.turns += 1
             report.grounded += ok
             if i > 0:
                 report.follow_turns += 1
                 report.follow_grounded += ok
+                report.follow_cited += strict
             if turn.get("new_topic"):
                 report.switches += 1
                 clean = ok and answer.resolved_question == turn["message"].strip()

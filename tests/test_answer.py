@@ -198,3 +198,32 @@ def test_an_owner_asking_what_to_do_gets_programs_and_the_measure_behind_them(ad
     assert any("当面の施策展開" in c.result.chunk.section for c in answer.citations)
     assert all(c.result.chunk.direction in ("⑤", None) for c in answer.citations if not c.result.chunk.program)
     assert len(answer.answer) <= 450
+
+
+def test_a_word_is_explained_from_the_sentence_that_uses_it(advisor):
+    answer = advisor.ask("大廃業時代ってよく聞くけど何のこと？")
+    first = answer.answer.split("。")[0]
+    assert "大廃業時代" in first and answer.citations[0].result.chunk.kind == "policy"
+    # the document's own quotation marks nest inside the quotation
+    assert "『大廃業時代』" in answer.answer
+    english = advisor.ask("What is a BCP?")
+    assert english.answer.startswith("On BCP, the documents say:") and "事業継続計画" in english.answer
+
+
+def test_a_detail_no_guide_sentence_speaks_to_is_not_stated(advisor):
+    answer = advisor.ask("カスハラの奨励金って、申請してからいつ頃振り込まれますか？")
+    assert answer.stated is False and "記載がありません" in answer.answer.split("。")[0]
+    assert "03-5320-4620" in answer.answer.split("。")[0]  # the desk that can answer, with its number
+    # the common rule on payment follows, cited to the common rules
+    assert any(c.result.chunk.kind == "rules" for c in answer.citations)
+
+
+def test_can_you_help_without_a_program_asks_what_support_fits(advisor):
+    answer = advisor.ask("ネットでうちの商品を売りたいんだけど、手伝ってもらえる？")
+    assert answer.intent["asks"] == "support" and answer.programs
+    assert "記載がありません" not in answer.answer
+
+
+def test_money_questions_lead_with_programs_that_pay(advisor):
+    answer = advisor.ask("お世話になります。展示会に出てみたいのですが、出展費用の一部を負担していただけるような制度はございますか。")
+    assert answer.intent["money"] and answer.programs[0]["upper_limit"]

@@ -63,7 +63,7 @@ _GENERIC_NAME_PARTS = {"事業", "支援", "助成", "助成金", "中小企業"
 
 SLOTS = (
     "multiple_applications", "payment_timing", "fee", "rate", "lower_limit", "upper_limit", "prerequisites", "documents",
-    "review_time", "disclosure", "proxy", "application_period", "how_to_apply", "contact", "covered_costs",
+    "review_time", "disclosure", "proxy", "times", "venue", "application_period", "how_to_apply", "contact", "covered_costs",
     "eligibility", "definition",
 )
 DOCUMENT_ASKS = ("case", "statistic", "vision", "directions")
@@ -128,6 +128,7 @@ class _Vocabulary:
     wh_ja: tuple[str, ...]
     wh_en: frozenset[str]
     evidence: dict[str, tuple[str, ...]]
+    evidence_alone: frozenset[str]  # slots whose evidence word answers by itself
     money: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     fields: dict[str, str | None]
 
@@ -166,6 +167,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         wh_en=frozenset(data["wh_en"]),
         evidence={name: tuple(spec.get("evidence") or []) for name, spec in data["slots"].items()},
         money=entries({"money": data["money"]})["money"],
+        evidence_alone=frozenset(name for name, spec in data["slots"].items() if spec.get("evidence_alone")),
         fields={name: (None if spec.get("field") in (None, "none") else spec["field"]) for name, spec in data["slots"].items()},
     )
 
@@ -177,6 +179,11 @@ def slot_field(slot: str) -> str | None:
 
 def slot_evidence(slot: str) -> tuple[str, ...]:
     return vocabulary().evidence.get(slot, ())
+
+
+def evidence_answers_alone(slot: str) -> bool:
+    """Whether a sentence with the slot's evidence word answers without sharing another word of the question."""
+    return slot in vocabulary().evidence_alone
 
 
 def _matches(entries: dict, text: str) -> list[tuple[str, str]]:
@@ -257,14 +264,14 @@ def asks_money(text: str) -> bool:
     return bool(_matches({"money": vocabulary().money}, normalize(text)))
 
 
-def detect_asks(text: str, *, has_program: bool, program_context: bool = False) -> tuple[str, list[str]]:
+def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str]]:
     """What is asked, and the words that said so. `program_context`: the last turn was about a program
     (「それって使えるの？」 then asks about that program)."""
     v = vocabulary()
     q = normalize(text)
     slots = _matches(v.slots, q)
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
-    if program_talk or program_context:
+    if (program_talk or program_context) and yes_no:
         order = list(v.slots)
         slots = sorted({**dict(_matches(v.slots_with_program, q)), **dict(slots)}.items(), key=lambda x: order.index(x[0]))
     docs = _matches(v.documents, q)
@@ -378,8 +385,8 @@ def understand(
     language = language_of(message)
     named = names.named_in(message)
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
-    asks, triggers = detect_asks(message, has_program=bool(named), program_context=carried)
     yes_no = is_yes_no(message)
+    asks, triggers = detect_asks(message, has_program=bool(named), program_context=carried, yes_no=yes_no)
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
-from .intent import Intent, slot_evidence, slot_field
+from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
 from .passages import best_sentences, clean, english_gloss, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
 
@@ -361,7 +361,7 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
             if not any(normalize(e) in norm for e in evidence):
                 continue
             others = {w for w in words if w in norm and not any(normalize(e) in w or w in normalize(e) for e in evidence)}
-            if others:
+            if others or evidence_answers_alone(intent.asks):
                 return chunk, s
     return None
 
@@ -392,6 +392,20 @@ def _prefix_of_compact(text: str, n: int) -> str:
     return text
 
 
+SPECIFIC_CONTACT = ("フリーダイヤル", "受付時間", "何時まで")  # a contact question about one line or the hours
+
+
+def _specific_contact(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Say | None:
+    """「フリーダイヤルは？」: the guide's sentence with that line, not the record's main desk."""
+    intent = plan.intent
+    wanted = next((t for t in intent.triggers if t in SPECIFIC_CONTACT), None) if intent.asks == "contact" else None
+    found = sentence_with(lib.program_chunks(record.name), {"何時まで": "時"}.get(wanted or "", wanted or "")) if wanted else None
+    if not found or not found[1]:
+        return None
+    chunk, sentence = found
+    return Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, lib.tokenizer))}, plan.cite(SearchResult(chunk, 1.0)))
+
+
 def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, results: list[SearchResult]) -> AnswerPlan:
     intent = plan.intent
     tok = lib.tokenizer
@@ -399,7 +413,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         plan.add_program(record)
         chunks = lib.program_chunks(record.name)
         detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
-        say = None if detail else _value_say(plan, lib, record, intent.asks)
+        say = None if detail else _specific_contact(plan, lib, record) or _value_say(plan, lib, record, intent.asks)
         if say is None:
             found = _evidence(lib, intent, chunks)
             if found is None:
@@ -485,12 +499,12 @@ def _programs_found(
         if role_of(r.chunk) == "measure":
             for g in lib.program_guides(measure_label(r.chunk)):
                 add(g.chunk.program, MEASURE_PROGRAM_WEIGHT * r.score, i, None)
-
-    def pays(name: str) -> bool:
-        record = lib.records[name]
-        return record.subsidy_max_limit is not None or bool(record.subsidy_rate)
-
     order = lib.program_order(text) if text and len(best) > 1 else {}
+
+    def pays(name: str) -> bool:  # a subsidy, a loan or a fund: money, not advice
+        record = lib.records[name]
+        return record.kind in ("subsidy", "loan", "fund") or record.subsidy_max_limit is not None or bool(record.subsidy_rate)
+
     ranked = sorted(best, key=lambda n: (money and not pays(n), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
     return [(lib.records[n], best[n][2]) for n in ranked[:limit]]
 
@@ -539,7 +553,7 @@ def _first(lib: Library, record: ProgramRecord) -> SearchResult | None:
 
 _QUOTE_ROLES = {"measure": 1.0, "direction": 0.8, "case": 0.8, "other": 0.8}
 QUOTE_CANDIDATES = 5
-BEHIND_WEIGHT = 1.5  # the measure the leading program carries out, quoted before others
+BEHIND_WEIGHT = 1.25  # the measure the leading program carries out, quoted before others
 
 
 def _best_quotes(

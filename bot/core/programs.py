@@ -85,7 +85,7 @@ class ProgramRecord(_Strict):
     operator_en: str | None = None
     direction: str | None = None  # ① to ⑤
     measure: str | None = None  # the policy measure it carries out, as headed in the policy
-    kind: Literal["subsidy", "loan", "consultation", "expert", "event", "other"] = "other"
+    kind: Literal["subsidy", "loan", "fund", "consultation", "expert", "event", "other"] = "other"
     use_purpose: Fact | None = None  # what it is for (目的・概要)
     subsidy_max_limit: Amount | None = None  # 上限
     subsidy_min_limit: Amount | None = None  # 下限
