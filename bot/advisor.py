@@ -412,8 +412,10 @@ class Advisor:
                 return self._refuse(question, plan.reason or "not_found", intent=intent), intent.query
             answer = self._answer(plan, fallback)
             programs = [r.name for r in plan.programs]
+            lead = plan.lead
         else:
             programs = list(intent.programs)
+            lead = None
         answer.intent = intent.to_dict()
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}
@@ -424,6 +426,7 @@ class Advisor:
             "programs": programs or previous.get("programs", []) if intent.act == "follow_up" else programs,
             "shown_programs": programs + (previous.get("shown_programs", []) if intent.act == "more" else []),
             "asks": intent.asks,
+            "lead": lead,
             "language": intent.language,
             "shown": shown,
             "cited": shown + [i for i in intent.exclude if i not in shown],

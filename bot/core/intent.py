@@ -87,6 +87,7 @@ class Intent:
     exclude: list[str] = field(default_factory=list)  # passages shown before ("ほかには")
     exclude_programs: list[str] = field(default_factory=list)  # programs shown before ("ほかには")
     reuse: list[str] = field(default_factory=list)  # passages to answer from again (英語で)
+    lead: str | None = None  # a restatement keeps what led the answer it restates: "programs" or "measure"
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
 
@@ -415,6 +416,7 @@ def understand(
             intent.query = last["query"]
             intent.direction = last.get("direction")
             intent.reuse = list(last.get("shown", []))
+            intent.lead = last.get("lead")
             return intent
         if _MORE.search(q):
             intent.act = "more"

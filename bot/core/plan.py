@@ -108,6 +108,7 @@ class AnswerPlan:
     stated: bool = True  # False: the documents do not state what was asked
     choices: list[dict[str, Any]] = field(default_factory=list)
     guides: bool = True  # False: this turn keeps to the policy (kind=policy); no guide is cited
+    lead: str | None = None  # what leads a support answer: "programs" or "measure"
 
     def cite(self, result: SearchResult | None) -> list[int]:
         """The citation number of a passage (added when new), as a list for `Say.cites`."""
@@ -506,7 +507,15 @@ def _programs_found(
         return record.kind in ("subsidy", "loan", "fund") or record.subsidy_max_limit is not None or bool(record.subsidy_rate)
 
     ranked = sorted(best, key=lambda n: (money and not pays(n), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
+    # a second program keeps to the first one's direction (no succession desk beside a cyber measure)
+    lead = _direction_of(lib, ranked[0]) if ranked else None
+    ranked = ranked[:1] + [n for n in ranked[1:] if lead is None or _direction_of(lib, n) in (None, lead)]
     return [(lib.records[n], best[n][2]) for n in ranked[:limit]]
+
+
+def _direction_of(lib: Library, program: str) -> str | None:
+    first = lib.program_chunks(program)[:1]
+    return first[0].direction or None if first else None
 
 
 def _verdict(owner: dict[str, Any]) -> Any:
@@ -598,14 +607,19 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
     programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query) if plan.guides else []
-    for i, (record, hit) in enumerate(programs):
+    # programs lead when the owner asks for money or a guide itself was found; otherwise the measure that
+    # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
+    programs_lead = bool(programs) and (intent.money or choosing or any(hit is not None for _, hit in programs))
+    if intent.lead is not None:  # 「英語で」: the same answer in the other language
+        programs_lead = bool(programs) and intent.lead == "programs"
+    plan.lead = "programs" if programs_lead else "measure"
+    for record, _ in programs:
         plan.add_program(record)
-        say = _program_say(plan, lib, record, hit, size, verdict)
-        if i == 0:
-            plan.direct = Say("direct.support_" + say.key.split(".", 1)[1], say.values, say.cites)
-        else:
-            plan.points.append(say)
-    # the policy measure behind them (one when programs lead, two otherwise): the sentences of the
+    if programs_lead:  # cited in the order they are read
+        says = [_program_say(plan, lib, record, hit, size, verdict) for record, hit in programs]
+        plan.direct = Say("direct.support_" + says[0].key.split(".", 1)[1], says[0].values, says[0].cites)
+        plan.points.extend(says[1:])
+    # the policy measure behind them (one beside programs, two otherwise): the sentences of the
     # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
@@ -615,6 +629,8 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
             plan.direct = Say("direct.measure" if role_of(r.chunk) == "measure" else "direct.quote", values, plan.cite(r))
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
+    if not programs_lead:
+        plan.points.extend(_program_say(plan, lib, record, hit, size, verdict) for record, hit in programs)
     if plan.direct.key == "":
         # nothing but the policy's statement of the problem or other passages
         for r in results[:1]:
@@ -625,7 +641,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         plan.refused, plan.reason = True, "not_found"
         return plan
     lead = programs[0][0] if programs else None
-    if lead is not None and lead.prerequisites and len(plan.points) < MAX_SUPPORT_POINTS:
+    if programs_lead and lead is not None and lead.prerequisites and len(plan.points) < MAX_SUPPORT_POINTS:
         f = lead.prerequisites[0]
         where = _passage_for(lib, lead, f.ja, "対象")
         if where is not None:  # the deciding requirement, where the guide states it

@@ -22,6 +22,8 @@ from .plan import AnswerPlan, Bi, Measure, Name, Quote, Say, Term, Year
 CATALOGS = Path(__file__).resolve().parents[1] / "catalogs"
 LANGUAGES = ("ja", "en")
 _REIWA = re.compile(r"令和\s*(\d+|元)\s*年度?")
+_HEISEI = re.compile(r"平成\s*(\d+|元)\s*年度?")
+_WESTERN = re.compile(r"((?:19|20)\d\d)\s*年(度)?")
 
 
 @lru_cache(maxsize=None)
@@ -44,11 +46,20 @@ def term(key: str, language: str) -> str | None:
 
 
 def fiscal_year_en(text: str) -> str:
+    """令和7年度 -> FY2025, 平成29年度ごろ -> around FY2017, 2024年度 -> FY2024, 2018年 -> 2018."""
+    about = "around " if "ごろ" in text or "頃" in text else ""
     m = _REIWA.search(text)
-    if not m:
-        return text
-    n = 1 if m.group(1) == "元" else int(m.group(1))
-    return f"FY{2018 + n}"
+    if m:
+        n = 1 if m.group(1) == "元" else int(m.group(1))
+        return f"{about}FY{2018 + n}"
+    m = _HEISEI.search(text)
+    if m:
+        n = 1 if m.group(1) == "元" else int(m.group(1))
+        return f"{about}FY{1988 + n}"
+    m = _WESTERN.search(text)
+    if m:
+        return f"{about}{'FY' if m.group(2) else ''}{m.group(1)}"
+    return text
 
 
 class _Writer:
