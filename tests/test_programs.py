@@ -42,7 +42,9 @@ def test_every_guide_carries_a_valid_record_of_its_program(path):
     assert record.id == path.stem and record.name == meta["program"]
     assert record.direction == meta["direction"] and record.measure == meta["measure"]
     assert record.fiscal_year == meta["fiscal_year"] and record.as_of == str(meta["as_of"])
-    assert list(record.aliases) == list(meta.get("aliases") or [])
+    # the guide's search aliases (added to its passages' headings) are names of the program; the record
+    # may know more names owners use (「展示会の助成」, "trade show subsidy") without changing the search
+    assert set(meta.get("aliases") or []) <= set(record.aliases)
     # the operator is the guide's, or left out where the sources do not name it
     assert record.operator in (meta["operator"], None)
     assert record.name_en and record.kind != "other" or path.stem == "shokei-fund"

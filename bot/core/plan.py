@@ -393,14 +393,14 @@ def _prefix_of_compact(text: str, n: int) -> str:
     return text
 
 
-SPECIFIC_CONTACT = ("フリーダイヤル", "受付時間", "何時まで")  # a contact question about one line or the hours
+SPECIFIC_CONTACT = ("フリーダイヤル",)  # a contact question about one line
 
 
 def _specific_contact(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Say | None:
     """「フリーダイヤルは？」: the guide's sentence with that line, not the record's main desk."""
     intent = plan.intent
     wanted = next((t for t in intent.triggers if t in SPECIFIC_CONTACT), None) if intent.asks == "contact" else None
-    found = sentence_with(lib.program_chunks(record.name), {"何時まで": "時"}.get(wanted or "", wanted or "")) if wanted else None
+    found = sentence_with(lib.program_chunks(record.name), wanted) if wanted else None
     if not found or not found[1]:
         return None
     chunk, sentence = found
@@ -696,8 +696,9 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
 _EVERYDAY = {
     "申請", "助成", "助成金", "補助", "補助金", "事業", "支援", "東京都", "東京", "公社", "利用", "使う", "できる", "する", "ある",
     "いる", "なる", "こと", "もの", "会社", "企業", "中小企業", "うち", "今年", "去年", "場合", "必要", "対象", "受ける", "もらう",
-    "貰う", "くれる", "出来る", "思う", "言う", "良い", "いい", "教える", "知る", "聞く", "年度",
+    "貰う", "くれる", "出来る", "思う", "言う", "良い", "いい", "教える", "知る", "聞く", "年度", "奨励金", "制度",
 }
+_ABOUT = {"どんな", "何", "なに", "内容", "概要", "詳しい", "詳しく", "中身", "仕組み", "ついて", "全般", "説明"}
 DETAIL_MIN_WORDS = 2  # a sentence quoted for a detail question shares at least this many of its words
 
 
@@ -715,6 +716,8 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
             overlap = len(set(tok.tokens(sentence)) & words)
             if overlap and (best is None or overlap > best[0]):
                 best = (overlap, chunk, sentence)
+    if not words - _ABOUT:  # 「〇〇について教えて」: the program itself, with its headline figure
+        return None
     if best is None or best[0] < DETAIL_MIN_WORDS:
         # a detail of this program that no sentence of its guide speaks to: say so, name the desk
         return _with_common_rule(_not_stated(plan, lib, record), lib)
