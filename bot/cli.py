@@ -176,7 +176,9 @@ def search_command(
 @app.command("ask")
 def ask_command(
     question: Optional[str] = typer.Argument(None, help="Your question, in Japanese or English."),
-    conversation: Optional[str] = typer.Option(None, "--conversation", help="Continue this conversation."),
+    conversation: Optional[str] = typer.Option(
+        None, "--conversation", help="Continue this conversation (an id an earlier answer gave)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
     direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
@@ -184,11 +186,16 @@ def ask_command(
 ):
     """One turn of advice, each fact cited."""
     from .advisor import BadRequest
+    from .store import UnknownConversation
 
     advisor = _advisor()
     if not batch:
         try:
             answer = advisor.ask(question or "", conversation, direction=direction, kind=kind)
+        except UnknownConversation as exc:
+            message = f"{exc}: --conversation continues a conversation an earlier answer started (its conversation_id)"
+            _print_json({"error": message}) if as_json else _err(f"error: {message}")
+            raise typer.Exit(2)
         except BadRequest as exc:
             if as_json:
                 _print_json({"error": str(exc)})
@@ -205,7 +212,7 @@ def ask_command(
             _print_json(advisor.ask(request.get("message", ""), request.get("conversation_id")).to_dict())
         except json.JSONDecodeError as exc:
             _print_json({"error": f"not JSON: {exc}"})
-        except BadRequest as exc:
+        except (BadRequest, UnknownConversation) as exc:
             _print_json({"error": str(exc)})
 
 

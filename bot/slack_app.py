@@ -1,7 +1,9 @@
 """The advisor in Slack: a slack-bolt App over the same Advisor the web and the terminal use.
 
 Slack wants an acknowledgement within 3 seconds: every listener acks at once and answers in a lazy
-listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS).
+listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS) in the
+store's `slack` channel: apart from the web's conversations, reached only through Slack's signed
+requests (the web API answers 404 for it), and opened by the thread's first message.
 Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
 ignores its own and other bots' messages.
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from .advisor import Advisor, BadRequest
 from .settings import Settings
+from .store import SLACK
 from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
 
 log = logging.getLogger(__name__)
@@ -79,7 +82,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
 
     def ask(text: str, conversation_id: str):
         with lock:
-            return advisor.ask(text, conversation_id)
+            return advisor.ask(text, conversation_id, channel=SLACK)
 
     def reply(client, channel: str, thread_ts: str | None, text: str) -> None:
         conversation_id = thread_conversation(channel, thread_ts or "dm")
@@ -115,7 +118,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         channel, thread_ts = event["channel"], event.get("thread_ts")
         if event.get("channel_type") == "im":
             reply(client, channel, thread_ts, event.get("text", ""))
-        elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts)) is not None:
+        elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts), SLACK) is not None:
             reply(client, channel, thread_ts, event.get("text", ""))  # a follow-up in the bot's thread
 
     app.event("message")(ack=ack_now, lazy=[on_message])
@@ -139,7 +142,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
 
     def on_post(body, client):
         conversation_id, turn = body["actions"][0]["value"].rsplit("|", 1)
-        conv = advisor.conversation(conversation_id)
+        conv = advisor.conversation(conversation_id, SLACK)
         if conv is None or int(turn) >= len(conv.turns):
             return
         answer = _stored_answer(conv.turns[int(turn)].answer, int(turn))
@@ -156,7 +159,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         conversation_id, turn = action["value"].rsplit("|", 1)
         rating = "up" if action["action_id"] == "feedback_up" else "down"
         try:
-            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}")
+            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}", channel=SLACK)
         except LookupError:
             return
         channel = (body.get("channel") or {}).get("id")
