@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -74,26 +75,39 @@ class Advisor:
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
         self._manifest_stamp = manifest_stamp(self.settings.index_dir)
+        self._switching = threading.Lock()  # one thread loads a new generation; turns never wait for it
         self._use(index or load_index(self.settings))
 
     def _use(self, index: LoadedIndex) -> None:
-        self.index = index
         model = index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
-        self.embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
-        self.retriever = Retriever(index, self.tokenizer, self.embedder, self.terms, self.settings)
-        self.library = Library(self.retriever, index.programs, self.settings.corpus_dir)
+        embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
+        retriever = Retriever(index, self.tokenizer, embedder, self.terms, self.settings)
+        library = Library(retriever, index.programs, self.settings.corpus_dir)
+        # built first, switched together: a turn never meets a half-loaded generation
+        self.index, self.embedder, self.retriever, self.library = index, embedder, retriever, library
 
     def refresh(self) -> bool:
-        """Switch to a newer generation if an ingest has finished since; True if it did."""
+        """Switch to a newer generation if an ingest has finished since; True if it did.
+
+        Called by every turn on many threads: the first to see the new manifest loads it, and the
+        others answer from the serving generation meanwhile instead of waiting or loading it twice.
+        """
         stamp = manifest_stamp(self.settings.index_dir)
         if stamp == self._manifest_stamp:  # checked on every turn: a stat, not a parse
             return False
-        self._manifest_stamp = stamp
-        manifest = read_manifest(self.settings.index_dir)
-        if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
+        if not self._switching.acquire(blocking=False):
             return False
-        self._use(load_index(self.settings))
-        return True
+        try:
+            if stamp == self._manifest_stamp:
+                return False
+            self._manifest_stamp = stamp  # taken first: a generation that fails to load is tried once
+            manifest = read_manifest(self.settings.index_dir)
+            if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
+                return False
+            self._use(load_index(self.settings))
+            return True
+        finally:
+            self._switching.release()
 
     # -- input -----------------------------------------------------------------------------------
 

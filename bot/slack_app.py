@@ -66,7 +66,6 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         process_before_response=False,
     )
     seen = SeenEvents()
-    lock = threading.Lock()  # one turn at a time through the core, as in the web app
 
     @app.middleware
     def no_retries(body, next, request):
@@ -81,8 +80,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         ack()
 
     def ask(text: str, conversation_id: str):
-        with lock:
-            return advisor.ask(text, conversation_id, channel=SLACK)
+        return advisor.ask(text, conversation_id, channel=SLACK)  # the core is re-entrant: no lock
 
     def reply(client, channel: str, thread_ts: str | None, text: str) -> None:
         conversation_id = thread_conversation(channel, thread_ts or "dm")
@@ -184,8 +182,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         message = body.get("message", {})
         channel, user = body["channel"]["id"], body["user"]["id"]
         try:
-            with lock:
-                draft = advisor.draft(strip_mentions(message.get("text", "")))
+            draft = advisor.draft(strip_mentions(message.get("text", "")))
         except BadRequest as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=escape(f"返信案を作れませんでした：{exc}"))
             return

@@ -3,9 +3,14 @@
 The page (bot/static/) is plain HTML, CSS and JavaScript served by the app itself: no CDN.
 
 The Advisor (index, models, conversation store) is built once at start-up, not per request, and
-the store's migrations run then too, never on a first request. Bad input gets a 4xx with
+the store's migrations run then too, never on a first request. Turns run side by side on worker
+threads: the core is re-entrant (a turn's filters travel with it) and the store numbers turns in
+its own transactions, so nothing here serializes them. Bad input gets a 4xx with
 {"error": "..."} that says what is wrong, never a 500; a conversation id the server did not issue
 (or a Slack thread's) gets 404.
+
+`smebot serve --workers N` runs N processes of this app through uvicorn's factory
+(`bot.web:create_app`), each with its own Advisor over the one index and the one store.
 """
 
 from __future__ import annotations
@@ -85,7 +90,6 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def lifespan(app: FastAPI):
         app.state.advisor = advisor or Advisor(settings)
         app.state.advisor.open_store()  # connect and migrate before the first request
-        app.state.lock = threading.Lock()  # Sudachi and SQLite writes: one turn at a time
         app.state.slack = None
         if settings.slack_signing_secret:
             from slack_bolt.adapter.fastapi import SlackRequestHandler
@@ -122,11 +126,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         return request.app.state.advisor
 
     async def run(request: Request, fn, *args):
-        def locked():
-            with request.app.state.lock:
-                return fn(*args)
-
-        return await asyncio.to_thread(locked)
+        return await asyncio.to_thread(fn, *args)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -190,10 +190,9 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                 loop.call_soon_threadsafe(events.put_nowait, ("delta", {"text": text}))
 
             try:
-                with request.app.state.lock:
-                    answer = advisor.ask(
-                        body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
-                    )
+                answer = advisor.ask(
+                    body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
+                )
                 loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
             except Exception as exc:  # reported in the stream; the connection is already open
                 log.exception("chat stream failed")
