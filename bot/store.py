@@ -22,10 +22,9 @@ import logging
 import re
 import secrets
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from sqlalchemy import (
     Boolean,
@@ -111,6 +110,11 @@ class UnknownConversation(LookupError):
         shown = conversation_id if len(conversation_id) <= ID_CHARS else conversation_id[:ID_CHARS] + "…"
         super().__init__(f"no conversation {shown!r}")
         self.conversation_id = conversation_id
+
+
+def well_formed(conversation_id: object) -> bool:
+    """Could this be an id of the store? (Anything else is not looked up: a NUL, say, is an error on PostgreSQL.)"""
+    return isinstance(conversation_id, str) and 0 < len(conversation_id) <= ID_CHARS and conversation_id.isprintable()
 
 
 def new_id() -> str:
@@ -320,7 +324,7 @@ class ConversationStore:
 
     def get(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
         """The conversation with this id in this channel; None for any other (or a malformed id)."""
-        if not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= ID_CHARS:
+        if not well_formed(conversation_id):
             return None
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -406,6 +410,8 @@ class ConversationStore:
 
     def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "", channel: str = WEB) -> None:
         """Record 👍/👎 on one turn; UnknownConversation or LookupError if it does not exist."""
+        if not well_formed(conversation_id):
+            raise UnknownConversation(str(conversation_id))
         with self._writer.begin() as conn:
             known = conn.execute(
                 select(conversations.c.id).where(

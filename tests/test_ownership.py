@@ -150,3 +150,14 @@ def test_the_cli_continues_only_a_conversation_it_was_given(index_settings, tmp_
     get_settings.cache_clear()
     second = runner.invoke(app, ["ask", "ほかには？", "--conversation", first["conversation_id"], "--json"])
     assert second.exit_code == 0 and json.loads(second.stdout)["turn"] == 1
+
+
+def test_odd_ids_are_404_on_postgresql_too(index_settings, pg_database):
+    from bot.settings import Settings
+
+    advisor = Advisor(index_settings, store=ConversationStore(Settings(database_url=pg_database).conversation_db))
+    with TestClient(create_app(index_settings, advisor=advisor)) as client:
+        for odd in ["a\x00b", "x" * 2000, "slack:C1:1.0", "会話"]:
+            assert_all_404(every_web_path(client, odd))
+        cid = chat(client, "展示会に出たい").json()["conversation_id"]
+        assert chat(client, "ほかには？", cid).json()["turn"] == 1
