@@ -229,4 +229,5 @@ def run_socket_mode(advisor: Advisor, settings: Settings) -> None:
 
     if not settings.slack_bot_token or not settings.slack_app_token:
         raise SystemExit("smebot slack needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…); see README, Slack")
+    advisor.open_store()  # connect and migrate now, not on the first event
     SocketModeHandler(create_slack_app(advisor, settings), settings.slack_app_token).start()

@@ -153,3 +153,19 @@ def test_a_database_from_before_moves_to_channels_and_renumbers_doubled_turns(tm
         channels = dict(conn.execute(select(conversations.c.id, conversations.c.channel)).all())
     assert channels == {old: "web", "shop-42": "legacy", "slack:C1:1.0": "slack"}
     assert ConversationStore(url).migrate() == []
+
+
+def test_the_web_app_migrates_at_start_up_not_on_a_first_request(index_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from bot.web import create_app
+
+    fresh = tmp_path / "fresh.db"
+    settings = index_settings.model_copy(update={"database_url": f"sqlite:///{fresh}"})
+    with TestClient(create_app(settings)):
+        # started, and no request made yet: the schema is there already
+        engine = create_engine(f"sqlite:///{fresh}")
+        with engine.connect() as conn:
+            names = conn.execute(select(migrations_table.c.name)).scalars().all()
+        engine.dispose()
+    assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
