@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -27,7 +28,7 @@ from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
-from .store import Conversation, ConversationStore, Turn
+from .store import SLACK, WEB, Conversation, ConversationStore, Turn, UnknownConversation
 from .terms import get_term_map
 from .tokenize import get_tokenizer
 
@@ -74,26 +75,39 @@ class Advisor:
         self.tokenizer = get_tokenizer()
         self.terms = get_term_map()
         self._manifest_stamp = manifest_stamp(self.settings.index_dir)
+        self._switching = threading.Lock()  # one thread loads a new generation; turns never wait for it
         self._use(index or load_index(self.settings))
 
     def _use(self, index: LoadedIndex) -> None:
-        self.index = index
         model = index.manifest.get("settings", {}).get("embedding_model", self.settings.embedding_model)
-        self.embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
-        self.retriever = Retriever(index, self.tokenizer, self.embedder, self.terms, self.settings)
-        self.library = Library(self.retriever, index.programs, self.settings.corpus_dir)
+        embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
+        retriever = Retriever(index, self.tokenizer, embedder, self.terms, self.settings)
+        library = Library(retriever, index.programs, self.settings.corpus_dir)
+        # built first, switched together: a turn never meets a half-loaded generation
+        self.index, self.embedder, self.retriever, self.library = index, embedder, retriever, library
 
     def refresh(self) -> bool:
-        """Switch to a newer generation if an ingest has finished since; True if it did."""
+        """Switch to a newer generation if an ingest has finished since; True if it did.
+
+        Called by every turn on many threads: the first to see the new manifest loads it, and the
+        others answer from the serving generation meanwhile instead of waiting or loading it twice.
+        """
         stamp = manifest_stamp(self.settings.index_dir)
         if stamp == self._manifest_stamp:  # checked on every turn: a stat, not a parse
             return False
-        self._manifest_stamp = stamp
-        manifest = read_manifest(self.settings.index_dir)
-        if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
+        if not self._switching.acquire(blocking=False):
             return False
-        self._use(load_index(self.settings))
-        return True
+        try:
+            if stamp == self._manifest_stamp:
+                return False
+            self._manifest_stamp = stamp  # taken first: a generation that fails to load is tried once
+            manifest = read_manifest(self.settings.index_dir)
+            if manifest is None or manifest.get("generation") == self.index.manifest.get("generation"):
+                return False
+            self._use(load_index(self.settings))
+            return True
+        finally:
+            self._switching.release()
 
     # -- input -----------------------------------------------------------------------------------
 
@@ -133,12 +147,16 @@ class Advisor:
         *,
         direction: str | None = None,
         kind: str | None = None,
+        channel: str = WEB,
     ) -> Answer:
-        """One turn: understood against the conversation (created if new), answered, and stored.
+        """One turn: understood against the conversation, answered, and stored.
 
-        `direction` and `kind` filter this turn's search; they travel as arguments, never on the
-        Advisor, which serves concurrent turns. `on_delta` receives the answer's text as it is
-        written (a model's tokens, or the whole extractive answer at once).
+        No `conversation_id` starts a conversation whose id the store issues; an id continues that
+        conversation of `channel`, and one it never issued raises UnknownConversation (a Slack
+        thread's id, in the `slack` channel, is opened on its first message). `direction` and
+        `kind` filter this turn's search; they travel as arguments, never on the Advisor, which
+        serves concurrent turns. `on_delta` receives the answer's text as it is written (a
+        model's tokens, or the whole extractive answer at once).
         """
         question = self.check_message(question)
         self.refresh()
@@ -146,7 +164,7 @@ class Advisor:
             raise BadRequest("direction must be one of ①②③④⑤")
         if kind is not None and kind not in ("policy", "guide"):
             raise BadRequest("kind must be policy or guide")
-        conv = self._conversation(conversation_id)
+        conv = self._conversation(conversation_id, channel)
         answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
         answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
@@ -194,23 +212,29 @@ class Advisor:
         ).strip()
         return Draft(text, citations, checks, [q for q, _ in questions])
 
-    def conversation(self, conversation_id: str) -> Conversation | None:
-        return self.store.get(conversation_id)
+    def conversation(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
+        return self.store.get(conversation_id, channel)
 
     @property
     def store(self) -> ConversationStore:
+        """The conversation store; adapters build it at start-up (`open_store`), not on a first request."""
         if self._store is None:
             self._store = ConversationStore(self.settings.conversation_db)
         return self._store
 
-    def _conversation(self, conversation_id: str | None) -> Conversation:
-        if conversation_id:
-            if len(conversation_id) > 64 or not conversation_id.isprintable():
-                raise BadRequest("conversation_id must be at most 64 printable characters")
-            found = self.store.get(conversation_id)
-            if found is not None:
-                return found
-        return self.store.create(conversation_id)
+    def open_store(self) -> ConversationStore:
+        """Connect and migrate now: a server does this before it takes its first request."""
+        return self.store
+
+    def _conversation(self, conversation_id: str | None, channel: str = WEB) -> Conversation:
+        if not conversation_id:
+            return self.store.create(channel=channel)
+        found = self.store.get(conversation_id, channel)
+        if found is not None:
+            return found
+        if channel == SLACK:  # a Slack thread names its conversation; Slack's signature vouches for it
+            return self.store.create(conversation_id, channel=SLACK)
+        raise UnknownConversation(conversation_id)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -253,21 +277,22 @@ class Advisor:
             self._sheets = load_sheets(self.settings.corpus_dir / "checksheets")
         return self._sheets
 
-    def start_check(self, name: str, conversation_id: str | None = None) -> Answer:
-        """Begin a check sheet in a conversation (created if new); the first question comes back."""
+    def start_check(self, name: str, conversation_id: str | None = None, channel: str = WEB) -> Answer:
+        """Begin a check sheet in a conversation (a new one without an id); the first question comes back."""
         sheet = self.sheets.get(name)
         if sheet is None:
             raise BadRequest(f"no check sheet {name!r}: one of {', '.join(sorted(self.sheets)) or '(none)'}")
-        conv = self._conversation(conversation_id)
+        conv = self._conversation(conversation_id, channel)
         answer = self._begin(conv, sheet)
         return self._record(conv, message("check.started", "ja", title=sheet.title), answer, f"check:{sheet.id}")
 
     def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str) -> Answer:
         answer.answer = self.redact(answer.answer)
         answer.conversation_id = conv.id
-        answer.turn = len(conv.turns)
         answer.resolved_question = resolved
-        self.store.add_turn(conv, Turn(answer.turn, question, resolved, answer.to_dict(), answer.refused))
+        turn = Turn(None, question, resolved, answer.to_dict(), answer.refused)
+        self.store.add_turn(conv, turn)  # takes the conversation's next number, whoever else is writing
+        answer.turn = turn.n
         return answer
 
     def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:

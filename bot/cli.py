@@ -176,7 +176,9 @@ def search_command(
 @app.command("ask")
 def ask_command(
     question: Optional[str] = typer.Argument(None, help="Your question, in Japanese or English."),
-    conversation: Optional[str] = typer.Option(None, "--conversation", help="Continue this conversation."),
+    conversation: Optional[str] = typer.Option(
+        None, "--conversation", help="Continue this conversation (an id an earlier answer gave)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
     direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
@@ -184,11 +186,16 @@ def ask_command(
 ):
     """One turn of advice, each fact cited."""
     from .advisor import BadRequest
+    from .store import UnknownConversation
 
     advisor = _advisor()
     if not batch:
         try:
             answer = advisor.ask(question or "", conversation, direction=direction, kind=kind)
+        except UnknownConversation as exc:
+            message = f"{exc}: --conversation continues a conversation an earlier answer started (its conversation_id)"
+            _print_json({"error": message}) if as_json else _err(f"error: {message}")
+            raise typer.Exit(2)
         except BadRequest as exc:
             if as_json:
                 _print_json({"error": str(exc)})
@@ -205,7 +212,7 @@ def ask_command(
             _print_json(advisor.ask(request.get("message", ""), request.get("conversation_id")).to_dict())
         except json.JSONDecodeError as exc:
             _print_json({"error": f"not JSON: {exc}"})
-        except BadRequest as exc:
+        except (BadRequest, UnknownConversation) as exc:
             _print_json({"error": str(exc)})
 
 
@@ -311,15 +318,34 @@ def chat_command():
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64, help="Processes serving the one index and the one conversation store."
+    ),
 ):
-    """The HTTP API (and, later, the web chat)."""
+    """The web chat and the HTTP API, in one process or N."""
     import uvicorn
 
-    from .web import create_app
+    from sqlalchemy.exc import SQLAlchemyError
 
-    _advisor_ready = _advisor()  # index the corpus first if needed, and load the models once
-    typer.echo(f"smebot: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(_settings(), advisor=_advisor_ready), host=host, port=port, log_level="info")
+    from .index import IndexMissing, read_manifest
+    from .store import ConversationStore
+
+    settings = _settings()
+    if read_manifest(settings.index_dir) is None and settings.corpus_dir.exists():
+        _err(f"No index yet: indexing {settings.corpus_dir}/ first.")
+        _run_ingest(settings, None, rebuild=False, quiet=True)
+    if read_manifest(settings.index_dir) is None:
+        raise IndexMissing(f"no index under {settings.index_dir}: run `smebot ingest` first")
+    # Migrate here, before any worker starts: each worker checks again under the lock and finds it done.
+    try:
+        ConversationStore(settings.conversation_db).engine.dispose()
+    except SQLAlchemyError as exc:
+        _err(f"error: the conversation store cannot be opened ({type(exc).__name__}); check DATABASE_URL")
+        raise typer.Exit(1)
+    typer.echo(f"smebot: http://{host}:{port}/  (API docs: http://{host}:{port}/docs; {workers} worker(s))")
+    # an import string and a factory: each worker process builds its own app and Advisor (its
+    # models and the index loaded once per process), reading the same settings from the environment
+    uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
 @app.command("slack")

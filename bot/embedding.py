@@ -15,6 +15,7 @@ Nothing here downloads: a model name that is not on disk fails with a clear mess
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -98,7 +99,7 @@ def _key_table(vocab: Path, cache_dir: Path | None) -> tuple[np.ndarray, np.ndar
     keys, rows = keys[order], rows[order]
     if cached:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(".tmp.npz")
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")  # workers starting at once each write their own
         np.savez(tmp, keys=keys, rows=rows)
         tmp.replace(cached)
     return keys, rows

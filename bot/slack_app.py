@@ -1,7 +1,9 @@
 """The advisor in Slack: a slack-bolt App over the same Advisor the web and the terminal use.
 
 Slack wants an acknowledgement within 3 seconds: every listener acks at once and answers in a lazy
-listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS).
+listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS) in the
+store's `slack` channel: apart from the web's conversations, reached only through Slack's signed
+requests (the web API answers 404 for it), and opened by the thread's first message.
 Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
 ignores its own and other bots' messages.
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from .advisor import Advisor, BadRequest
 from .settings import Settings
+from .store import SLACK
 from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,6 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         process_before_response=False,
     )
     seen = SeenEvents()
-    lock = threading.Lock()  # one turn at a time through the core, as in the web app
 
     @app.middleware
     def no_retries(body, next, request):
@@ -78,8 +80,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         ack()
 
     def ask(text: str, conversation_id: str):
-        with lock:
-            return advisor.ask(text, conversation_id)
+        return advisor.ask(text, conversation_id, channel=SLACK)  # the core is re-entrant: no lock
 
     def reply(client, channel: str, thread_ts: str | None, text: str) -> None:
         conversation_id = thread_conversation(channel, thread_ts or "dm")
@@ -115,7 +116,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         channel, thread_ts = event["channel"], event.get("thread_ts")
         if event.get("channel_type") == "im":
             reply(client, channel, thread_ts, event.get("text", ""))
-        elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts)) is not None:
+        elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts), SLACK) is not None:
             reply(client, channel, thread_ts, event.get("text", ""))  # a follow-up in the bot's thread
 
     app.event("message")(ack=ack_now, lazy=[on_message])
@@ -139,7 +140,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
 
     def on_post(body, client):
         conversation_id, turn = body["actions"][0]["value"].rsplit("|", 1)
-        conv = advisor.conversation(conversation_id)
+        conv = advisor.conversation(conversation_id, SLACK)
         if conv is None or int(turn) >= len(conv.turns):
             return
         answer = _stored_answer(conv.turns[int(turn)].answer, int(turn))
@@ -156,7 +157,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         conversation_id, turn = action["value"].rsplit("|", 1)
         rating = "up" if action["action_id"] == "feedback_up" else "down"
         try:
-            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}")
+            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}", channel=SLACK)
         except LookupError:
             return
         channel = (body.get("channel") or {}).get("id")
@@ -181,8 +182,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         message = body.get("message", {})
         channel, user = body["channel"]["id"], body["user"]["id"]
         try:
-            with lock:
-                draft = advisor.draft(strip_mentions(message.get("text", "")))
+            draft = advisor.draft(strip_mentions(message.get("text", "")))
         except BadRequest as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=escape(f"返信案を作れませんでした：{exc}"))
             return
@@ -229,4 +229,5 @@ def run_socket_mode(advisor: Advisor, settings: Settings) -> None:
 
     if not settings.slack_bot_token or not settings.slack_app_token:
         raise SystemExit("smebot slack needs SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…); see README, Slack")
+    advisor.open_store()  # connect and migrate now, not on the first event
     SocketModeHandler(create_slack_app(advisor, settings), settings.slack_app_token).start()

@@ -2,13 +2,26 @@
 
 SQLite under the data dir by default; PostgreSQL when DATABASE_URL names one (SQLAlchemy Core,
 so both run the same statements). The schema grows by numbered migrations, each applied once and
-recorded in `migrations` (after simonw/llm's migrations.py).
+recorded in `migrations` (after simonw/llm's migrations.py), under a lock so that many processes
+starting at once on one database apply each exactly once.
+
+Many processes, one truth:
+- a conversation's id is issued here (`secrets.token_urlsafe`), never named by a web client; a
+  conversation belongs to a channel (`web`, or `slack` for Slack threads, whose ids the thread
+  names) and is only found in its own channel;
+- a turn takes its number in the transaction that writes it (a per-conversation counter, bumped
+  under the row's write lock), so numbers are unique and gapless however many processes answer
+  the same conversation; a unique (conversation, turn) index keeps it so, and a conflict or a
+  busy database is retried.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import logging
+import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -18,6 +31,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -25,12 +39,24 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+WEB = "web"  # the web API and the terminal: ids issued here
+SLACK = "slack"  # Slack threads: reached only through Slack's signed requests
+LEGACY = "legacy"  # ids a client once chose (before ids were issued): kept, reachable by no one
+CHANNELS = (WEB, SLACK, LEGACY)
+ID_CHARS = 64
+WRITE_ATTEMPTS = 8
 
 metadata = MetaData()
 
@@ -43,35 +69,58 @@ migrations_table = Table(
 conversations = Table(
     "conversations",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", String(ID_CHARS), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("profile", Text, nullable=False, default="{}"),  # JSON: industry, size, topic
     Column("state", Text, nullable=False, default="{}"),  # JSON: what a follow-up leans on
+    Column("channel", String(16), nullable=False, server_default=WEB),
+    Column("next_turn", Integer, nullable=False, server_default="0"),  # the number the next turn takes
 )
 turns = Table(
     "turns",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("conversation_id", String(ID_CHARS), ForeignKey("conversations.id"), nullable=False, index=True),
     Column("n", Integer, nullable=False),
     Column("question", Text, nullable=False),
     Column("resolved", Text, nullable=False),  # the question as searched (follow-ups resolved)
     Column("answer", Text, nullable=False),  # JSON: the contract answer
     Column("refused", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("uq_turns_conversation_n", "conversation_id", "n", unique=True),
 )
 
 feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("conversation_id", String(ID_CHARS), ForeignKey("conversations.id"), nullable=False, index=True),
     Column("turn", Integer, nullable=False),
     Column("rating", String(8), nullable=False),  # up or down
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+class UnknownConversation(LookupError):
+    """A conversation id this store did not issue (or one of another channel): the web answers 404."""
+
+    def __init__(self, conversation_id: str) -> None:
+        shown = conversation_id if len(conversation_id) <= ID_CHARS else conversation_id[:ID_CHARS] + "…"
+        super().__init__(f"no conversation {shown!r}")
+        self.conversation_id = conversation_id
+
+
+def well_formed(conversation_id: object) -> bool:
+    """Could this be an id of the store? (Anything else is not looked up: a NUL, say, is an error on PostgreSQL.)"""
+    return isinstance(conversation_id, str) and 0 < len(conversation_id) <= ID_CHARS and conversation_id.isprintable()
+
+
+def new_id() -> str:
+    """An id no one can guess: 192 random bits, URL-safe (never a ':', so never a Slack id)."""
+    return secrets.token_urlsafe(24)
+
 
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = []
 
@@ -81,23 +130,106 @@ def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
     return fn
 
 
+# Each migration writes the schema as it was when it was added (not today's `metadata`), so a fresh
+# database and an old one reach the same schema by the same steps.
+
+
 @migration
 def m001_conversations_and_turns(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[conversations, turns])
+    then = MetaData()
+    Table(
+        "conversations",
+        then,
+        Column("id", String(64), primary_key=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("profile", Text, nullable=False),
+        Column("state", Text, nullable=False),
+    )
+    Table(
+        "turns",
+        then,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+        Column("n", Integer, nullable=False),
+        Column("question", Text, nullable=False),
+        Column("resolved", Text, nullable=False),
+        Column("answer", Text, nullable=False),
+        Column("refused", Boolean, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    then.create_all(conn)
 
 
 @migration
 def m002_feedback(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[feedback])
+    then = MetaData()
+    Table("conversations", then, Column("id", String(64), primary_key=True))
+    Table(
+        "feedback",
+        then,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("conversation_id", String(64), ForeignKey("conversations.id"), nullable=False, index=True),
+        Column("turn", Integer, nullable=False),
+        Column("rating", String(8), nullable=False),
+        Column("comment", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+    then.tables["feedback"].create(conn)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process."""
+_OLD_ISSUED_ID = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{19}$")  # uuid4().hex: what the server issued before
+
+
+@migration
+def m003_channels_and_turn_numbers(conn: Connection) -> None:
+    """Channels apart, and turn numbers unique per conversation.
+
+    Slack threads move to their own channel; an id a web client once named (anything but the
+    uuid4 hex the server issued) moves to `legacy`, out of everyone's reach. Turn numbers that two
+    processes stored twice are renumbered in the order they were written, before the unique index.
+    """
+    conn.execute(text(f"ALTER TABLE conversations ADD COLUMN channel VARCHAR(16) NOT NULL DEFAULT '{WEB}'"))
+    conn.execute(text("ALTER TABLE conversations ADD COLUMN next_turn INTEGER NOT NULL DEFAULT 0"))
+    c = conversations.c
+    ids = [row[0] for row in conn.execute(select(c.id))]
+    slack = [i for i in ids if i.startswith("slack:")]
+    legacy = [i for i in ids if not i.startswith("slack:") and not _OLD_ISSUED_ID.match(i)]
+    for channel, chosen in ((SLACK, slack), (LEGACY, legacy)):
+        if chosen:
+            conn.execute(update(conversations).where(c.id.in_(chosen)).values(channel=channel))
+    t = turns.c
+    doubled = conn.execute(
+        select(t.conversation_id).group_by(t.conversation_id, t.n).having(func.count() > 1).distinct()
+    ).scalars().all()
+    for conversation_id in doubled:
+        rows = conn.execute(select(t.id).where(t.conversation_id == conversation_id).order_by(t.n, t.id)).scalars()
+        for n, turn_id in enumerate(rows.all()):
+            conn.execute(update(turns).where(t.id == turn_id).values(n=n))
+    if doubled:
+        log.warning("renumbered the turns of %d conversations that had a turn number twice", len(doubled))
+    taken = select(func.coalesce(func.max(t.n) + 1, 0)).where(t.conversation_id == c.id).scalar_subquery()
+    conn.execute(update(conversations).values(next_turn=taken))
+    conn.execute(text("CREATE UNIQUE INDEX uq_turns_conversation_n ON turns (conversation_id, n)"))
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process.
+
+    pysqlite's own transaction handling is switched off: SQLAlchemy's `begin` event below says
+    BEGIN itself, IMMEDIATE for writes, so a write takes the database's write lock before it reads
+    what it will change (a deferred BEGIN would fail with "database is locked" on the upgrade).
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("smebot_write") else "BEGIN")
 
 
 def now() -> datetime:
@@ -106,7 +238,7 @@ def now() -> datetime:
 
 @dataclass
 class Turn:
-    n: int
+    n: int | None  # taken by the store when the turn is written
     question: str
     resolved: str
     answer: dict[str, Any]
@@ -131,28 +263,48 @@ class Conversation:
     state: dict[str, Any] = field(default_factory=dict)
     turns: list[Turn] = field(default_factory=list)
     saved: bool = True  # False until its first turn is written
+    channel: str = WEB
 
     def to_dict(self) -> dict[str, Any]:
         return {"conversation_id": self.id, "profile": self.profile, "turns": [t.to_dict() for t in self.turns]}
 
 
+# Any number on the same key: every smebot process migrating one PostgreSQL database waits here.
+_PG_MIGRATION_LOCK = 0x736D65626F74  # "smebot"
+
+
 class ConversationStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 30.0) -> None:
         self.url = url
         if url in ("sqlite://", "sqlite:///:memory:"):
             # one in-memory database shared by every thread (evals, tests), not one per thread
             self.engine: Engine = create_engine(
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
+        elif url.startswith("sqlite"):
+            # a writer waits this long for another process's write, then the write is retried
+            self.engine = create_engine(url, connect_args={"timeout": connect_timeout})
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._writer = self.engine.execution_options(smebot_write=True)
         self.migrate()
 
+    # -- schema ----------------------------------------------------------------------------------
+
     def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded, once, under a database-wide lock.
+
+        PostgreSQL: a transaction-scoped advisory lock; SQLite: BEGIN IMMEDIATE (the write lock).
+        Both run DDL inside the transaction, so a migration that fails leaves nothing half done,
+        and a process that waited finds the work recorded and does nothing.
+        """
         applied: list[str] = []
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
             metadata.create_all(conn, tables=[migrations_table])
             done = {row[0] for row in conn.execute(select(migrations_table.c.name))}
             for name, fn in MIGRATIONS:
@@ -160,11 +312,24 @@ class ConversationStore:
                     fn(conn)
                     conn.execute(insert(migrations_table).values(name=name, applied_at=now()))
                     applied.append(name)
+        if applied:
+            log.info("conversation store: applied %s", ", ".join(applied))
         return applied
 
-    def get(self, conversation_id: str) -> Conversation | None:
+    def applied(self) -> list[str]:
         with self.engine.connect() as conn:
-            row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
+            return list(conn.execute(select(migrations_table.c.name).order_by(migrations_table.c.name)).scalars())
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    def get(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
+        """The conversation with this id in this channel; None for any other (or a malformed id)."""
+        if not well_formed(conversation_id):
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations).where(conversations.c.id == conversation_id, conversations.c.channel == channel)
+            ).first()
             if row is None:
                 return None
             rows = conn.execute(
@@ -175,53 +340,91 @@ class ConversationStore:
             json.loads(row.profile or "{}"),
             json.loads(row.state or "{}"),
             [Turn(r.n, r.question, r.resolved, json.loads(r.answer), bool(r.refused), r.created_at) for r in rows],
+            channel=row.channel,
         )
 
-    def create(self, conversation_id: str | None = None) -> Conversation:
-        """A new conversation; it is written with its first turn, in the same transaction."""
-        return Conversation(conversation_id or uuid.uuid4().hex, saved=False)
+    def create(self, conversation_id: str | None = None, channel: str = WEB) -> Conversation:
+        """A new conversation, written with its first turn (in the same transaction).
+
+        Its id is issued here; only a channel whose ids name something outside (a Slack thread)
+        passes one, and writing it twice (two processes answering one new thread) is harmless.
+        """
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}")
+        if conversation_id is not None and channel == WEB:
+            raise ValueError("web conversation ids are issued by the store, never named")
+        return Conversation(conversation_id or new_id(), saved=False, channel=channel)
 
     def add_turn(self, conv: Conversation, turn: Turn) -> None:
-        """Record a turn and the conversation's new profile and state, in one transaction."""
-        turn.created_at = now()
-        with self.engine.begin() as conn:
-            if not conv.saved:
-                conn.execute(
-                    insert(conversations).values(
-                        id=conv.id, created_at=turn.created_at, updated_at=turn.created_at, profile="{}", state="{}"
+        """Record a turn with the next number of its conversation, and the conversation's new
+        profile and state, in one transaction; `turn.n` (and the stored answer's `turn`) is the
+        number taken. UnknownConversation if the conversation is gone."""
+        created = now()
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self._writer.begin() as conn:
+                    n = self._take_turn(conn, conv, created)
+                    answer = {**turn.answer, "turn": n} if "turn" in turn.answer else turn.answer
+                    conn.execute(
+                        insert(turns).values(
+                            conversation_id=conv.id,
+                            n=n,
+                            question=turn.question,
+                            resolved=turn.resolved,
+                            answer=json.dumps(answer, ensure_ascii=False),
+                            refused=turn.refused,
+                            created_at=created,
+                        )
                     )
-                )
-                conv.saved = True
-            conn.execute(
-                insert(turns).values(
-                    conversation_id=conv.id,
-                    n=turn.n,
-                    question=turn.question,
-                    resolved=turn.resolved,
-                    answer=json.dumps(turn.answer, ensure_ascii=False),
-                    refused=turn.refused,
-                    created_at=turn.created_at,
-                )
-            )
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conv.id)
-                .values(
-                    updated_at=now(),
-                    profile=json.dumps(conv.profile, ensure_ascii=False),
-                    state=json.dumps(conv.state, ensure_ascii=False),
-                )
-            )
+                break
+            except (IntegrityError, OperationalError) as exc:
+                # a number taken twice (the unique index said no), or SQLite still busy after its
+                # timeout, or a PostgreSQL serialization failure: nothing was written; again
+                if attempt == WRITE_ATTEMPTS - 1 or not _retryable(exc):
+                    raise
+                log.warning("turn write conflicted (%s); retrying", type(exc.orig).__name__)
+                time.sleep(0.01 * 2**attempt)
+        conv.saved = True
+        turn.n, turn.answer, turn.created_at = n, answer, created
         conv.turns.append(turn)
 
-    def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "") -> None:
-        """Record 👍/👎 on one turn; LookupError if the conversation or the turn does not exist."""
-        with self.engine.begin() as conn:
+    def _take_turn(self, conn: Connection, conv: Conversation, when: datetime) -> int:
+        c = conversations.c
+        if not conv.saved:
+            conn.execute(_insert_if_absent(conn, conv.id, conv.channel, when))
+        # the UPDATE takes the row's write lock: a second process bumping the same counter waits
+        # for this transaction, and then reads the number after this one
+        bumped = conn.execute(
+            update(conversations)
+            .where(c.id == conv.id, c.channel == conv.channel)
+            .values(
+                next_turn=c.next_turn + 1,
+                updated_at=when,
+                profile=json.dumps(conv.profile, ensure_ascii=False),
+                state=json.dumps(conv.state, ensure_ascii=False),
+            )
+        )
+        if bumped.rowcount != 1:
+            raise UnknownConversation(conv.id)
+        return conn.execute(select(c.next_turn - 1).where(c.id == conv.id)).scalar_one()
+
+    def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "", channel: str = WEB) -> None:
+        """Record 👍/👎 on one turn; UnknownConversation or LookupError if it does not exist."""
+        if not well_formed(conversation_id):
+            raise UnknownConversation(str(conversation_id))
+        with self._writer.begin() as conn:
+            known = conn.execute(
+                select(conversations.c.id).where(
+                    conversations.c.id == conversation_id, conversations.c.channel == channel
+                )
+            ).first()
+            if known is None:
+                raise UnknownConversation(conversation_id)
             exists = conn.execute(
                 select(turns.c.id).where(turns.c.conversation_id == conversation_id, turns.c.n == turn)
             ).first()
             if exists is None:
-                raise LookupError(f"no turn {turn} in conversation {conversation_id}")
+                raise LookupError(f"no turn {turn} in conversation {conversation_id!r}")
             conn.execute(
                 insert(feedback).values(
                     conversation_id=conversation_id, turn=turn, rating=rating, comment=comment, created_at=now()
@@ -234,3 +437,20 @@ class ConversationStore:
                 select(feedback).where(feedback.c.conversation_id == conversation_id).order_by(feedback.c.id)
             ).all()
         return [{"turn": r.turn, "rating": r.rating, "comment": r.comment} for r in rows]
+
+
+def _insert_if_absent(conn: Connection, conversation_id: str, channel: str, when: datetime):
+    """INSERT … ON CONFLICT DO NOTHING: creating a conversation twice is creating it once."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    values = dict(id=conversation_id, channel=channel, created_at=when, updated_at=when, profile="{}", state="{}")
+    return dialect_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"])
+
+
+def _retryable(exc: IntegrityError | OperationalError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return "uq_turns_conversation_n" in str(exc.orig) or "turns.conversation_id, turns.n" in str(exc.orig)
+    message = str(exc.orig).lower()
+    return "locked" in message or "busy" in message or "serializ" in message or "deadlock" in message

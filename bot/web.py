@@ -2,8 +2,15 @@
 
 The page (bot/static/) is plain HTML, CSS and JavaScript served by the app itself: no CDN.
 
-The Advisor (index, models, conversation store) is built once at start-up, not per request. Bad
-input gets a 4xx with {"error": "..."} that says what is wrong, never a 500.
+The Advisor (index, models, conversation store) is built once at start-up, not per request, and
+the store's migrations run then too, never on a first request. Turns run side by side on worker
+threads: the core is re-entrant (a turn's filters travel with it) and the store numbers turns in
+its own transactions, so nothing here serializes them. Bad input gets a 4xx with
+{"error": "..."} that says what is wrong, never a 500; a conversation id the server did not issue
+(or a Slack thread's) gets 404.
+
+`smebot serve --workers N` runs N processes of this app through uvicorn's factory
+(`bot.web:create_app`), each with its own Advisor over the one index and the one store.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .advisor import Advisor, BadRequest
 from .settings import Settings, get_settings
+from .store import UnknownConversation
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -64,6 +72,13 @@ class FeedbackRequest(BaseModel):
     comment: str = Field("", max_length=2000)
 
 
+class ErrorBody(BaseModel):
+    error: str
+
+
+NOT_FOUND = {404: {"model": ErrorBody, "description": "no conversation with this id was issued to web clients"}}
+
+
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -74,7 +89,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.advisor = advisor or Advisor(settings)
-        app.state.lock = threading.Lock()  # Sudachi and SQLite writes: one turn at a time
+        app.state.advisor.open_store()  # connect and migrate before the first request
         app.state.slack = None
         if settings.slack_signing_secret:
             from slack_bolt.adapter.fastapi import SlackRequestHandler
@@ -103,15 +118,15 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def _bad(request: Request, exc: BadRequest):
         return error(400, str(exc))
 
+    @app.exception_handler(UnknownConversation)
+    async def _unknown(request: Request, exc: UnknownConversation):
+        return error(404, str(exc))
+
     def core(request: Request) -> Advisor:
         return request.app.state.advisor
 
     async def run(request: Request, fn, *args):
-        def locked():
-            with request.app.state.lock:
-                return fn(*args)
-
-        return await asyncio.to_thread(locked)
+        return await asyncio.to_thread(fn, *args)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -137,7 +152,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         )
         return {"query": body.query, "results": [r.to_dict() for r in results]}
 
-    @app.post("/api/chat")
+    @app.post("/api/chat", responses=NOT_FOUND)
     async def chat(body: ChatRequest, request: Request):
         advisor = core(request)
         answer = await run(
@@ -155,16 +170,18 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             ]
         }
 
-    @app.post("/api/diagnose")
+    @app.post("/api/diagnose", responses=NOT_FOUND)
     async def diagnose(body: DiagnoseRequest, request: Request):
         """Start a check sheet; answer its questions through /api/chat with the conversation id."""
         answer = await run(request, core(request).start_check, body.name, body.conversation_id)
         return answer.to_dict()
 
-    @app.post("/api/chat/stream")
+    @app.post("/api/chat/stream", responses=NOT_FOUND)
     async def chat_stream(body: ChatRequest, request: Request):
         advisor = core(request)
         advisor.check_message(body.message)  # bad input is a 4xx before the stream starts
+        if body.conversation_id and await run(request, advisor.conversation, body.conversation_id) is None:
+            raise UnknownConversation(body.conversation_id)  # and so is an id the server did not issue
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
@@ -173,10 +190,9 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                 loop.call_soon_threadsafe(events.put_nowait, ("delta", {"text": text}))
 
             try:
-                with request.app.state.lock:
-                    answer = advisor.ask(
-                        body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
-                    )
+                answer = advisor.ask(
+                    body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
+                )
                 loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
             except Exception as exc:  # reported in the stream; the connection is already open
                 log.exception("chat stream failed")
@@ -198,18 +214,18 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         result = await run(request, core(request).draft, body.inquiry)
         return result.to_dict()
 
-    @app.get("/api/conversations/{conversation_id}")
+    @app.get("/api/conversations/{conversation_id}", responses=NOT_FOUND)
     async def conversation(conversation_id: str, request: Request):
         conv = await run(request, core(request).conversation, conversation_id)
         if conv is None:
-            return error(404, f"no conversation {conversation_id!r}")
+            raise UnknownConversation(conversation_id)
         return conv.to_dict()
 
-    @app.post("/api/feedback", status_code=204)
+    @app.post("/api/feedback", status_code=204, responses={404: {"model": ErrorBody, "description": "no such conversation or turn"}})
     async def feedback(body: FeedbackRequest, request: Request):
         try:
             await run(request, core(request).store.add_feedback, body.conversation_id, body.turn, body.rating, body.comment)
-        except LookupError as exc:
+        except LookupError as exc:  # no such conversation (for this client), or no such turn in it
             return error(404, str(exc))
         return Response(status_code=204)
 

@@ -76,7 +76,7 @@ def test_healthz_reports_the_index_and_versions(client):
         ("/api/chat", {}, 422, "message"),
         ("/api/search", {"query": "展示会", "k": 500}, 422, "k"),
         ("/api/draft", {"inquiry": "   "}, 400, "empty"),
-        ("/api/feedback", {"conversation_id": "nope", "turn": 0, "rating": "up"}, 404, "no turn"),
+        ("/api/feedback", {"conversation_id": "nope", "turn": 0, "rating": "up"}, 404, "no conversation"),
         ("/api/feedback", {"conversation_id": "x", "turn": 0, "rating": "meh"}, 422, "rating"),
         ("/api/chat/stream", {"message": ""}, 400, "empty"),
     ],

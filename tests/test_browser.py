@@ -115,6 +115,20 @@ def test_feedback_with_a_comment_is_stored(page, site):
     assert ratings[0]["rating"] == "up" and ratings[-1]["comment"] == "分かりやすかったです"
 
 
+def test_the_page_keeps_only_ids_the_server_issued(page):
+    first = ask(page, "サイバー攻撃が心配です")
+    issued = page.evaluate("localStorage.getItem('smebot.conversation')")
+    assert len(issued) == 32 and first.get_attribute("data-turn") == "0"
+    # an id the server does not hold (a database reset, another server's): the next question starts
+    # a new conversation the server issues, and the page says so
+    page.evaluate("conversationId = 'not-issued-by-the-server'")
+    second = ask(page, "ほかには？", answers=2)
+    assert second.get_attribute("data-turn") == "0"
+    assert "新しい相談" in page.inner_text("#status")
+    renewed = page.evaluate("localStorage.getItem('smebot.conversation')")
+    assert renewed not in (issued, "not-issued-by-the-server") and len(renewed) == 32
+
+
 def test_english_switch_and_an_english_answer(page):
     page.click("#lang")
     assert page.inner_text("#send") == "Send" and page.evaluate("document.documentElement.lang") == "en"

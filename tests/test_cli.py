@@ -59,14 +59,16 @@ def test_ask_batch_keeps_going_past_bad_lines(cli):
         "this is not json",
         json.dumps({"message": ""}),
         json.dumps({"message": "明日の天気は？", "conversation_id": "c9"}, ensure_ascii=False),
+        json.dumps({"message": "明日の天気は？"}, ensure_ascii=False),
     ]
     result = cli("ask", "--batch", input="\n".join(lines) + "\n")
     out = [json.loads(x) for x in result.stdout.splitlines()]
-    assert len(out) == 4
+    assert len(out) == 5
     assert out[0]["refused"] is False and out[0]["citations"]
     assert "not JSON" in out[1]["error"]
     assert "empty" in out[2]["error"]
-    assert out[3]["refused"] is True and out[3]["conversation_id"] == "c9"
+    assert "no conversation 'c9'" in out[3]["error"]  # ids are issued, never named by the caller
+    assert out[4]["refused"] is True and out[4]["conversation_id"] not in (None, "c9")
 
 
 def test_empty_and_huge_questions_exit_with_a_message(cli):

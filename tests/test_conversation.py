@@ -93,9 +93,9 @@ def test_choices_by_number_or_words():
 
 
 def test_turns_are_stored_and_read_back_with_the_company_profile(talk):
-    talk.advisor.ask("うちは従業員15人の町工場です。機械を入れ替えたい", "shop-42")
-    talk.advisor.ask("それは誰が対象ですか", "shop-42")
-    conv = talk.advisor.conversation("shop-42")
+    cid = talk.advisor.ask("うちは従業員15人の町工場です。機械を入れ替えたい").conversation_id
+    talk.advisor.ask("それは誰が対象ですか", cid)
+    conv = talk.advisor.conversation(cid)
     assert [t.n for t in conv.turns] == [0, 1]
     assert conv.profile["employees"] == 15 and conv.profile["industry"] == "町工場"
     assert conv.profile["owner"]["industry"] == "manufacturing"  # the owner's facts, as the rules read them

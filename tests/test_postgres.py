@@ -1,61 +1,7 @@
-"""The conversation store on a real PostgreSQL 15 server, started for this module on loopback."""
-
-import os
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
-
-import pytest
-from conftest import free_port, wait_until_up
+"""The conversation store on a real PostgreSQL 15 server, started once on loopback (conftest.postgres_url)."""
 
 from bot.settings import Settings
 from bot.store import ConversationStore, Turn
-
-PG_BIN = next((p for p in [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin")] if (p / "initdb").exists()), None)
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory):
-    if PG_BIN is None:
-        pytest.skip("PostgreSQL server binaries not installed (make test installs Debian's postgresql)")
-    # not under pytest's tmp dir: that is private to root, and the server runs as postgres
-    root = Path(tempfile.mkdtemp(prefix="smebot-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        _as_postgres([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(sock)]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    try:
-        import psycopg
-
-        def ready() -> bool:
-            try:
-                psycopg.connect(url, connect_timeout=1).close()
-                return True
-            except psycopg.OperationalError:
-                return False
-
-        wait_until_up(ready, proc, "postgres")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_database_url_selects_postgresql(postgres_url, monkeypatch):

@@ -33,3 +33,31 @@ def test_the_advisor_keeps_nothing_about_a_turn(advisor):
     after = {k: v for k, v in vars(advisor).items() if not k.startswith("_") or k in ("_llm",)}
     assert before.keys() == after.keys()
     assert all(before[k] is after[k] for k in before)
+
+
+def test_the_web_app_runs_turns_side_by_side(index_settings, tmp_path, monkeypatch):
+    """No lock serializes requests: four slow searches at once take the time of about one."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from bot.advisor import Advisor
+    from bot.store import ConversationStore
+    from bot.web import create_app
+
+    advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{tmp_path / 'c.db'}"))
+    search = advisor.search
+
+    def slow_search(*args, **kwargs):
+        time.sleep(0.5)  # a part that waits (a Chroma server, a language model)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(advisor, "search", slow_search)
+    with TestClient(create_app(index_settings, advisor=advisor)) as client:
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            codes = list(pool.map(lambda q: client.post("/api/search", json={"query": q}).status_code,
+                                  ["展示会", "BCP", "事業承継", "サイバー"]))
+        elapsed = time.monotonic() - started
+    assert codes == [200] * 4
+    assert elapsed < 1.5, f"4 searches of 0.5 s took {elapsed:.2f} s: serialized"

@@ -96,7 +96,7 @@ def test_a_follow_up_in_the_thread_continues_the_conversation(slack):
                    "thread_ts": "1700000000.000001", "channel": "C1", "channel_type": "channel"}, "Ev2")
     posts = standin.wait_for("chat.postMessage", 2)
     assert posts[1]["thread_ts"] == "1700000000.000001"
-    conv = advisor.conversation("slack:C1:1700000000.000001")
+    conv = advisor.conversation("slack:C1:1700000000.000001", "slack")  # the Slack channel of the store
     assert [t.question for t in conv.turns] == ["展示会に出たいのですが、補助はありますか", "ほかには？"]
 
 

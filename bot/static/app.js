@@ -15,6 +15,7 @@ const TEXT = {
     programs: "関係する制度", upperLimit: "上限", rate: "助成率", period: "募集期間", desk: "窓口",
     operator: "実施主体", fiscalYear: "年度", officialPage: "公式ページ", newTab: "（新しいタブで開きます）",
     official: "公式情報", secondary: "民間の解説を含む",
+    restarted: "以前の相談が見つからなかったため、新しい相談としてお答えします。",
     chipList: [
       ["① IT化・設備", "ITや新しい設備を入れて生産性を上げたいのですが、どんな支援がありますか"],
       ["② 販路開拓", "新しいお客さまや販路を見つけたいのですが、どんな支援がありますか"],
@@ -35,6 +36,7 @@ const TEXT = {
     programs: "Programs in this answer", upperLimit: "Upper limit", rate: "Rate", period: "Period", desk: "Desk",
     operator: "Operator", fiscalYear: "Fiscal year", officialPage: "Official page", newTab: " (opens in a new tab)",
     official: "Official source", secondary: "Includes secondary sources",
+    restarted: "The earlier conversation was not found, so this is answered as a new one.",
     chipList: [
       ["① IT & equipment", "What support is there for IT and new equipment to raise productivity?"],
       ["② New customers", "What support is there for finding new customers and sales channels?"],
@@ -45,6 +47,7 @@ const TEXT = {
   },
 };
 
+// The conversation id is the server's: it comes in an answer and is only ever sent back, never made here.
 const KEY_CONVERSATION = "smebot.conversation";
 const KEY_LANG = "smebot.lang";
 let lang = localStorage.getItem(KEY_LANG) === "en" ? "en" : "ja";
@@ -282,11 +285,18 @@ async function ask(message) {
   addUser(message);
   const box = addAssistant();
   const body = box.querySelector(".body");
+  const send = () => fetch("/api/chat/stream", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message, conversation_id: conversationId }),
+  });
   try {
-    const r = await fetch("/api/chat/stream", {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message, conversation_id: conversationId }),
-    });
+    let r = await send();
+    if (r.status === 404 && conversationId) {
+      // the server no longer holds this conversation: say so and answer in a new one it will issue
+      forgetConversation();
+      status(t("restarted"));
+      r = await send();
+    }
     if (!r.ok) {
       const err = await r.json();
       body.textContent = t("error") + err.error;
@@ -330,7 +340,7 @@ async function ask(message) {
 async function restore() {
   if (!conversationId) return;
   const r = await fetch(`/api/conversations/${encodeURIComponent(conversationId)}`);
-  if (!r.ok) { localStorage.removeItem(KEY_CONVERSATION); conversationId = null; return; }
+  if (!r.ok) { forgetConversation(); return; }
   const data = await r.json();
   for (const turn of data.turns) {
     addUser(turn.question);
@@ -347,9 +357,13 @@ $("ask").addEventListener("submit", (e) => {
 $("message").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("ask").requestSubmit(); }
 });
-$("new-chat").addEventListener("click", () => {
+function forgetConversation() {
   localStorage.removeItem(KEY_CONVERSATION);
   conversationId = null;
+}
+
+$("new-chat").addEventListener("click", () => {
+  forgetConversation();
   $("log").replaceChildren();
   status("");
   $("message").focus();
