@@ -227,3 +227,26 @@ def test_can_you_help_without_a_program_asks_what_support_fits(advisor):
 def test_money_questions_lead_with_programs_that_pay(advisor):
     answer = advisor.ask("お世話になります。展示会に出てみたいのですが、出展費用の一部を負担していただけるような制度はございますか。")
     assert answer.intent["money"] and answer.programs[0]["upper_limit"]
+
+
+@pytest.mark.parametrize(
+    "question, opening",
+    [
+        ("オンライン展示会に出展する場合も、展示会出展助成の対象になりますか？", "はい"),
+        ("一般のお客さん向けの物産展に出るんだけど、展示会出展助成って使える？", "いいえ"),
+        ("下請かけこみ寺に、会社名を出さずに匿名で相談することはできますか？", "はい"),
+        ("Can I phone Tokyo's customer harassment consultation desk on a Saturday? Weekdays are hard for me.", "No"),
+    ],
+)
+def test_yes_or_no_from_the_guide_sentence_about_what_is_asked(advisor, question, opening):
+    answer = advisor.ask(question)
+    assert answer.answer.startswith(opening)
+    first = answer.answer.split("\n")[0]
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", first)}
+    assert cited and all(answer.citations[n - 1].result.chunk.program for n in cited)
+
+
+def test_a_requirement_every_applicant_meets_does_not_decide_yes(advisor):
+    # 都内 is in the program's own requirements: it is not what this owner asks about (1年 in business)
+    answer = advisor.ask("都内で会社を始めてまだ1年ちょっとです。躍進的な事業推進のための設備投資支援事業に申請できますか？")
+    assert not answer.answer.startswith("はい") and "2年以上" in answer.answer

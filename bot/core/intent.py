@@ -216,10 +216,14 @@ def is_yes_no(text: str) -> bool:
         words = re.findall(r"[a-z']+", q)
         if not words:
             return False
-        # the last clause decides: "We sell online. Can we apply?"
-        clauses = [c for c in re.split(r"[.?!;]\s*", q) if c.strip()]
-        first = re.findall(r"[a-z']+", clauses[-1] if clauses else q)
-        return bool(first) and first[0] in v.yes_no_en and not any(w in v.wh_en for w in first[:3])
+        # the question decides: "We sell online. Can we apply?"; "Can I call on Saturday? Weekdays are hard."
+        asked = [c for c in re.findall(r"[^.?!;]*\?", q) if c.strip()]
+        clauses = asked or [c for c in re.split(r"[.?!;]\s*", q) if c.strip()][-1:] or [q]
+        for clause in clauses:
+            first = re.findall(r"[a-z']+", clause)
+            if first and first[0] in v.yes_no_en and not any(w in v.wh_en for w in first[:3]):
+                return True
+        return False
     last = re.split(r"[。！!]", q.rstrip("?？ 　"))[-1] or q
     if any(w in last for w in v.wh_ja):
         return False
@@ -286,7 +290,7 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
     return "support", []
 
 
-_CONDITION_STOP = {
+CONDITION_STOP = {
     "対象", "申請", "利用", "使う", "使える", "助成", "補助", "助成金", "補助金", "制度", "事業", "支援", "会社", "企業",
     "うち", "弊社", "当社", "場合", "こと", "もの", "ため", "よう", "する", "できる", "なる", "ある", "いる", "もらえる",
     "受ける", "受けられる", "中小企業", "東京都", "東京", "都", "公社", "応募", "申し込む", "可能", "大丈夫", "含む", "経費",
@@ -306,12 +310,12 @@ def condition_of(text: str, tokens: list[str], programs: list[str], trigger_word
     named = compact("".join(programs))
     triggers = {normalize(t) for t in trigger_words}
     for tok in tokens:
-        if len(tok) < 2 or tok in _CONDITION_STOP or tok in named or tok.isascii() and len(tok) < 3:
+        if len(tok) < 2 or tok in CONDITION_STOP or tok in named or tok.isascii() and len(tok) < 3:
             continue
         if any(tok in t or t in tok for t in triggers if t):
             return tok
     for tok in tokens:
-        if len(tok) >= 2 and tok not in _CONDITION_STOP and compact(tok) not in named and not re.fullmatch(r"[ぁ-ゖ]+", tok):
+        if len(tok) >= 2 and tok not in CONDITION_STOP and compact(tok) not in named and not re.fullmatch(r"[ぁ-ゖ]+", tok):
             if any(tok in normalize(w) for w in _CONDITION_HINTS):
                 return tok
     return None
@@ -324,7 +328,9 @@ _CONDITION_EN = {
     "rental": "レンタル", "startup": "創業", "start-up": "創業", "tax arrears": "滞納", "unpaid tax": "滞納",
     "outside tokyo": "都外", "npo": "NPO", "nonprofit": "NPO", "non-profit": "NPO", "software": "ソフトウェア",
     "personal computer": "パソコン", "laptop": "パソコン", "pc": "パソコン", "tablet": "タブレット", "labor cost": "人件費",
-    "labour cost": "人件費", "salaries": "人件費",
+    "labour cost": "人件費", "salaries": "人件費", "phishing email drill": "標的型メール訓練",
+    "phishing drill": "標的型メール訓練", "targeted email": "標的型メール訓練", "saturday": "土日", "sunday": "土日",
+    "weekend": "土日", "anonymous": "匿名", "anonymously": "匿名", "online trade show": "オンライン展示会",
 }
 
 # words that name a condition worth checking in the passages, when the question hinges on them

@@ -108,8 +108,12 @@ def _sentences(text: str) -> tuple[str, ...]:
     )
 
 
+_BRACKETS = (("「", "」"), ("『", "』"), ("（", "）"), ("(", ")"))
+
+
 def _within_quotes(parts: list[str]) -> list[str]:
-    """Sentences, with a 。 inside 「」 kept in its sentence (a quoted remark is not cut in two)."""
+    """Sentences, with a 。 inside 「」 or （） kept in its sentence (a quoted remark or a note in brackets
+    is not cut in two)."""
     out: list[str] = []
     depth = 0
     for part in parts:
@@ -117,7 +121,7 @@ def _within_quotes(parts: list[str]) -> list[str]:
             out[-1] += part
         else:
             out.append(part)
-        depth = max(0, depth + part.count("「") + part.count("『") - part.count("」") - part.count("』"))
+        depth = max(0, depth + sum(part.count(o) - part.count(c) for o, c in _BRACKETS))
     return out
 
 

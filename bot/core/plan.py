@@ -32,7 +32,7 @@ MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind
 MAX_SLOT_POINTS = 2
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
-_NO = re.compile(r"対象外|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
+_NO = re.compile(r"対象外|向けでない|ではない|でないもの|は休み|休業|不要|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
 _YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
 _HAS_YEAR = re.compile(r"年度|\d{4}年|令和|平成")
 
@@ -356,14 +356,39 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
         return None
     names = set(lib.tokenizer.tokens("".join(intent.programs)))
     words = {t for t in lib.tokenizer.tokens(intent.text) if len(t) >= 2 and t not in _EVERYDAY and t not in names}
+    asked_text = normalize(intent.text)
     for chunk in chunks:
         for s in sentences_of(chunk):
             norm = normalize(s)
             if not any(normalize(e) in norm for e in evidence):
                 continue
             others = {w for w in words if w in norm and not any(normalize(e) in w or w in normalize(e) for e in evidence)}
-            if others or evidence_answers_alone(intent.asks):
+            # the evidence word the owner used (匿名 in 「匿名で相談できますか」) speaks of what was asked
+            asked = intent.yes_no and any(normalize(e) in asked_text and normalize(e) in norm for e in evidence)
+            if others or asked or evidence_answers_alone(intent.asks):
                 return chunk, s
+    return None
+
+
+def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, str, str] | None:
+    """For a yes/no question whose condition is not one of the known ones (オンライン展示会, 匿名): the first
+    word of the question, beyond the program's name and everyday words, that a guide sentence says yes
+    or no of. Returns the passage, the sentence and the word."""
+    from .intent import CONDITION_STOP
+
+    names = set(lib.tokenizer.tokens("".join(intent.programs)))
+    # words of the program's own requirements (都内) are what every applicant meets, not what is asked
+    record = lib.records.get(intent.programs[0]) if intent.programs else None
+    if record is not None:
+        names |= set(lib.tokenizer.tokens("".join(f.ja for f in (*record.eligibility, *record.prerequisites))))
+    seen: set[str] = set()
+    for word in lib.tokenizer.tokens(intent.text):
+        if len(word) < 2 or word in seen or word in names or word in _EVERYDAY or word in CONDITION_STOP or re.fullmatch(r"[ぁ-ゖ]+", word):
+            continue
+        seen.add(word)
+        found = sentence_with(chunks, word)
+        if found and found[1] and _polarity(found[1], word) is not None:
+            return found[0], found[1], word
     return None
 
 
@@ -414,6 +439,14 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         plan.add_program(record)
         chunks = lib.program_chunks(record.name)
         detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
+        hinge = _hinge(lib, intent, chunks) if intent.yes_no and not detail and intent.asks in ("eligibility", "covered_costs") else None
+        if hinge is not None:  # 「オンライン展示会も対象？」: the guide's sentence says yes or no of it
+            chunk, sentence, word = hinge
+            key = f"direct.quote_{_polarity(sentence, word)}"
+            plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, plan.cite(SearchResult(chunk, 1.0)))
+            plan.next_step = _desk(plan, lib, record)
+            _fiscal_note(plan, record)
+            return plan
         say = None if detail else _specific_contact(plan, lib, record) or _value_say(plan, lib, record, intent.asks)
         if say is None:
             found = _evidence(lib, intent, chunks)
@@ -718,6 +751,15 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
                 best = (overlap, chunk, sentence)
     if not words - _ABOUT:  # 「〇〇について教えて」: the program itself, with its headline figure
         return None
+    hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
+    if hinge is not None:
+        chunk, sentence, word = hinge
+        plan.add_program(record)
+        key = f"direct.quote_{_polarity(sentence, word)}"
+        plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, plan.cite(SearchResult(chunk, 1.0)))
+        plan.next_step = _desk(plan, lib, record)
+        _fiscal_note(plan, record)
+        return plan
     if best is None or best[0] < DETAIL_MIN_WORDS:
         # a detail of this program that no sentence of its guide speaks to: say so, name the desk
         return _with_common_rule(_not_stated(plan, lib, record), lib)
