@@ -284,11 +284,7 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
             cites = rule + plan.cite(_passage_for(lib, record, rate.ja, "助成率・上限"))
             values = {
                 "program": name, "value": _bi(rate), "year": year, "size": Term(f"size.{size}"),
-                "owner": Term(
-                    "owner.employees" if "employees" in str(verdict.basis) and owner.get("employees") else "owner.capital",
-                    {"employees": owner.get("employees", ""), "capital": f"{owner.get('capital', 0):,}",
-                     "industry": Term(f"industry.{owner.get('industry') or 'other'}")},
-                ),
+                "owner": _owner_term(owner, verdict),
             }
             return Say("direct.rate_for_owner", values, cites)
         plain = [r for r in record.subsidy_rate if r.condition is None]
@@ -567,7 +563,9 @@ def _words(intent: Intent, tok: JapaneseTokenizer) -> set[str]:
     return {t for t in (intent.words or tok.tokens(intent.query)) if len(t) >= 2}
 
 
-def _program_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, hit: SearchResult | None, size: str | None, verdict: Any) -> Say:
+def _program_say(
+    plan: AnswerPlan, lib: Library, record: ProgramRecord, hit: SearchResult | None, size: str | None, verdict: Any, owner: dict[str, Any] | None = None
+) -> Say:
     """A program with its headline figure, cited to the passage that states it (no figure without one)."""
     name = Name(record.name, record.name_en)
     head = _headline(record, size)
@@ -583,9 +581,18 @@ def _program_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, hit: Sea
     if kind == "upper_limit" and rate is not None and rate.size != "any" and rate_at is not None:
         rule = plan.cite(lib.rules_passage(verdict.section))
         cites += [n for n in rule + plan.cite(rate_at) if n not in cites]
-        values.update(rate=_bi(rate), size=Term(f"size.{size}"))
+        values.update(rate=_bi(rate), size=Term(f"size.{size}"), owner=_owner_term(owner or {}, verdict))
         kind = "upper_limit_rate"
     return Say(f"program.{kind}", values, cites)
+
+
+def _owner_term(owner: dict[str, Any], verdict: Any) -> Term:
+    """The owner as the size rule saw them: 従業員10人の製造業, 資本金3,000万円の小売業."""
+    return Term(
+        "owner.employees" if "employees" in str(verdict.basis) and owner.get("employees") else "owner.capital",
+        {"employees": owner.get("employees", ""), "capital": f"{owner.get('capital', 0):,}",
+         "industry": Term(f"industry.{owner.get('industry') or 'other'}")},
+    )
 
 
 def _first(lib: Library, record: ProgramRecord) -> SearchResult | None:
@@ -649,7 +656,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     for record, _ in programs:
         plan.add_program(record)
     if programs_lead:  # cited in the order they are read
-        says = [_program_say(plan, lib, record, hit, size, verdict) for record, hit in programs]
+        says = [_program_say(plan, lib, record, hit, size, verdict, intent.owner) for record, hit in programs]
         plan.direct = Say("direct.support_" + says[0].key.split(".", 1)[1], says[0].values, says[0].cites)
         plan.points.extend(says[1:])
     # the policy measure behind them (one beside programs, two otherwise): the sentences of the
@@ -663,7 +670,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
     if not programs_lead:
-        plan.points.extend(_program_say(plan, lib, record, hit, size, verdict) for record, hit in programs)
+        plan.points.extend(_program_say(plan, lib, record, hit, size, verdict, intent.owner) for record, hit in programs)
     if plan.direct.key == "":
         # nothing but the policy's statement of the problem or other passages
         for r in results[:1]:
@@ -674,7 +681,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         plan.refused, plan.reason = True, "not_found"
         return plan
     lead = programs[0][0] if programs else None
-    if programs_lead and lead is not None and lead.prerequisites and len(plan.points) < MAX_SUPPORT_POINTS:
+    if lead is not None and lead.prerequisites and len(plan.points) < MAX_SUPPORT_POINTS:
         f = lead.prerequisites[0]
         where = _passage_for(lib, lead, f.ja, "対象")
         if where is not None:  # the deciding requirement, where the guide states it
