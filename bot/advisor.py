@@ -219,7 +219,7 @@ class Advisor:
     def store(self) -> ConversationStore:
         """The conversation store; adapters build it at start-up (`open_store`), not on a first request."""
         if self._store is None:
-            self._store = ConversationStore(self.settings.conversation_db)
+            self._store = ConversationStore(self.settings.conversation_db, timeout=self.settings.db_timeout)
         return self._store
 
     def open_store(self) -> ConversationStore:
