@@ -31,6 +31,7 @@ from .settings import Settings, get_settings, secret_values
 from .store import SLACK, WEB, Conversation, ConversationStore, Turn, UnknownConversation
 from .terms import get_term_map
 from .tokenize import get_tokenizer
+from .vectorstore import noting_parts_down
 
 log = logging.getLogger(__name__)
 # after a finished check: "何から始めればいい?" is about its result
@@ -165,7 +166,10 @@ class Advisor:
         if kind is not None and kind not in ("policy", "guide"):
             raise BadRequest("kind must be policy or guide")
         conv = self._conversation(conversation_id, channel)
-        answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
+        with noting_parts_down() as down:
+            answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
+        if down:
+            self._degrade(answer, question)
         answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
             on_delta(answer.answer)
@@ -182,7 +186,10 @@ class Advisor:
         citations: list[Citation] = []
         checks = [message("draft.check.sign", "ja"), message("draft.check.yearly", "ja")]
         for i, (q, with_context) in enumerate(questions, start=1):
-            answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
+            with noting_parts_down() as down:
+                answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
+            if down and message("draft.check.degraded", "ja") not in checks:
+                checks.append(message("draft.check.degraded", "ja"))
             if answer.choices:
                 body = message("draft.broad", "ja")
                 checks.append(message("draft.check.broad", "ja", n=i))
@@ -473,6 +480,16 @@ class Advisor:
         )
         answer.intent = plan.intent.to_dict()
         return answer
+
+    def _degrade(self, answer: Answer, question: str) -> None:
+        """An answer made without a part that is down says so, and claims nothing that part might have changed:
+        'nothing in the documents answers this' becomes 'nothing found while part of the search is down'."""
+        answer.degraded = True
+        language = answer.intent.get("language") or language_of(question)
+        if answer.refused and answer.reason in ("not_found", "no_more"):
+            answer.answer = message("refusal.not_found.degraded", language)
+        elif not answer.refused:
+            answer.answer = f"{message('degraded.note', language)}\n{answer.answer}"
 
     def _refuse(self, question: str, reason: str, intent: Intent | None = None, **values) -> Answer:
         language = intent.language if intent is not None else language_of(question)

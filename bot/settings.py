@@ -36,7 +36,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="Use a Chroma server (http://host:port) instead of files under data_dir."
     )
-    # What a database that is down or frozen may cost a request (see bot/store.py).
+    # What a dependency that is down or frozen may cost a request (see bot/vectorstore.py, bot/store.py).
+    chroma_timeout: float = Field(
+        2.0, gt=0, description="Seconds a Chroma server may take to answer one call; past it, search uses BM25 alone."
+    )
+    chroma_retry_after: float = Field(
+        5.0, ge=0, description="Seconds a Chroma server that failed is left alone before it is tried again."
+    )
     db_timeout: float = Field(
         3.0,
         gt=0,
