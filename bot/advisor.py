@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -28,7 +29,7 @@ from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
-from .store import SLACK, WEB, Conversation, ConversationStore, Turn, UnknownConversation
+from .store import SLACK, WEB, Conversation, ConversationStore, StoreUnavailable, Turn, UnknownConversation
 from .terms import get_term_map
 from .tokenize import get_tokenizer
 from .vectorstore import noting_parts_down
@@ -536,6 +537,30 @@ class Advisor:
         return best_bm25 / self.settings.own_word_weight >= MIN_BM25_WITHOUT_DOMAIN
 
     # -- status ----------------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, str]:
+        """Whether each part can serve now: `ok`, `down`, or `not used` (an index without vectors).
+
+        The vector store and the database are asked side by side, each within its own timeout; a
+        vector store in its back-off is reported down without a call."""
+        index = self.index
+        vectors = index.collection
+
+        def database() -> str:
+            try:
+                self.store.ping()
+                return "ok"
+            except StoreUnavailable:
+                return "down"
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            db = pool.submit(database)
+            vector_store = "not used" if vectors is None else ("ok" if vectors.check() else "down")
+            return {
+                "index": "ok" if index.size and index.bm25 is not None else "down",
+                "vector_store": vector_store,
+                "database": db.result(),
+            }
 
     def health(self) -> dict:
         versions = {}
