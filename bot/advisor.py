@@ -489,8 +489,8 @@ class Advisor:
         language = answer.intent.get("language") or language_of(question)
         if answer.refused and answer.reason in ("not_found", "no_more"):
             answer.answer = message("refusal.not_found.degraded", language)
-        elif not answer.refused:
-            answer.answer = f"{message('degraded.note', language)}\n{answer.answer}"
+        elif not answer.refused:  # after the answer: its first sentence stays the one that answers
+            answer.answer = f"{answer.answer}\n{message('degraded.note', language)}"
 
     def _refuse(self, question: str, reason: str, intent: Intent | None = None, **values) -> Answer:
         language = intent.language if intent is not None else language_of(question)

@@ -280,11 +280,11 @@ def test_chroma_stopped_answers_degraded_with_citations_and_recovers(chroma_up, 
         assert r.status_code == 200, r.text
         answer = r.json()
         assert answer["degraded"] is True and not answer["refused"] and answer["citations"]
-        assert answer["answer"].startswith("（いま検索の一部")  # says what it was made without
+        assert answer["answer"].endswith("お答えしています。）")  # says what it was made without, after the answer
         assert any("事業継続" in c["text"] or "BCP" in c["text"] for c in answer["citations"])
         assert answer["turn"] == 1  # the conversation goes on
         english = chat(client, url, "Can you help us write a business continuity plan?").json()
-        assert english["degraded"] is True and english["answer"].startswith("(Part of the search")
+        assert english["degraded"] is True and "(Search by meaning is down" in english["answer"]
         search = client.post(f"{url}/api/search", json={"query": "事業継続計画", "k": 3})
         assert search.status_code == 200 and search.json()["results"]
         ready = client.get(f"{url}/healthz/ready")
