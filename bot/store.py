@@ -123,17 +123,21 @@ def _guarded(fn: Callable) -> Callable:
     """A call to the database that fails for want of the database raises StoreUnavailable; the
     driver's message (host, port, what the server said) goes to the log only."""
 
+    def unavailable(exc: Exception) -> StoreUnavailable:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+        log.warning("conversation store unavailable (%s): %s", fn.__name__, lines[0])
+        return StoreUnavailable()
+
     @functools.wraps(fn)
     def call(self, *args, **kwargs):
         try:
             return fn(self, *args, **kwargs)
-        except (OperationalError, InterfaceError, PoolTimeout, DBAPIError) as exc:
-            if isinstance(exc, DBAPIError) and not isinstance(exc, (OperationalError, InterfaceError)):
-                if not exc.connection_invalidated:
-                    raise  # a statement the database refused (a bug, not an outage): a 500 as before
-            lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
-            log.warning("conversation store unavailable (%s): %s", fn.__name__, lines[0])
-            raise StoreUnavailable() from exc
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise unavailable(exc) from exc
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise  # a statement the database refused: a bug, not an outage
+            raise unavailable(exc) from exc
 
     return call
 

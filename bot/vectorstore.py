@@ -71,7 +71,7 @@ def within(seconds: float, fn: Callable[[], T]) -> T:
     def run() -> None:
         try:
             outcome["value"] = fn()
-        except BaseException as exc:  # handed to the caller
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             outcome["error"] = exc
         finally:
             done.set()
