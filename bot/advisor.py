@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
@@ -28,9 +29,10 @@ from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
-from .store import SLACK, WEB, Conversation, ConversationStore, Turn, UnknownConversation
+from .store import SLACK, WEB, Conversation, ConversationStore, StoreUnavailable, Turn, UnknownConversation
 from .terms import get_term_map
 from .tokenize import get_tokenizer
+from .vectorstore import noting_parts_down
 
 log = logging.getLogger(__name__)
 # after a finished check: "何から始めればいい?" is about its result
@@ -165,7 +167,10 @@ class Advisor:
         if kind is not None and kind not in ("policy", "guide"):
             raise BadRequest("kind must be policy or guide")
         conv = self._conversation(conversation_id, channel)
-        answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
+        with noting_parts_down() as down:
+            answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
+        if down:
+            self._degrade(answer, question)
         answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
             on_delta(answer.answer)
@@ -182,7 +187,10 @@ class Advisor:
         citations: list[Citation] = []
         checks = [message("draft.check.sign", "ja"), message("draft.check.yearly", "ja")]
         for i, (q, with_context) in enumerate(questions, start=1):
-            answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
+            with noting_parts_down() as down:
+                answer, _ = self._turn(with_context, Conversation(f"draft-{i}"))
+            if down and message("draft.check.degraded", "ja") not in checks:
+                checks.append(message("draft.check.degraded", "ja"))
             if answer.choices:
                 body = message("draft.broad", "ja")
                 checks.append(message("draft.check.broad", "ja", n=i))
@@ -219,7 +227,7 @@ class Advisor:
     def store(self) -> ConversationStore:
         """The conversation store; adapters build it at start-up (`open_store`), not on a first request."""
         if self._store is None:
-            self._store = ConversationStore(self.settings.conversation_db)
+            self._store = ConversationStore(self.settings.conversation_db, timeout=self.settings.db_timeout)
         return self._store
 
     def open_store(self) -> ConversationStore:
@@ -474,6 +482,16 @@ class Advisor:
         answer.intent = plan.intent.to_dict()
         return answer
 
+    def _degrade(self, answer: Answer, question: str) -> None:
+        """An answer made without a part that is down says so, and claims nothing that part might have changed:
+        'nothing in the documents answers this' becomes 'nothing found while part of the search is down'."""
+        answer.degraded = True
+        language = answer.intent.get("language") or language_of(question)
+        if answer.refused and answer.reason in ("not_found", "no_more"):
+            answer.answer = message("refusal.not_found.degraded", language)
+        elif not answer.refused:  # after the answer: its first sentence stays the one that answers
+            answer.answer = f"{answer.answer}\n{message('degraded.note', language)}"
+
     def _refuse(self, question: str, reason: str, intent: Intent | None = None, **values) -> Answer:
         language = intent.language if intent is not None else language_of(question)
         if reason == "out_of_scope":
@@ -519,6 +537,30 @@ class Advisor:
         return best_bm25 / self.settings.own_word_weight >= MIN_BM25_WITHOUT_DOMAIN
 
     # -- status ----------------------------------------------------------------------------------
+
+    def readiness(self) -> dict[str, str]:
+        """Whether each part can serve now: `ok`, `down`, or `not used` (an index without vectors).
+
+        The vector store and the database are asked side by side, each within its own timeout; a
+        vector store in its back-off is reported down without a call."""
+        index = self.index
+        vectors = index.collection
+
+        def database() -> str:
+            try:
+                self.store.ping()
+                return "ok"
+            except StoreUnavailable:
+                return "down"
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            db = pool.submit(database)
+            vector_store = "not used" if vectors is None else ("ok" if vectors.check() else "down")
+            return {
+                "index": "ok" if index.size and index.bm25 is not None else "down",
+                "vector_store": vector_store,
+                "database": db.result(),
+            }
 
     def health(self) -> dict:
         versions = {}

@@ -63,7 +63,12 @@ def generation_dir(index_dir: Path, generation: int) -> Path:
     return index_dir / f"gen-{generation}"
 
 
-def chroma_client(settings: Settings):
+def chroma_client(settings: Settings, timeout: float | None = None):
+    """A Chroma client: files under the data dir, or the server `chroma_url` names.
+
+    `timeout` bounds each call to a server (Chroma's own HTTP client waits forever). The client's
+    constructor already calls the server, without it: bot.vectorstore calls this within a deadline.
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -71,13 +76,19 @@ def chroma_client(settings: Settings):
     if settings.chroma_url:
         from urllib.parse import urlparse
 
+        import httpx
+
         url = urlparse(settings.chroma_url)
-        return chromadb.HttpClient(
+        client = chromadb.HttpClient(
             host=url.hostname or "127.0.0.1",
             port=url.port or 8000,
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
+        if timeout is not None:
+            # chromadb builds its httpx.Client with timeout=None and offers no setting for it
+            client._server._session.timeout = httpx.Timeout(timeout)
+        return client
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -102,7 +113,7 @@ class LoadedIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     bm25: Any
-    collection: Any | None  # None when the index was built without a dense model
+    collection: Any | None  # a VectorStore; None when the index was built without a dense model
     # the program records, by program name (empty for an index built before programs.json)
     programs: dict[str, ProgramRecord] = field(default_factory=dict)
 
@@ -124,6 +135,10 @@ def load_index(settings: Settings) -> LoadedIndex:
     bm25 = bm25s.BM25.load(str(gen_dir / "bm25"), load_corpus=False, show_progress=False) if chunks else None
     collection = None
     if manifest.get("collection"):
-        collection = chroma_client(settings).get_collection(manifest["collection"], embedding_function=None)
+        from .vectorstore import VectorStore
+
+        # connected now if it can be; a server that is down is tried again later, and BM25 serves meanwhile
+        collection = VectorStore(settings, manifest["collection"])
+        collection.connect()
     programs = read_programs(gen_dir / "programs.json")
     return LoadedIndex(manifest, chunks, bm25, collection, programs)

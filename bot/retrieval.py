@@ -19,6 +19,7 @@ from .settings import Settings
 from .terms import TermMap, TermMatch, policy_words
 from .text import compact
 from .tokenize import JapaneseTokenizer
+from .vectorstore import VectorStoreDown, note_down
 
 METHODS = ("bm25", "dense", "hybrid")
 # A guide passage's fused score is scaled by this when the question is about a measure, not a program.
@@ -175,12 +176,16 @@ class Retriever:
         where = {k: v for k, v in (("direction", direction), ("kind", kind)) if v is not None}
         if len(where) > 1:
             where = {"$and": [{k: v} for k, v in where.items()]}
-        res = self.index.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
-            n_results=min(n, len(self.index.chunks)),
-            where=where or None,
-            include=["distances"],
-        )
+        try:
+            res = self.index.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
+                n_results=min(n, len(self.index.chunks)),
+                where=where or None,
+                include=["distances"],
+            )
+        except VectorStoreDown:  # BM25 ranks alone; the turn's answer says it was made without this
+            note_down("vector_store")
+            return Ranking()
         hits = {}
         for rank, (cid, dist) in enumerate(zip(res["ids"][0], res["distances"][0]), start=1):
             pos = self._position.get(cid)

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="Use a Chroma server (http://host:port) instead of files under data_dir."
     )
+    # What a dependency that is down or frozen may cost a request (see bot/vectorstore.py, bot/store.py).
+    chroma_timeout: float = Field(
+        2.0, gt=0, description="Seconds a Chroma server may take to answer one call; past it, search uses BM25 alone."
+    )
+    chroma_retry_after: float = Field(
+        5.0, ge=0, description="Seconds a Chroma server that failed is left alone before it is tried again."
+    )
+    db_timeout: float = Field(
+        3.0,
+        gt=0,
+        description="Seconds the conversation store may take to connect or to answer one statement "
+        "(PostgreSQL connect and statement timeouts, a deadline on each wait for the server; SQLite's busy timeout).",
+    )
     llm: str | None = Field(
         None,
         description="Optional chat model as provider:model (openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, "

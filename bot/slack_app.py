@@ -21,10 +21,12 @@ from typing import Any
 
 from .advisor import Advisor, BadRequest
 from .settings import Settings
-from .store import SLACK
+from .store import SLACK, StoreUnavailable
 from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
 
 log = logging.getLogger(__name__)
+# the conversation store is down: said plainly, as the web's 503 says it (never the database's own message)
+STORE_DOWN = "ただいま会話を記録できないため、お答えできませんでした。少し時間をおいて、もう一度お試しください。"
 
 
 class SeenEvents:
@@ -90,6 +92,9 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         except BadRequest as exc:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(f"うまく受け取れませんでした：{exc}"))
             return
+        except StoreUnavailable:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=STORE_DOWN)
+            return
         client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
@@ -128,6 +133,9 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
             answer = ask(body.get("text", ""), conversation_id)
         except BadRequest as exc:
             client.chat_postEphemeral(channel=channel, user=user, text=escape(f"使い方：/smebot 質問（{exc}）"))
+            return
+        except StoreUnavailable:
+            client.chat_postEphemeral(channel=channel, user=user, text=STORE_DOWN)
             return
         client.chat_postEphemeral(
             channel=channel,

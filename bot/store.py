@@ -13,12 +13,20 @@ Many processes, one truth:
   under the row's write lock), so numbers are unique and gapless however many processes answer
   the same conversation; a unique (conversation, turn) index keeps it so, and a conflict or a
   busy database is retried.
+
+A database that is down or frozen costs a call `timeout` seconds at most (PostgreSQL: the connect
+timeout, the server's statement_timeout, and a deadline on each wait for the server, which a
+frozen server, still taking bytes, would otherwise never end; SQLite: its busy timeout), and is
+reported as StoreUnavailable, whose message names no host, port or driver error: the web answers
+503 with it. Nothing is kept from a failed call, so the store serves again once the database does.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -46,7 +54,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
 log = logging.getLogger(__name__)
@@ -101,6 +110,36 @@ feedback = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached, or did not answer in time. The message is for clients."""
+
+    def __init__(self) -> None:
+        super().__init__("the conversation store is unavailable; try again shortly")
+
+
+def _guarded(fn: Callable) -> Callable:
+    """A call to the database that fails for want of the database raises StoreUnavailable; the
+    driver's message (host, port, what the server said) goes to the log only."""
+
+    def unavailable(exc: Exception) -> StoreUnavailable:
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__]
+        log.warning("conversation store unavailable (%s): %s", fn.__name__, lines[0])
+        return StoreUnavailable()
+
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise unavailable(exc) from exc
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise  # a statement the database refused: a bug, not an outage
+            raise unavailable(exc) from exc
+
+    return call
 
 
 class UnknownConversation(LookupError):
@@ -271,11 +310,46 @@ class Conversation:
 
 # Any number on the same key: every smebot process migrating one PostgreSQL database waits here.
 _PG_MIGRATION_LOCK = 0x736D65626F74  # "smebot"
+# The client's deadline outlasts the server's statement_timeout by this much: a live server cancels
+# a slow statement itself (the connection stays usable); only a frozen one meets the deadline.
+DEADLINE_GRACE = 1.0
+
+
+def _pg_connector(timeout: float) -> Callable:
+    """SQLAlchemy's do_connect for PostgreSQL: a connection whose waits on the server have a deadline,
+    and whose statements have the server's statement_timeout (added to any options the URL gives)."""
+    import psycopg
+
+    class DeadlineConnection(psycopg.Connection):
+        deadline: float | None = None
+
+        def wait(self, gen, *args, **kwargs):
+            if self.deadline is None or args or kwargs.get("timeout") is not None:
+                return super().wait(gen, *args, **kwargs)
+            started = time.monotonic()
+            try:
+                return super().wait(gen, timeout=self.deadline, **kwargs)
+            except psycopg.OperationalError:
+                if time.monotonic() - started < self.deadline:
+                    raise  # the server answered: an error of its own
+                self.close()  # left mid-exchange: the connection cannot be used again
+                raise psycopg.OperationalError(f"no answer from the database within {self.deadline:g} s") from None
+
+    def connect(dialect, record, cargs, cparams):
+        options = f"-c statement_timeout={int(timeout * 1000)}"
+        cparams["options"] = f"{cparams['options']} {options}" if cparams.get("options") else options
+        cparams.setdefault("connect_timeout", max(2, math.ceil(timeout)))  # libpq counts whole seconds, 2 at least
+        conn = DeadlineConnection.connect(*cargs, **cparams)
+        conn.deadline = timeout + DEADLINE_GRACE
+        return conn
+
+    return connect
 
 
 class ConversationStore:
-    def __init__(self, url: str, *, connect_timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 3.0) -> None:
         self.url = url
+        self.timeout = timeout
         if url in ("sqlite://", "sqlite:///:memory:"):
             # one in-memory database shared by every thread (evals, tests), not one per thread
             self.engine: Engine = create_engine(
@@ -283,9 +357,13 @@ class ConversationStore:
             )
         elif url.startswith("sqlite"):
             # a writer waits this long for another process's write, then the write is retried
-            self.engine = create_engine(url, connect_args={"timeout": connect_timeout})
+            self.engine = create_engine(url, connect_args={"timeout": timeout})
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            # a stale pooled connection is replaced before use (a database that restarted); a request
+            # waits `timeout` at most for a connection from the pool
+            self.engine = create_engine(url, pool_pre_ping=True, pool_timeout=timeout)
+            if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "psycopg":
+                event.listen(self.engine, "do_connect", _pg_connector(timeout))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
@@ -294,6 +372,7 @@ class ConversationStore:
 
     # -- schema ----------------------------------------------------------------------------------
 
+    @_guarded
     def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded, once, under a database-wide lock.
 
@@ -302,26 +381,46 @@ class ConversationStore:
         and a process that waited finds the work recorded and does nothing.
         """
         applied: list[str] = []
-        with self._writer.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-            metadata.create_all(conn, tables=[migrations_table])
-            done = {row[0] for row in conn.execute(select(migrations_table.c.name))}
-            for name, fn in MIGRATIONS:
-                if name not in done:
-                    fn(conn)
-                    conn.execute(insert(migrations_table).values(name=name, applied_at=now()))
-                    applied.append(name)
+        with self._writer.connect() as conn:
+            # no time limit here: a process waits for another's migration, and a migration may
+            # rewrite a large table (start-up, not a request)
+            raw = conn.connection.dbapi_connection
+            deadline = getattr(raw, "deadline", None)
+            if deadline is not None:
+                raw.deadline = None
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SET LOCAL statement_timeout = 0"))
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                    metadata.create_all(conn, tables=[migrations_table])
+                    done = {row[0] for row in conn.execute(select(migrations_table.c.name))}
+                    for name, fn in MIGRATIONS:
+                        if name not in done:
+                            fn(conn)
+                            conn.execute(insert(migrations_table).values(name=name, applied_at=now()))
+                            applied.append(name)
+            finally:
+                if deadline is not None:
+                    raw.deadline = deadline
         if applied:
             log.info("conversation store: applied %s", ", ".join(applied))
         return applied
 
+    @_guarded
     def applied(self) -> list[str]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(migrations_table.c.name).order_by(migrations_table.c.name)).scalars())
 
+    @_guarded
+    def ping(self) -> None:
+        """One round trip to the database (readiness); StoreUnavailable if it cannot make it."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     # -- conversations ---------------------------------------------------------------------------
 
+    @_guarded
     def get(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
         """The conversation with this id in this channel; None for any other (or a malformed id)."""
         if not well_formed(conversation_id):
@@ -355,6 +454,7 @@ class ConversationStore:
             raise ValueError("web conversation ids are issued by the store, never named")
         return Conversation(conversation_id or new_id(), saved=False, channel=channel)
 
+    @_guarded
     def add_turn(self, conv: Conversation, turn: Turn) -> None:
         """Record a turn with the next number of its conversation, and the conversation's new
         profile and state, in one transaction; `turn.n` (and the stored answer's `turn`) is the
@@ -408,6 +508,7 @@ class ConversationStore:
             raise UnknownConversation(conv.id)
         return conn.execute(select(c.next_turn - 1).where(c.id == conv.id)).scalar_one()
 
+    @_guarded
     def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "", channel: str = WEB) -> None:
         """Record 👍/👎 on one turn; UnknownConversation or LookupError if it does not exist."""
         if not well_formed(conversation_id):
@@ -431,6 +532,7 @@ class ConversationStore:
                 )
             )
 
+    @_guarded
     def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -9,6 +9,11 @@ its own transactions, so nothing here serializes them. Bad input gets a 4xx with
 {"error": "..."} that says what is wrong, never a 500; a conversation id the server did not issue
 (or a Slack thread's) gets 404.
 
+A dependency that is down never becomes a 500 or a hang: without the vector store, answers come
+from BM25 alone and say `degraded`; without the database, what needs it answers 503 {"error": "..."}
+with Retry-After (in the stream, an `error` event), never the database's own message.
+`/healthz/live` says the process answers; `/healthz/ready` whether each part can serve.
+
 `smebot serve --workers N` runs N processes of this app through uvicorn's factory
 (`bot.web:create_app`), each with its own Advisor over the one index and the one store.
 """
@@ -32,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .advisor import Advisor, BadRequest
 from .settings import Settings, get_settings
-from .store import UnknownConversation
+from .store import StoreUnavailable, UnknownConversation
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -77,6 +82,15 @@ class ErrorBody(BaseModel):
 
 
 NOT_FOUND = {404: {"model": ErrorBody, "description": "no conversation with this id was issued to web clients"}}
+# A database that is down is a 503 with a message that names no host, port or driver error.
+STORE_DOWN = {503: {"model": ErrorBody, "description": "the conversation store is unavailable (try again after Retry-After)"}}
+RETRY_AFTER = "5"
+
+
+class ReadyBody(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, Literal["ok", "down", "not used"]]
+    error: str | None = None
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -118,6 +132,10 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def _bad(request: Request, exc: BadRequest):
         return error(400, str(exc))
 
+    @app.exception_handler(StoreUnavailable)
+    async def _store_down(request: Request, exc: StoreUnavailable):
+        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+
     @app.exception_handler(UnknownConversation)
     async def _unknown(request: Request, exc: UnknownConversation):
         return error(404, str(exc))
@@ -144,6 +162,25 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def healthz(request: Request):
         return core(request).health()
 
+    @app.get("/healthz/live")
+    async def live():
+        """The process answers (on the event loop: busy worker threads do not make it fail)."""
+        return {"status": "ok"}
+
+    @app.get(
+        "/healthz/ready",
+        response_model=ReadyBody,
+        responses={503: {"model": ReadyBody, "description": "a part that answers need is down; `error` names it"}},
+    )
+    async def ready(request: Request):
+        """200 when the index, the vector store and the database can serve; else 503 naming what is down."""
+        checks = await run(request, core(request).readiness)
+        down = [part.replace("_", " ") for part, state in checks.items() if state == "down"]
+        if not down:
+            return {"status": "ready", "checks": checks, "error": None}
+        body = {"status": "not ready", "checks": checks, "error": f"down: {', '.join(down)}"}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
+
     @app.post("/api/search")
     async def search(body: SearchRequest, request: Request):
         advisor = core(request)
@@ -152,7 +189,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         )
         return {"query": body.query, "results": [r.to_dict() for r in results]}
 
-    @app.post("/api/chat", responses=NOT_FOUND)
+    @app.post("/api/chat", responses={**NOT_FOUND, **STORE_DOWN})
     async def chat(body: ChatRequest, request: Request):
         advisor = core(request)
         answer = await run(
@@ -170,13 +207,13 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             ]
         }
 
-    @app.post("/api/diagnose", responses=NOT_FOUND)
+    @app.post("/api/diagnose", responses={**NOT_FOUND, **STORE_DOWN})
     async def diagnose(body: DiagnoseRequest, request: Request):
         """Start a check sheet; answer its questions through /api/chat with the conversation id."""
         answer = await run(request, core(request).start_check, body.name, body.conversation_id)
         return answer.to_dict()
 
-    @app.post("/api/chat/stream", responses=NOT_FOUND)
+    @app.post("/api/chat/stream", responses={**NOT_FOUND, **STORE_DOWN})
     async def chat_stream(body: ChatRequest, request: Request):
         advisor = core(request)
         advisor.check_message(body.message)  # bad input is a 4xx before the stream starts
@@ -194,9 +231,13 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                     body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
                 )
                 loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
-            except Exception as exc:  # reported in the stream; the connection is already open
+            except StoreUnavailable as exc:  # the answer could not be kept: said as /api/chat says it
+                loop.call_soon_threadsafe(events.put_nowait, ("error", {"error": str(exc), "status": 503}))
+            except Exception:  # reported in the stream (the connection is open), its details only in the log
                 log.exception("chat stream failed")
-                loop.call_soon_threadsafe(events.put_nowait, ("error", {"error": str(exc)}))
+                loop.call_soon_threadsafe(
+                    events.put_nowait, ("error", {"error": "the answer could not be made; try again", "status": 500})
+                )
 
         threading.Thread(target=work, daemon=True).start()
 
@@ -214,14 +255,18 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         result = await run(request, core(request).draft, body.inquiry)
         return result.to_dict()
 
-    @app.get("/api/conversations/{conversation_id}", responses=NOT_FOUND)
+    @app.get("/api/conversations/{conversation_id}", responses={**NOT_FOUND, **STORE_DOWN})
     async def conversation(conversation_id: str, request: Request):
         conv = await run(request, core(request).conversation, conversation_id)
         if conv is None:
             raise UnknownConversation(conversation_id)
         return conv.to_dict()
 
-    @app.post("/api/feedback", status_code=204, responses={404: {"model": ErrorBody, "description": "no such conversation or turn"}})
+    @app.post(
+        "/api/feedback",
+        status_code=204,
+        responses={404: {"model": ErrorBody, "description": "no such conversation or turn"}, **STORE_DOWN},
+    )
     async def feedback(body: FeedbackRequest, request: Request):
         try:
             await run(request, core(request).store.add_feedback, body.conversation_id, body.turn, body.rating, body.comment)
