@@ -14,6 +14,12 @@ from BM25 alone and say `degraded`; without the database, what needs it answers 
 with Retry-After (in the stream, an `error` event), never the database's own message.
 `/healthz/live` says the process answers; `/healthz/ready` whether each part can serve.
 
+Limits (bot/throttle.py, bot/http_guards.py): at most `max_turns` turns computed at once on a pool
+of their own, `max_waiting` more waiting `turn_wait` seconds, the rest 429 with Retry-After at once;
+`rate_limit` per client address; a turn past `request_timeout` is 503 and, like the turn of a client
+that hung up, not stored; bodies over `max_body_bytes` 413. Every response carries the security
+headers (a CSP of 'self' only); conversations past `retention_days` are purged hourly.
+
 `smebot serve --workers N` runs N processes of this app through uvicorn's factory
 (`bot.web:create_app`), each with its own Advisor over the one index and the one store.
 """
@@ -41,7 +47,7 @@ from starlette.routing import Match
 from .advisor import Abandoned, Advisor, BadRequest
 from .http_guards import BodyLimit, RateLimit, SecurityHeaders, ShedLoad
 from .settings import Settings, get_settings
-from .store import ID_CHARS, StoreUnavailable, UnknownConversation
+from .store import StoreUnavailable, UnknownConversation
 from .throttle import Busy, RateLimits, TurnGate, retry_after
 
 log = logging.getLogger(__name__)
@@ -54,7 +60,9 @@ Direction = Literal["①", "②", "③", "④", "⑤"]
 Kind = Literal["policy", "guide"]
 NOT_BLANK = r"\S"  # what the advisor strips, it does not take as a question
 MAX_TURN = 1_000_000  # more turns than any conversation has; bounded so no number overflows a column
-ConversationId = Annotated[str, StringConstraints(max_length=ID_CHARS)]
+# Any string: one the server did not issue (too long, odd characters, a Slack thread's) is a 404,
+# as CONTRACT.md says, decided before a stream starts; the body limit bounds its length.
+ConversationId = str
 
 
 def _a_number(value: object) -> object:

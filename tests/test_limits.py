@@ -298,11 +298,10 @@ def test_a_burst_of_1500_gets_quick_429s_not_timeouts(index_settings, tmp_path):
     """1,500 chat requests at once against `smebot serve` (one process, the default bounds, no per-client
     rate so that the bound on turns is what answers): some answered, the rest 429 with Retry-After,
     none timed out or 500, /healthz/live fast throughout, and only answered turns stored."""
-    import shutil
-
-    data = tmp_path / "data"
-    shutil.copytree(index_settings.data_dir, data)
-    with smebot_serve(data, rate_limit="none") as (url, proc):
+    # the session's index, read-only, and a store of its own (never a copy of a live SQLite file:
+    # opening and closing it here would drop this process's locks on it)
+    db = tmp_path / "burst.db"
+    with smebot_serve(index_settings.data_dir, rate_limit="none", database_url=f"sqlite:///{db}") as (url, proc):
         run = asyncio.run(burst(url, 1500, timeout=30))
         after = httpx.get(url + "/healthz/live", timeout=5)
     codes = [c for c, _, _ in run["results"]]
@@ -322,7 +321,7 @@ def test_a_burst_of_1500_gets_quick_429s_not_timeouts(index_settings, tmp_path):
     assert counts.get(200, 0) >= 8 and counts.get(429, 0) > 0, report
     assert all(ra and int(ra) >= 1 for _, ra in busy), "every 429 has Retry-After"
     assert statistics.median(live) < 0.2 and max(live) < 5.0 and after.status_code == 200, report
-    store = ConversationStore(f"sqlite:///{data / 'smebot.db'}")
+    store = ConversationStore(f"sqlite:///{db}")
     from sqlalchemy import func, select
 
     from bot.store import turns
