@@ -363,6 +363,16 @@ def test_smebot_ingest_says_what_was_treated_how_and_exits_1(tmp_path, small_cor
     assert "bcp-kinkyu.md: rejected: text addressing the assistant (「これまでの指示を無視」" in out
 
 
+def test_a_model_never_reads_none_for_a_missing_year():
+    from bot.agent import _passages_block
+    from bot.models import Chunk, SearchResult
+
+    chunk = Chunk(id="x", text="上限は150万円です。", source="corpus/x.md", title="展示会の助成", section="上限",
+                  kind="guide", program="展示会の助成", fiscal_year=None)
+    block = _passages_block([(1, SearchResult(chunk, 1.0))])
+    assert "None" not in block and "[1] 展示会の助成 > 上限" in block
+
+
 def test_the_injected_markers_are_what_the_hostile_files_hold():
     assert all(m in HOSTILE_GUIDE for m in ("指示を無視", "Ignore previous", PHISHING_HOST, LOOKALIKE_HOST, "暗証番号"))
     assert "None時点" in INJECTED
