@@ -181,7 +181,7 @@ def run(big_mb: float, embedding: str, workdir: Path) -> dict:
         manifest = read_manifest(settings.index_dir) or {"files": {}}
         by_file = {Path(src).name: len(entry["chunks"]) for src, entry in manifest["files"].items()}
         failed = {Path(src).name: why for src, why in report.failed.items()}
-        treated = {Path(src).name: how for src, how in getattr(report, "treated", {}).items()}
+        treated = {Path(src).name: how for src, how in getattr(report, "trust", {}).items()}
         outcome = {}
         for name, path in files.items():
             outcome[name] = {
