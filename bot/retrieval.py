@@ -162,11 +162,9 @@ class Retriever:
         if not tokens or self.index.bm25 is None or not self.index.chunks:
             return Ranking()
         n = min(n, len(self.index.chunks))
-        docs, scores = self.index.bm25.retrieve(
-            [tokens], k=n, show_progress=False, weight_mask=self._mask(direction, kind), n_threads=0
-        )
+        docs, scores = bm25_top(self.index.bm25, tokens, n, self._mask(direction, kind))
         hits = {}
-        for rank, (doc, score) in enumerate(zip(docs[0], scores[0]), start=1):
+        for rank, (doc, score) in enumerate(zip(docs, scores), start=1):
             if score > 0:
                 hits[int(doc)] = (len(hits) + 1, float(score))
         return Ranking(hits)
@@ -302,8 +300,8 @@ class Retriever:
         topic = [t for t in query.weighted_tokens(1) if not _ASPECT_WORD.search(t)]
         found: list[str] = []
         if topic and self.index.bm25 is not None:
-            docs, scores = self.index.bm25.retrieve([topic], k=min(15, len(self.index.chunks)), show_progress=False, n_threads=0)
-            for doc, score in zip(docs[0], scores[0]):
+            docs, scores = bm25_top(self.index.bm25, topic, min(15, len(self.index.chunks)))
+            for doc, score in zip(docs, scores):
                 program = self.index.chunks[int(doc)].program
                 if score > 0 and program and program not in found:
                     found.append(program)
@@ -411,6 +409,44 @@ class Retriever:
             )
             for p in order
         ]
+
+
+def bm25_top(bm25, tokens: list[str], k: int, weight_mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The documents and scores of bm25s' `retrieve([tokens], k=k, weight_mask=...)` for one query.
+
+    Computed as bm25s does, to the bit: each posting of each query token (a token repeated, as the
+    owner's own words are, counts again) is added into float32 scores in the same order, then the
+    same top-k. But in one np.add.at over all the query's postings instead of one per token, and
+    without retrieve()'s progress bar and pool (together about half the time of a BM25 query).
+    Anything else than an eager numpy index without a stored corpus goes through retrieve() itself.
+    """
+    index = getattr(bm25, "scores", None)
+    if (
+        not tokens
+        or getattr(bm25, "backend", None) != "numpy"
+        or getattr(bm25, "corpus", None) is not None
+        or not isinstance(index, dict)
+        or not {"data", "indices", "indptr", "num_docs"} <= index.keys()
+        or k > index["num_docs"]
+    ):
+        docs, scores = bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=weight_mask, n_threads=0)
+        return docs[0], scores[0]
+    ids = np.asarray(bm25.get_tokens_ids(tokens), dtype=np.dtype(bm25.int_dtype))
+    starts = index["indptr"][ids]
+    lengths = index["indptr"][ids + 1] - starts
+    # where each posting sits, token after token, as a loop over the tokens would read them
+    at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    scores = np.zeros(index["num_docs"], dtype=np.dtype(bm25.dtype))
+    np.add.at(scores, index["indices"][at], index["data"][at])
+    nonoccurrence = getattr(bm25, "nonoccurrence_array", None)
+    if nonoccurrence is not None:
+        scores += nonoccurrence[ids].sum()
+    if weight_mask is not None:
+        scores *= weight_mask
+    from bm25s import selection
+
+    top_scores, top_docs = selection.topk(scores, k=k, backend="auto", sorted=True)
+    return top_docs, top_scores
 
 
 @lru_cache(maxsize=1024)
