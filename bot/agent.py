@@ -197,7 +197,8 @@ def _passages_block(numbered: list[tuple[int, SearchResult]]) -> str:
     lines = ["<passages>"]
     for n, r in numbered:
         text = r.chunk.text.replace("<", "＜").replace(">", "＞")  # no passage can close the block
-        where = f"{r.chunk.program}（{r.chunk.fiscal_year}） > {r.chunk.section}" if r.chunk.program else r.chunk.section
+        year = f"（{r.chunk.fiscal_year}）" if r.chunk.fiscal_year else ""  # an unknown year is left out, never （None）
+        where = f"{r.chunk.program}{year} > {r.chunk.section}" if r.chunk.program else r.chunk.section
         lines.append(f"[{n}] {where}\n{text}")
     lines.append("</passages>")
     return "\n\n".join(lines)

@@ -88,16 +88,27 @@ def ingest_command(
     except FileNotFoundError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
+    from ingest.screening import TRUST_LABELS
+
     if report.unchanged:
         typer.echo(f"変更なし / unchanged: {len(report.kept)} files, {report.chunks} passages ({report.seconds:.2f} s)")
     else:
         for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
             for src in items:
-                typer.echo(f"{label}: {src}")
-        typer.echo(
-            f"indexed: {report.chunks} passages from {len(report.added) + len(report.updated) + len(report.kept)} files "
-            f"(generation {report.generation}, {report.embedded} embedded, {report.seconds:.1f} s)"
-        )
+                how = TRUST_LABELS.get(report.trust.get(src, ""))
+                typer.echo(f"{label}: {src}" + (f" ({how})" if how else ""))
+        if report.chunks:
+            typer.echo(
+                f"indexed: {report.chunks} passages from {len(report.added) + len(report.updated) + len(report.kept)} files "
+                f"(generation {report.generation}, {report.embedded} embedded, {report.seconds:.1f} s)"
+            )
+        else:
+            typer.echo("indexed: nothing (no file gave a passage); the index in use, if any, is unchanged")
+    counts = {how: sum(1 for t in report.trust.values() if t == key) for key, how in TRUST_LABELS.items()}
+    typer.echo("treated as: " + ", ".join(f"{how} {n}" for how, n in counts.items() if n))
+    for src, notes in report.notes.items():
+        for note in notes:
+            typer.echo(f"note: {src}: {note}")
     for src, why in report.failed.items():
         _err(f"FAILED: {why}")
     if report.failed:

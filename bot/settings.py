@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     answer_passages: int = Field(4, ge=1, le=10)
     max_message_chars: int = Field(4000, ge=10)
+    # What ingest takes from corpus/ (README: What the corpus may contain)
+    max_text_mb: float = Field(5.0, gt=0, description="A text, Markdown or jGrants file larger than this is not indexed.")
+    max_pdf_mb: float = Field(50.0, gt=0, description="A PDF larger than this is not indexed.")
+    max_file_passages: int = Field(2000, ge=1, description="A file that gives more passages than this is not indexed.")
+    max_index_passages: int = Field(50000, ge=1, description="Passages the index holds at most; new files past it are not indexed.")
+    link_hosts: str = Field(
+        "", description="Hosts (comma-separated) whose links passages may show besides those the guides' sources name."
+    )
     # Limits (bot/throttle.py): what one client, or a burst, may take of a process.
     max_turns: int = Field(
         8, ge=1, le=256, description="Turns (chat, stream, diagnose, search, draft) computed at once in one process."

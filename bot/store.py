@@ -49,6 +49,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -509,15 +510,16 @@ class ConversationStore:
                     n = self._take_turn(conn, conv, created)
                     answer = mask_known({**turn.answer, "turn": n} if "turn" in turn.answer else turn.answer, found)
                     conn.execute(
-                        insert(turns).values(
-                            conversation_id=conv.id,
-                            n=n,
-                            question=question,
-                            resolved=resolved,
-                            answer=json.dumps(answer, ensure_ascii=False),
-                            refused=turn.refused,
-                            created_at=created,
-                        )
+                        _INSERT_TURN,
+                        {
+                            "conversation_id": conv.id,
+                            "n": n,
+                            "question": question,
+                            "resolved": resolved,
+                            "answer": json.dumps(answer, ensure_ascii=False),
+                            "refused": turn.refused,
+                            "created_at": created,
+                        },
                     )
                 break
             except (IntegrityError, OperationalError) as exc:
@@ -533,24 +535,26 @@ class ConversationStore:
         conv.turns.append(turn)
 
     def _take_turn(self, conn: Connection, conv: Conversation, when: datetime) -> int:
-        c = conversations.c
         if not conv.saved:
-            conn.execute(_insert_if_absent(conn, conv.id, conv.channel, when))
+            conn.execute(
+                _insert_if_absent(conn.dialect.name),
+                {"id": conv.id, "channel": conv.channel, "created_at": when, "updated_at": when, "profile": "{}", "state": "{}"},
+            )
         # the UPDATE takes the row's write lock: a second process bumping the same counter waits
         # for this transaction, and then reads the number after this one
         bumped = conn.execute(
-            update(conversations)
-            .where(c.id == conv.id, c.channel == conv.channel)
-            .values(
-                next_turn=c.next_turn + 1,
-                updated_at=when,
-                profile=json.dumps(conv.profile, ensure_ascii=False),
-                state=json.dumps(conv.state, ensure_ascii=False),
-            )
+            _BUMP_TURN,
+            {
+                "key_id": conv.id,
+                "key_channel": conv.channel,
+                "new_updated_at": when,
+                "new_profile": json.dumps(conv.profile, ensure_ascii=False),
+                "new_state": json.dumps(conv.state, ensure_ascii=False),
+            },
         )
         if bumped.rowcount != 1:
             raise UnknownConversation(conv.id)
-        return conn.execute(select(c.next_turn - 1).where(c.id == conv.id)).scalar_one()
+        return conn.execute(_TAKEN_TURN, {"key_id": conv.id}).scalar_one()
 
     @_guarded
     def add_feedback(self, conversation_id: str, turn: int, rating: str, comment: str = "", channel: str = WEB) -> None:
@@ -628,14 +632,33 @@ class ConversationStore:
         return [{"turn": r.turn, "rating": r.rating, "comment": r.comment} for r in rows]
 
 
-def _insert_if_absent(conn: Connection, conversation_id: str, channel: str, when: datetime):
+# A turn's statements, built once with their values as parameters: building them with .values(...)
+# on every turn cost more than running them (SQLAlchemy then reuses one compiled form of each).
+_INSERT_TURN = insert(turns)
+_BUMP_TURN = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("key_id"), conversations.c.channel == bindparam("key_channel"))
+    .values(
+        next_turn=conversations.c.next_turn + 1,
+        updated_at=bindparam("new_updated_at"),
+        profile=bindparam("new_profile"),
+        state=bindparam("new_state"),
+    )
+)
+_TAKEN_TURN = select(conversations.c.next_turn - 1).where(conversations.c.id == bindparam("key_id"))
+_INSERTS_IF_ABSENT: dict[str, Any] = {}
+
+
+def _insert_if_absent(dialect: str):
     """INSERT … ON CONFLICT DO NOTHING: creating a conversation twice is creating it once."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    values = dict(id=conversation_id, channel=channel, created_at=when, updated_at=when, profile="{}", state="{}")
-    return dialect_insert(conversations).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    stmt = _INSERTS_IF_ABSENT.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = _INSERTS_IF_ABSENT[dialect] = dialect_insert(conversations).on_conflict_do_nothing(index_elements=["id"])
+    return stmt
 
 
 def _retryable(exc: IntegrityError | OperationalError) -> bool:

@@ -87,6 +87,25 @@ class TermMap:
                     words = frozenset(w for w in words if not any(w != o and w in o for o in words))
                     if len(words) >= 2:
                         self._token_triggers.append((e, t, words))
+        # Look-up tables, so a question is checked against the triggers it can meet, not all of them
+        # (the answers are the same as trying every trigger of every entry in order):
+        # Japanese triggers by first character, English stem sets and token triggers by one word.
+        self._by_first: dict[str, list[tuple[int, int, str]]] = {}
+        self._by_stem: dict[str, list[tuple[int, int, frozenset[str]]]] = {}
+        self._any_stems: list[tuple[int, int, frozenset[str]]] = []  # an empty stem set meets every question
+        for i, e in enumerate(entries):
+            for j, t in enumerate(e.triggers):
+                if t:
+                    self._by_first.setdefault(t[0], []).append((i, j, t))
+            for j, st in enumerate(e.english):
+                if st:
+                    self._by_stem.setdefault(min(st), []).append((i, j, st))
+                else:
+                    self._any_stems.append((i, j, st))
+        self._token_by_word: dict[str, list[int]] = {}
+        for k, (_, _, words) in enumerate(self._token_triggers):
+            self._token_by_word.setdefault(min(words), []).append(k)
+        self._vague_entries = [e for e in entries if e.vague or e.vague_english]
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH, tokenizer=None) -> "TermMap":
@@ -120,23 +139,37 @@ class TermMap:
     def matches(self, question: str, tokens: list[str] | None = None) -> list[TermMatch]:
         q = normalize(question)
         q_stems = english_stems(question)
+        # per entry, its first trigger (in the map's order) that occurs in the question
+        ja: dict[int, tuple[int, str]] = {}
+        for ch in set(q):
+            for i, j, t in self._by_first.get(ch, ()):
+                if t in q and (i not in ja or j < ja[i][0]):
+                    ja[i] = (j, t)
+        en: dict[int, tuple[int, frozenset[str]]] = {}
+        if q_stems:
+            candidates = [c for w in q_stems for c in self._by_stem.get(w, ())] + self._any_stems
+            for i, j, st in candidates:
+                if st <= q_stems and (i not in en or j < en[i][0]):
+                    en[i] = (j, st)
         found: dict[str, TermMatch] = {}
-        for e in self.entries:
-            hit = next((t for t in e.triggers if t and t in q), None)
-            if hit is None and q_stems:
-                hit = next((" ".join(sorted(st)) for st in e.english if st <= q_stems), None)
-            if hit is not None:
-                found[e.id] = TermMatch(e, hit)
+        for i in sorted(ja.keys() | en.keys()):
+            e = self.entries[i]
+            if i in ja:
+                found[e.id] = TermMatch(e, ja[i][1])
+            else:
+                found[e.id] = TermMatch(e, " ".join(sorted(en[i][1])))
         if self._token_triggers:
             have = tokens if tokens is not None else self.tokenizer.tokens(question)
             # every prefix of every token: "a token starts with w" becomes one set look-up
             prefixes = {h[:i] for h in have for i in range(1, len(h) + 1)}
-            for e, t, words in self._token_triggers:
+            ks = sorted(k for w in prefixes for k in self._token_by_word.get(w, ()))
+            for k in ks:
+                e, t, words = self._token_triggers[k]
                 if e.id not in found and words <= prefixes:
                     found[e.id] = TermMatch(e, t)
         directions = {m.entry.direction for m in found.values() if m.entry.direction}
-        for e in self.entries:
-            if (e.vague or e.vague_english) and e.id not in found and directions <= {e.direction}:
+        for e in self._vague_entries:
+            if e.id not in found and directions <= {e.direction}:
                 hit = next((t for t in e.vague if t in q), None)
                 if hit is None and q_stems:
                     hit = next((" ".join(sorted(st)) for st in e.vague_english if st <= q_stems), None)

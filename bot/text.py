@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACE = re.compile(r"[\s\u3000]+")
 # Whitespace between two non-ASCII characters carries no meaning in Japanese text
@@ -30,12 +31,27 @@ def squeeze(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Fold widths and case for matching: NFKC, lower case, no spaces inside Japanese."""
-    return squeeze(unicodedata.normalize("NFKC", text)).lower()
+    return _normalize_kept(text) if len(text) <= _KEPT_CHARS else _normalize(text)
 
 
 def compact(text: str) -> str:
     """NFKC with every space removed: for checking whether a phrase occurs in a passage."""
+    return _compact_kept(text) if len(text) <= _KEPT_CHARS else _compact(text)
+
+
+def _normalize(text: str) -> str:
+    return squeeze(unicodedata.normalize("NFKC", text)).lower()
+
+
+def _compact(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text)).lower()
+
+
+# Matching normalizes the same short strings on every turn (trigger lists, hint words, passages and
+# their sentences): both functions are pure, so a bounded number of their results is kept.
+_KEPT_CHARS = 1000
+_normalize_kept = lru_cache(maxsize=8192)(_normalize)
+_compact_kept = lru_cache(maxsize=8192)(_compact)
 
 
 def join_lines(left: str, right: str) -> str:

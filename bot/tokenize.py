@@ -34,6 +34,11 @@ _EN_STOP = {
 _ASCII_WORD = re.compile(r"^[0-9a-z][0-9a-z.+#&'-]*$")
 # Sudachi accepts at most ~49 KB per call; cut longer text at sentence ends first.
 _MAX_CHARS = 4000
+# Short texts' tokens are kept: the same passage sentences are scored and quoted on many turns, and
+# the term map adds the same policy words to many questions. Bounded in count and length (whole
+# passages at ingest pass through uncached), so memory stays small whatever the corpus.
+_CACHE_SIZE = 4096
+_CACHE_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class JapaneseTokenizer:
         self._mode_a = tokenizer.Tokenizer.SplitMode.A
         self._mode_c = tokenizer.Tokenizer.SplitMode.C
         self._local = threading.local()
+        # per tokenizer (lru_cache is thread-safe); the results are tuples, callers get fresh lists
+        self._cached_tokens = lru_cache(maxsize=_CACHE_SIZE)(self._tokens)
+        self._cached_morphemes = lru_cache(maxsize=_CACHE_SIZE)(self._morphemes)
 
     def _tokenizer(self):
         tok = getattr(self._local, "tok", None)
@@ -62,14 +70,20 @@ class JapaneseTokenizer:
 
     def morphemes(self, text: str) -> list[Morpheme]:
         """Long-unit morphemes of NFKC-normalized text, with their part of speech."""
+        return list(self._cached_morphemes(text) if len(text) <= _CACHE_CHARS else self._morphemes(text))
+
+    def tokens(self, text: str) -> list[str]:
+        """Content words at long and short granularity, in order, for indexing and querying."""
+        return list(self._cached_tokens(text) if len(text) <= _CACHE_CHARS else self._tokens(text))
+
+    def _morphemes(self, text: str) -> tuple[Morpheme, ...]:
         out: list[Morpheme] = []
         for piece in _pieces(squeeze(unicodedata.normalize("NFKC", text))):
             for m in self._tokenizer().tokenize(piece, self._mode_c):
                 out.append(Morpheme(m.surface(), m.normalized_form(), tuple(m.part_of_speech())))
-        return out
+        return tuple(out)
 
-    def tokens(self, text: str) -> list[str]:
-        """Content words at long and short granularity, in order, for indexing and querying."""
+    def _tokens(self, text: str) -> tuple[str, ...]:
         out: list[str] = []
         tok = self._tokenizer()
         for piece in _pieces(squeeze(unicodedata.normalize("NFKC", text))):
@@ -84,7 +98,7 @@ class JapaneseTokenizer:
                         sub = _content_form(p.surface(), p.normalized_form(), p.part_of_speech())
                         if sub is not None and sub != word:
                             out.append(sub)
-        return out
+        return tuple(out)
 
 
 def _content_form(surface: str, norm: str, pos) -> str | None:

@@ -130,10 +130,15 @@ def child_recipe(corpus: Path) -> dict:
     }
 
 
+# The scaled corpora are meant to be large: the index-wide passage cap that guards a deployment's corpus
+# (SMEBOT_MAX_INDEX_PASSAGES) is lifted for them, or the 100x copy would be cut short.
+SCALE_ENV = {"SMEBOT_MAX_INDEX_PASSAGES": "10000000"}
+
+
 def _run_child(*args: str, env: dict | None = None) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "evals.bench", "--child", *args],
-        cwd=ROOT, env={**os.environ, **(env or {})}, check=True, capture_output=True, text=True,
+        cwd=ROOT, env={**os.environ, **SCALE_ENV, **(env or {})}, check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -154,7 +159,7 @@ def measure_size(factor: int, work: Path, http_seconds: float, step) -> dict:
     smebot = Path(sys.executable).with_name("smebot")
     started = time.perf_counter()
     subprocess.run([str(smebot), "ingest"], check=True, capture_output=True, cwd=ROOT,
-                   env={**os.environ, "SMEBOT_DATA_DIR": str(data), "SMEBOT_CORPUS_DIR": str(corpus)})
+                   env={**os.environ, **SCALE_ENV, "SMEBOT_DATA_DIR": str(data), "SMEBOT_CORPUS_DIR": str(corpus)})
     unchanged_s = time.perf_counter() - started
     step(f"{factor}x: advisor queries")
     query = _run_child("query", str(corpus), str(data))

@@ -86,6 +86,9 @@ def copy_text(title: str, sections: list[Section], pool: list[Section], number: 
         "---",
         f'title: "{region}の中小企業支援に関する参考資料 第{number}集（{title}より再構成）"',
         "kind: policy",
+        "sources:",  # a document of known source, as a deployment's would be: ingest keeps its kind
+        "  - url: https://www.sangyo-rodo.metro.tokyo.lg.jp/chushou/",
+        "    kind: secondary",
         "---",
         f"# {region}の中小企業支援に関する参考資料 第{number}集",
         "",

@@ -37,7 +37,8 @@ from typing import Any
 
 from bot.core.programs import ProgramError, ProgramRecord, validate
 
-from .loaders import Document, LoadError, Page
+from .loaders import Document, LoadError, Page, record_urls
+from .screening import PROGRAM
 
 JST = timezone(timedelta(hours=9))
 _TEXT_FIELDS = (
@@ -89,6 +90,8 @@ def load_jgrants(path: Path, source: str) -> Document:
         metadata={"title": path.name, "kind": "guide"},
         pages=[p for part in parts for p in part.pages],
         parts=parts,
+        trust=PROGRAM,
+        source_urls=[u for part in parts for u in part.source_urls],
     )
 
 
@@ -240,7 +243,10 @@ def to_document(item: dict, record: ProgramRecord, source: str) -> Document:
     }
     if record.fiscal_year:
         metadata["fiscal_year"] = record.fiscal_year
-    return Document(source, "markdown", metadata=metadata, pages=[Page(None, "\n".join(lines))], programs=[record])
+    return Document(
+        source, "markdown", metadata=metadata, pages=[Page(None, "\n".join(lines))], programs=[record],
+        trust=PROGRAM, source_urls=record_urls(record),
+    )
 
 
 # --- values ----------------------------------------------------------------------------------

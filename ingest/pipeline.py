@@ -10,10 +10,17 @@
 - The program records the documents carry (a guide's `facts:`, a jGrants file's records) are
   written beside the passages as programs.json; the manifest names each file's records, so an
   unchanged file keeps its records as it keeps its passages.
+- Every document is screened before it is indexed (screening.py): who stands behind it, text that
+  addresses the assistant (dropped; a document of unknown source holding any is rejected), and
+  links to hosts the corpus's sources do not name (removed). A file over the size limit or giving
+  more passages than a file may is rejected by name, and so are new files past the index's limit.
+  The manifest keeps each file's trust, the hosts it vouches for and whether it holds links, so
+  an unchanged file is screened again only when the hosts allowed have changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -26,7 +33,8 @@ from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, 
 from bot.models import Chunk
 from bot.settings import Settings
 
-from .loaders import LoadError, fingerprint, is_document, load
+from .loaders import Document, LoadError, facts_of, fingerprint, is_document, load
+from .screening import PROGRAM, SOURCED, UNKNOWN, LinkPolicy, addresses_assistant, has_link, host_of
 
 TOKENIZER_VERSION = 2
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -41,6 +49,9 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    # every indexed file's trust (program, sourced, unknown), and what screening did to files read now
+    trust: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -81,6 +92,7 @@ def settings_key(settings: Settings) -> dict:
         "embedding_model": settings.embedding_model,
         "chunker": CHUNKER_VERSION,
         "tokenizer": TOKENIZER_VERSION,
+        "link_hosts": sorted(settings.link_hosts.replace(",", " ").split()),
     }
 
 
@@ -114,6 +126,10 @@ def ingest(
     report = IngestReport(generation=old["generation"] if old else None)
     for src, path in wanted.items():
         try:
+            too_big = _over_size(path, settings)  # before reading it: a huge file costs nothing
+            if too_big:
+                report.failed[src] = too_big
+                continue
             hashes[src] = fingerprint(path)
         except OSError as exc:
             report.failed[src] = f"{path}: cannot be read ({exc})"
@@ -123,6 +139,7 @@ def ingest(
     if same_settings and not report.removed and unchanged == set(wanted) and not report.failed:
         report.unchanged = True
         report.kept = sorted(unchanged)
+        report.trust = {s: old_files[s].get("trust", UNKNOWN) for s in report.kept}
         report.chunks = sum(len(f["chunks"]) for f in old_files.values())
         report.seconds = time.perf_counter() - started
         return report
@@ -136,37 +153,85 @@ def ingest(
             old_chunks = {c.id: c for c in read_chunks(old_dir / "chunks.jsonl")}
         old_records = _read_records(old_dir / "programs.json")
 
-    from .chunking import chunk_document
-
     files_out: dict[str, dict] = {}
     chunks: list[Chunk] = []
     records: list[ProgramRecord] = []
     todo = sorted(wanted)
+
+    # Read what changed first: the links passages may show depend on every document's sources.
+    loaded: dict[str, Document] = {}
     for i, src in enumerate(todo, start=1):
         progress("read", i, len(todo))
+        if src in report.failed or (src in unchanged and _reusable(old_files.get(src), old_chunks, old_records)):
+            continue
+        try:
+            loaded[src] = load(wanted[src], src)
+        except LoadError as exc:
+            report.failed[src] = str(exc)
+    reused = [s for s in todo if s not in loaded and s not in report.failed]
+    policy = LinkPolicy.of([
+        *settings.link_hosts.replace(",", " ").split(),
+        *(h for s in reused for h in old_files[s].get("hosts", [])),
+        *(u for doc in loaded.values() for u in _vouched_urls(doc)),
+    ])
+    policy_key = hashlib.sha256("\n".join(sorted(policy.hosts)).encode()).hexdigest()[:16]
+    relink = old is not None and old.get("link_hosts") != policy_key
+
+    for src in todo:
         prior = old_files.get(src)
-        if src in unchanged and _reusable(prior, old_chunks, old_records):
-            file_chunks = [old_chunks[cid] for cid in prior["chunks"]]
-            file_records = [old_records[rid] for rid in prior.get("programs", [])]
-            report.kept.append(src)
-        elif src in report.failed:  # could not even be hashed
+        if src in report.failed:  # could not be hashed or read
             _keep_previous(src, prior, old_chunks, old_records, files_out, chunks, records)
             continue
-        else:
+        doc = loaded.get(src)
+        if doc is None and relink and prior.get("links"):  # unchanged, but its links are judged anew
             try:
                 doc = load(wanted[src], src)
-                file_chunks = chunk_document(doc)
             except LoadError as exc:
                 report.failed[src] = str(exc)
                 _keep_previous(src, prior, old_chunks, old_records, files_out, chunks, records)
                 continue
-            file_records = [*doc.programs, *(r for part in doc.parts for r in part.programs)]
+            report.kept.append(src)
+        elif doc is None:
+            file_chunks = [old_chunks[cid] for cid in prior["chunks"]]
+            file_records = [old_records[rid] for rid in prior.get("programs", [])]
+            report.kept.append(src)
+            files_out[src] = prior
+            report.trust[src] = prior.get("trust", UNKNOWN)
+            chunks.extend(file_chunks)
+            records.extend(file_records)
+            continue
+        else:
             (report.updated if prior else report.added).append(src)
-        files_out[src] = {"sha256": hashes[src], "chunks": [c.id for c in file_chunks]}
+        links = _has_links(doc)  # before screening removes any
+        try:
+            file_chunks, notes = _screened_passages(doc, policy, settings)
+        except LoadError as exc:
+            report.failed[src] = str(exc)
+            for group in (report.added, report.updated, report.kept):
+                if src in group:
+                    group.remove(src)
+            _keep_previous(src, prior, old_chunks, old_records, files_out, chunks, records)
+            continue
+        file_records = [*doc.programs, *(r for part in doc.parts for r in part.programs)]
+        files_out[src] = {
+            "sha256": hashes[src],
+            "chunks": [c.id for c in file_chunks],
+            "trust": doc.trust,
+            "hosts": sorted({h for h in map(host_of, _vouched_urls(doc)) if h}),
+            "links": links,
+        }
         if file_records:
             files_out[src]["programs"] = [r.id for r in file_records]
+        report.trust[src] = doc.trust
+        if notes:
+            report.notes[src] = notes
         chunks.extend(file_chunks)
         records.extend(file_records)
+
+    _cap_index(report, files_out, chunks, records, settings.max_index_passages)
+    if not chunks:  # every file failed or was left out: an empty index would answer nothing
+        report.seconds = time.perf_counter() - started
+        return report  # the serving generation, if any, goes on serving
 
     generation = (old["generation"] + 1) if old else 1
     new_dir = generation_dir(index_dir, generation)
@@ -204,6 +269,7 @@ def ingest(
             "generation": generation,
             "collection": collection_name,
             "settings": key,
+            "link_hosts": policy_key,
             "files": files_out,
             "chunks": len(chunks),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -220,6 +286,137 @@ def ingest(
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _over_size(path: Path, settings: Settings) -> str | None:
+    """Why a file is too big to read, or None: PDFs and text have limits of their own."""
+    pdf = path.suffix.lower() == ".pdf"
+    limit_mb = settings.max_pdf_mb if pdf else settings.max_text_mb
+    size = path.stat().st_size
+    if size <= limit_mb * 1024 * 1024:
+        return None
+    setting = "SMEBOT_MAX_PDF_MB" if pdf else "SMEBOT_MAX_TEXT_MB"
+    return (
+        f"{path}: too large to index ({size / 1024 / 1024:.1f} MB; the limit is {limit_mb:g} MB for "
+        f"{'a PDF' if pdf else 'a text or Markdown file'}, {setting}); split it or leave it out of the corpus"
+    )
+
+
+def _vouched_urls(doc: Document) -> list[str]:
+    """The addresses a document names as its sources: only a program guide's or a sourced
+    document's count (a document of unknown source vouches for nothing)."""
+    if doc.trust not in (PROGRAM, SOURCED):
+        return []
+    return [*doc.source_urls, *(u for part in doc.parts for u in part.source_urls)]
+
+
+def _texts(doc: Document) -> list:
+    """The pages passages are cut from (a jGrants file's: its records')."""
+    return [p for part in doc.parts for p in part.pages] if doc.parts else list(doc.pages)
+
+
+def _has_links(doc: Document) -> bool:
+    return any(has_link(p.text) for p in _texts(doc)) or any(
+        has_link(_fact_text(r)) for r in [*doc.programs, *(r for part in doc.parts for r in part.programs)]
+    )
+
+
+def _fact_text(record: ProgramRecord) -> str:
+    out = []
+    for _, fact in facts_of(record):
+        for name in ("ja", "en", "desk", "desk_en", "hours", "hours_en", "condition", "condition_en"):
+            value = getattr(fact, name, None)
+            if isinstance(value, str):
+                out.append(value)
+    return "\n".join(out)
+
+
+def _screened_passages(doc: Document, policy: LinkPolicy, settings: Settings) -> tuple[list[Chunk], list[str]]:
+    """The passages a document may give, and notes on what screening did (for the ingest report).
+
+    Links the policy does not allow are removed from the text before it is cut, so a passage's
+    text and id agree; passages that address the assistant are dropped after, by line. A program
+    record is quoted as it is, so its facts must be clean: one that is not fails the file.
+    """
+    from .chunking import chunk_document
+
+    notes: list[str] = []
+    if doc.trust == UNKNOWN and doc.trust_note:
+        notes.append(f"document of unknown source ({doc.trust_note}): indexed as an ordinary document, "
+                     "no program card, no official label")
+    for record in [*doc.programs, *(r for part in doc.parts for r in part.programs)]:
+        text = _fact_text(record)
+        said = addresses_assistant(text)
+        if said:
+            raise LoadError(f"{doc.source}: rejected: the facts of 「{record.name}」 address the assistant (「{said}」)")
+        _, links = policy.clean(text)
+        if links:
+            raise LoadError(f"{doc.source}: rejected: the facts of 「{record.name}」 link outside the corpus's sources ({links[0]})")
+    removed: list[str] = []
+    for page in _texts(doc):
+        page.text, gone = policy.clean(page.text)
+        removed.extend(gone)
+    if "title" in doc.metadata:
+        doc.metadata["title"], gone = policy.clean(str(doc.metadata["title"]))
+        removed.extend(gone)
+    passages = chunk_document(doc)
+    kept, flagged = [], []
+    for c in passages:
+        said = addresses_assistant(f"{c.section}\n{c.text}")
+        if said:
+            flagged.append((c, said))
+        else:
+            kept.append(c)
+    if flagged and doc.trust == UNKNOWN:
+        c, said = flagged[0]
+        raise LoadError(
+            f"{doc.source}: rejected: text addressing the assistant (「{said}」 in {_where(c)}) in a document of "
+            f"unknown source; {len(flagged)} such passage(s)"
+        )
+    limit = settings.max_file_passages
+    if len(kept) > limit:
+        raise LoadError(
+            f"{doc.source}: too many passages ({len(kept):,}; a file may give {limit:,}, SMEBOT_MAX_FILE_PASSAGES); "
+            "split it or leave it out of the corpus"
+        )
+    for c, said in flagged:
+        notes.append(f"passage in {_where(c)} dropped: it addresses the assistant (「{said}」)")
+    if removed:
+        hosts = sorted({host_of(u) or u for u in removed})
+        notes.append(f"{len(removed)} link(s) removed, host not among the corpus's sources: {', '.join(hosts)}")
+    return kept, notes
+
+
+def _where(chunk: Chunk) -> str:
+    """Where a passage is, as its reader would look for it: its section, or page and line."""
+    if chunk.page is not None:
+        return f"page {chunk.page}, section 「{chunk.section}」"
+    return f"section 「{chunk.section}」"
+
+
+def _cap_index(report: IngestReport, files_out: dict, chunks: list[Chunk], records: list[ProgramRecord], cap: int) -> None:
+    """Past the index's limit, the files read now are left out, largest first, until it fits."""
+    if len(chunks) <= cap:
+        return
+    new = sorted((s for s in [*report.added, *report.updated] if s in files_out),
+                 key=lambda s: len(files_out[s]["chunks"]), reverse=True)
+    total = len(chunks)
+    for src in new:
+        if total <= cap:
+            break
+        entry = files_out.pop(src)
+        ids, rids = set(entry["chunks"]), set(entry.get("programs", []))
+        chunks[:] = [c for c in chunks if c.id not in ids]
+        records[:] = [r for r in records if r.id not in rids]
+        total = len(chunks)
+        for group in (report.added, report.updated):
+            if src in group:
+                group.remove(src)
+        report.trust.pop(src, None)
+        report.failed[src] = (
+            f"{src}: not indexed: the index would hold more than {cap:,} passages (SMEBOT_MAX_INDEX_PASSAGES); "
+            f"this file gives {len(ids):,}"
+        )
 
 
 def _under(path: Path, roots: list[Path]) -> bool:

@@ -59,10 +59,24 @@ def test_chunk_ids_are_stable_across_runs():
 
 
 def test_markdown_front_matter_becomes_metadata_and_headings_sections(small_corpus: Path):
-    doc = load(small_corpus / "guides" / "bcp.md", "corpus/guides/bcp.md")
-    assert doc.title == "BCP策定支援のご案内" and doc.kind == "guide"
+    path = small_corpus / "guides" / "bcp.md"
+    head, body = path.read_text(encoding="utf-8").split("---\n", 2)[1:]
+    sourced = small_corpus / "bcp-faq.md"  # front matter that names its sources keeps its metadata
+    sourced.write_text(
+        "---\n" + head.replace("kind: guide", "kind: faq")
+        + "sources:\n  - url: https://www.tokyo-kosha.or.jp/support/\n    kind: official\n---\n" + body,
+        encoding="utf-8",
+    )
+    doc = load(sourced, "corpus/bcp-faq.md")
+    assert doc.title == "BCP策定支援のご案内" and doc.kind == "faq" and doc.trust == "sourced"
     chunks = chunk_document(doc)
     target = by_text(chunks, "専門家が個別に訪問し")
     assert target.section == "対象"
-    assert target.direction == "④" and target.kind == "guide"
+    assert target.direction == "④" and target.kind == "faq"
     assert by_text(chunks, "窓口へお申し込みください").section == "申込方法"
+
+    # without sources it is an ordinary document of unknown source: its title, its headings, no more
+    plain = load(path, "corpus/guides/bcp.md")
+    assert plain.trust == "unknown" and plain.kind == "document" and plain.title == "BCP策定支援のご案内"
+    target = by_text(chunk_document(plain), "専門家が個別に訪問し")
+    assert target.section == "対象" and target.direction is None and target.kind == "document"

@@ -101,7 +101,8 @@ def bm25_settings(tmp_path, small_corpus):
 
 
 def guide_with_facts(facts: dict) -> str:
-    post = frontmatter.Post("", title="展示会の助成", kind="guide", program="展示会の助成", facts=facts)
+    sources = [{"url": "https://www.tokyo-kosha.or.jp/support/josei/", "kind": "secondary"}]
+    post = frontmatter.Post("", title="展示会の助成", kind="guide", program="展示会の助成", sources=sources, facts=facts)
     head = frontmatter.dumps(post)
     return head + "\n# 展示会の助成\n\n## 助成率・上限\n\n助成限度額は150万円です。\n"
 

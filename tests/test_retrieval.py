@@ -73,3 +73,27 @@ def test_a_near_duplicate_passage_is_folded_into_the_fuller_one(advisor):
     ]
     r = Retriever(LoadedIndex({}, chunks, None, None), advisor.tokenizer, None, advisor.terms, advisor.settings)
     assert r._without_near_duplicates([0, 1, 2], 3) == [2, 1]  # the fuller passage takes the excerpt's place
+
+
+def test_bm25_queries_give_what_bm25s_retrieve_gives_to_the_bit(advisor):
+    """bot.retrieval.bm25_top adds a query's postings in one go: the same documents and float32
+    scores as bm25s' retrieve(), for every question of the dev set, with and without a filter."""
+    import json
+
+    import numpy as np
+    from conftest import ROOT
+
+    from bot.retrieval import bm25_top
+
+    retriever = advisor.retriever
+    bm25 = retriever.index.bm25
+    questions = [json.loads(line)["question"] for line in (ROOT / "evals" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    masks = [None, retriever._mask("④", None), retriever._mask(None, "guide"), retriever._mask(None, "policy")]
+    k = min(40, len(retriever.index.chunks))
+    for q in questions + ["zzzz qqqq"]:  # the last has no token the index knows
+        tokens = retriever.prepare(q).weighted_tokens(3) or ["zzzz"]
+        for mask in masks:
+            docs, scores = bm25.retrieve([tokens], k=k, show_progress=False, weight_mask=mask, n_threads=0)
+            top_docs, top_scores = bm25_top(bm25, tokens, k, mask)
+            assert np.array_equal(top_docs, docs[0]) and np.array_equal(top_scores, scores[0]), q
+            assert top_scores.dtype == scores.dtype

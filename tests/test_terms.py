@@ -38,3 +38,51 @@ def test_vague_phrases_count_only_when_nothing_points_elsewhere():
     assert "ict-awareness-seminar" in ids("How to start? We are complete beginners")
     # 「何から始めれば」 after 「息子に継がせたい」 is about succession, not IT
     assert "ict-awareness-seminar" not in ids("息子に会社を継がせたいんだけど、何から始めればいいの？")
+
+
+def _matches_by_trying_every_trigger(terms, question, tokens):
+    """TermMap.matches as first written: every trigger of every entry, in the map's order."""
+    from bot.terms import TermMatch, english_stems
+    from bot.text import normalize
+
+    q = normalize(question)
+    q_stems = english_stems(question)
+    found = {}
+    for e in terms.entries:
+        hit = next((t for t in e.triggers if t and t in q), None)
+        if hit is None and q_stems:
+            hit = next((" ".join(sorted(st)) for st in e.english if st <= q_stems), None)
+        if hit is not None:
+            found[e.id] = TermMatch(e, hit)
+    prefixes = {h[:i] for h in tokens for i in range(1, len(h) + 1)}
+    for e, t, words in terms._token_triggers:
+        if e.id not in found and words <= prefixes:
+            found[e.id] = TermMatch(e, t)
+    directions = {m.entry.direction for m in found.values() if m.entry.direction}
+    for e in terms.entries:
+        if (e.vague or e.vague_english) and e.id not in found and directions <= {e.direction}:
+            hit = next((t for t in e.vague if t in q), None)
+            if hit is None and q_stems:
+                hit = next((" ".join(sorted(st)) for st in e.vague_english if st <= q_stems), None)
+            if hit is not None:
+                found[e.id] = TermMatch(e, hit)
+    return [found[e.id] for e in terms.entries if e.id in found]
+
+
+def test_look_up_tables_find_what_trying_every_trigger_finds():
+    import json
+
+    from conftest import ROOT
+
+    from bot.tokenize import get_tokenizer
+
+    terms, tok = get_term_map(), get_tokenizer()
+    questions = ["IT", "is it possible?", "We want to sell online at trade shows", "10人の工場です"]
+    for name in ("dev", "programs", "followups"):  # sets the developers may read
+        for line in (ROOT / "evals" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
+            item = json.loads(line) if line.strip() else {}
+            questions += [item["question"]] if "question" in item else [t["message"] for t in item.get("turns", [])]
+    assert len(questions) > 150
+    for q in questions:
+        tokens = tok.tokens(q)
+        assert terms.matches(q, tokens) == _matches_by_trying_every_trigger(terms, q, tokens), q

@@ -27,3 +27,11 @@ def test_english_keeps_content_words_and_drops_stop_words():
 def test_very_long_text_is_cut_before_sudachi_and_still_tokenized():
     tokens = get_tokenizer().tokens("中小企業の事業承継を支援する。" * 2000)  # 30,000 characters
     assert tokens.count("承継") == 2000
+
+
+def test_repeated_text_gives_equal_tokens_in_a_list_of_its_own():
+    tok = get_tokenizer()
+    first = tok.tokens("展示会に出展したい")
+    first.append("changed")  # a caller's list is its own: the kept tokens are not touched
+    assert tok.tokens("展示会に出展したい") == first[:-1]
+    assert tok.morphemes("展示会に出展したい") == tok.morphemes("展示会に出展したい")
