@@ -10,8 +10,9 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import metadata
-from typing import Any
+from typing import Any, Callable
 
 from . import guard
 from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
@@ -58,6 +59,18 @@ def _direction_of(answer: Answer) -> str | None:
 
 class BadRequest(ValueError):
     """Input the advisor cannot take (empty, too long); the message says what is wrong."""
+
+
+class Abandoned(RuntimeError):
+    """The turn was given up (its client left, or its time ran out) before it was stored: nothing was."""
+
+
+Gone = Callable[[], bool]  # True once the one who asked no longer waits for the answer
+
+
+def _still_wanted(gone: Gone | None) -> None:
+    if gone is not None and gone():
+        raise Abandoned("the turn was abandoned before it was stored")
 
 
 class Advisor:
@@ -150,6 +163,7 @@ class Advisor:
         direction: str | None = None,
         kind: str | None = None,
         channel: str = WEB,
+        gone: Gone | None = None,
     ) -> Answer:
         """One turn: understood against the conversation, answered, and stored.
 
@@ -158,9 +172,12 @@ class Advisor:
         thread's id, in the `slack` channel, is opened on its first message). `direction` and
         `kind` filter this turn's search; they travel as arguments, never on the Advisor, which
         serves concurrent turns. `on_delta` receives the answer's text as it is written (a
-        model's tokens, or the whole extractive answer at once).
+        model's tokens, or the whole extractive answer at once). `gone` is asked before the work
+        starts and before the turn is stored: once it says the asker has left, the turn is
+        Abandoned and nothing is stored.
         """
         question = self.check_message(question)
+        _still_wanted(gone)
         self.refresh()
         if direction is not None and direction not in DIRECTIONS:
             raise BadRequest("direction must be one of ①②③④⑤")
@@ -171,6 +188,7 @@ class Advisor:
             answer, resolved = self._turn(question, conv, on_delta, Filters(direction, kind))
         if down:
             self._degrade(answer, question)
+        _still_wanted(gone)
         answer = self._record(conv, question, answer, resolved)
         if on_delta and answer.mode != "llm":
             on_delta(answer.answer)
@@ -230,6 +248,12 @@ class Advisor:
             self._store = ConversationStore(self.settings.conversation_db, timeout=self.settings.db_timeout)
         return self._store
 
+    def purge(self) -> int:
+        """Delete the conversations untouched for longer than the retention (`retention_days`; 0 keeps all)."""
+        if not self.settings.retention_days:
+            return 0
+        return self.store.purge(timedelta(days=self.settings.retention_days))
+
     def open_store(self) -> ConversationStore:
         """Connect and migrate now: a server does this before it takes its first request."""
         return self.store
@@ -285,13 +309,16 @@ class Advisor:
             self._sheets = load_sheets(self.settings.corpus_dir / "checksheets")
         return self._sheets
 
-    def start_check(self, name: str, conversation_id: str | None = None, channel: str = WEB) -> Answer:
+    def start_check(
+        self, name: str, conversation_id: str | None = None, channel: str = WEB, gone: Gone | None = None
+    ) -> Answer:
         """Begin a check sheet in a conversation (a new one without an id); the first question comes back."""
         sheet = self.sheets.get(name)
         if sheet is None:
             raise BadRequest(f"no check sheet {name!r}: one of {', '.join(sorted(self.sheets)) or '(none)'}")
         conv = self._conversation(conversation_id, channel)
         answer = self._begin(conv, sheet)
+        _still_wanted(gone)
         return self._record(conv, message("check.started", "ja", title=sheet.title), answer, f"check:{sheet.id}")
 
     def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str) -> Answer:

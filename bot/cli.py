@@ -359,6 +359,30 @@ def serve_command(
     uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
+@app.command("purge")
+def purge_command(
+    days: Optional[int] = typer.Option(
+        None, "--days", min=0, help="Delete conversations untouched for more days than this (default: SMEBOT_RETENTION_DAYS)."
+    ),
+):
+    """Delete the conversations past their retention, with their turns and feedback."""
+    from datetime import timedelta
+
+    from .store import ConversationStore, StoreUnavailable
+
+    settings = _settings()
+    days = settings.retention_days if days is None else days
+    if not days:
+        _err("retention is 0 days (conversations are kept): nothing purged; pass --days N to purge anyway")
+        return
+    try:
+        deleted = ConversationStore(settings.conversation_db, timeout=settings.db_timeout).purge(timedelta(days=days))
+    except StoreUnavailable as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(1)
+    typer.echo(f"purged {deleted} conversation(s) untouched for more than {days} day(s)")
+
+
 @app.command("slack")
 def slack_command():
     """The Slack app over Socket Mode (SLACK_BOT_TOKEN and SLACK_APP_TOKEN)."""

@@ -80,6 +80,41 @@ class Settings(BaseSettings):
     link_hosts: str = Field(
         "", description="Hosts (comma-separated) whose links passages may show besides those the guides' sources name."
     )
+    # Limits (bot/throttle.py): what one client, or a burst, may take of a process.
+    max_turns: int = Field(
+        8, ge=1, le=256, description="Turns (chat, stream, diagnose, search, draft) computed at once in one process."
+    )
+    max_waiting: int = Field(
+        32, ge=0, le=10_000, description="Requests that may wait for a turn slot; past them a request gets 429 at once."
+    )
+    turn_wait: float = Field(5.0, ge=0, description="Seconds a request may wait for a turn slot before it gets 429.")
+    request_timeout: float = Field(
+        30.0, gt=0, description="Seconds a turn may take; past it the request gets 503 and the turn is not stored."
+    )
+    rate_limit: str = Field(
+        "120/minute",
+        description="Requests to /api/ per client address per window, e.g. '120/minute;20/second'; 'none' for no limit.",
+    )
+    slack_rate_limit: str = Field("30/minute", description="Messages answered per Slack user per window; 'none' for no limit.")
+    max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body taken; a larger one gets 413.")
+    # Privacy (bot/privacy.py, bot/store.py)
+    retention_days: int = Field(
+        90, ge=0, description="Conversations untouched for longer are deleted (at start-up, hourly, `smebot purge`); 0 keeps them."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins another site's page may call the API from; none by default."
+    )
+
+    @field_validator("rate_limit", "slack_rate_limit")
+    @classmethod
+    def _readable_rate(cls, value: str) -> str:
+        from .throttle import parse_rate
+
+        try:
+            parse_rate(value)
+        except ValueError:
+            raise ValueError(f"cannot read the rate {value!r}: use e.g. '120/minute' or '120/minute;20/second', or 'none'")
+        return value
 
     @field_validator("embedding_model")
     @classmethod

@@ -5,7 +5,8 @@ listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:
 store's `slack` channel: apart from the web's conversations, reached only through Slack's signed
 requests (the web API answers 404 for it), and opened by the thread's first message.
 Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
-ignores its own and other bots' messages.
+ignores its own and other bots' messages. Each Slack user is answered at most SMEBOT_SLACK_RATE_LIMIT
+times per window; past it they are told privately when to try again.
 
 Two ways in: HTTP mode at POST /slack/events in the web app (SLACK_SIGNING_SECRET verifies every
 request; a forged, unsigned or stale one gets 401), and Socket Mode (`smebot slack`).
@@ -22,11 +23,13 @@ from typing import Any
 from .advisor import Advisor, BadRequest
 from .settings import Settings
 from .store import SLACK, StoreUnavailable
+from .throttle import RateLimits, retry_after
 from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
 
 log = logging.getLogger(__name__)
 # the conversation store is down: said plainly, as the web's 503 says it (never the database's own message)
 STORE_DOWN = "ただいま会話を記録できないため、お答えできませんでした。少し時間をおいて、もう一度お試しください。"
+TOO_OFTEN = "短い間にたくさんのご質問をいただきました。{seconds}秒ほどおいて、もう一度お試しください。"
 
 
 class SeenEvents:
@@ -68,6 +71,16 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         process_before_response=False,
     )
     seen = SeenEvents()
+    per_user = RateLimits(settings.slack_rate_limit)
+
+    def too_often(client, channel: str, user: str | None, thread_ts: str | None = None) -> bool:
+        """Past the user's rate: say so to them alone, and answer nothing."""
+        wait = per_user.hit(f"slack:{user}") if user else None
+        if wait is None:
+            return False
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                  text=TOO_OFTEN.format(seconds=retry_after(wait)))
+        return True
 
     @app.middleware
     def no_retries(body, next, request):
@@ -84,7 +97,9 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     def ask(text: str, conversation_id: str):
         return advisor.ask(text, conversation_id, channel=SLACK)  # the core is re-entrant: no lock
 
-    def reply(client, channel: str, thread_ts: str | None, text: str) -> None:
+    def reply(client, channel: str, thread_ts: str | None, text: str, user: str | None = None) -> None:
+        if too_often(client, channel, user, thread_ts):
+            return
         conversation_id = thread_conversation(channel, thread_ts or "dm")
         question = strip_mentions(text)
         try:
@@ -108,7 +123,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     def on_mention(event, client, context):
         if from_a_bot(event, context):
             return
-        reply(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""))
+        reply(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""), event.get("user"))
 
     app.event("app_mention")(ack=ack_now, lazy=[on_mention])
 
@@ -120,14 +135,16 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
             return  # a mention: app_mention answers it
         channel, thread_ts = event["channel"], event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply(client, channel, thread_ts, event.get("text", ""))
+            reply(client, channel, thread_ts, event.get("text", ""), event.get("user"))
         elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts), SLACK) is not None:
-            reply(client, channel, thread_ts, event.get("text", ""))  # a follow-up in the bot's thread
+            reply(client, channel, thread_ts, event.get("text", ""), event.get("user"))  # a follow-up in the bot's thread
 
     app.event("message")(ack=ack_now, lazy=[on_message])
 
     def on_command(body, client):
         channel, user = body["channel_id"], body["user_id"]
+        if too_often(client, channel, user):
+            return
         conversation_id = thread_conversation(channel, f"cmd-{body.get('trigger_id', user)}"[:40])
         try:
             answer = ask(body.get("text", ""), conversation_id)
@@ -180,6 +197,8 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         channel = (body.get("channel") or body.get("container", {})).get("id") or body["container"]["channel_id"]
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
+        if too_often(client, channel, (body.get("user") or {}).get("id"), thread_ts):
+            return
         answer = ask(n, conversation_id)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback_text(answer.answer),
                                 blocks=answer_blocks(answer, conversation_id))
@@ -189,6 +208,8 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     def on_shortcut(body, client):
         message = body.get("message", {})
         channel, user = body["channel"]["id"], body["user"]["id"]
+        if too_often(client, channel, user):
+            return
         try:
             draft = advisor.draft(strip_mentions(message.get("text", "")))
         except BadRequest as exc:

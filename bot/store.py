@@ -14,6 +14,10 @@ Many processes, one truth:
   the same conversation; a unique (conversation, turn) index keeps it so, and a conflict or a
   busy database is retried.
 
+Privacy: e-mail addresses and phone numbers an owner typed are masked (bot/privacy.py) in all that
+a turn writes, and in feedback comments; `purge` deletes conversations untouched for longer than the
+retention, and `delete` one conversation for the holder of its id.
+
 A database that is down or frozen costs a call `timeout` seconds at most (PostgreSQL: the connect
 timeout, the server's statement_timeout, and a deadline on each wait for the server, which a
 frozen server, still taking bytes, would otherwise never end; SQLite: its busy timeout), and is
@@ -31,7 +35,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from sqlalchemy import (
@@ -47,6 +51,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -59,6 +64,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import StaticPool
 
+from .privacy import contacts, mask, mask_known
+
 log = logging.getLogger(__name__)
 
 WEB = "web"  # the web API and the terminal: ids issued here
@@ -67,6 +74,7 @@ LEGACY = "legacy"  # ids a client once chose (before ids were issued): kept, rea
 CHANNELS = (WEB, SLACK, LEGACY)
 ID_CHARS = 64
 WRITE_ATTEMPTS = 8
+PURGE_BATCH = 500  # conversations deleted per transaction: a long purge never holds the database
 
 metadata = MetaData()
 
@@ -251,6 +259,37 @@ def m003_channels_and_turn_numbers(conn: Connection) -> None:
     taken = select(func.coalesce(func.max(t.n) + 1, 0)).where(t.conversation_id == c.id).scalar_subquery()
     conn.execute(update(conversations).values(next_turn=taken))
     conn.execute(text("CREATE UNIQUE INDEX uq_turns_conversation_n ON turns (conversation_id, n)"))
+
+
+@migration
+def m004_mask_contacts(conn: Connection) -> None:
+    """E-mail addresses and phone numbers kept before they were masked are masked now: in questions,
+    in the answers' copies of them and in what follow-ups lean on (one batch of turns at a time)."""
+    t, c, f = turns.c, conversations.c, feedback.c
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(t.id, t.question, t.resolved, t.answer, t.conversation_id).where(t.id > last).order_by(t.id).limit(500)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            found = contacts(row.question) + contacts(row.resolved)
+            if found:
+                answer = json.dumps(mask_known(json.loads(row.answer), found), ensure_ascii=False)
+                conn.execute(
+                    update(turns)
+                    .where(t.id == row.id)
+                    .values(question=mask(row.question), resolved=mask(row.resolved), answer=answer)
+                )
+                state = conn.execute(select(c.state).where(c.id == row.conversation_id)).scalar_one_or_none()
+                if state:
+                    masked = json.dumps(mask_known(json.loads(state), found), ensure_ascii=False)
+                    conn.execute(update(conversations).where(c.id == row.conversation_id).values(state=masked))
+        last = rows[-1].id
+    for row in conn.execute(select(f.id, f.comment)).all():
+        if row.comment and contacts(row.comment):
+            conn.execute(update(feedback).where(f.id == row.id).values(comment=mask(row.comment)))
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -461,18 +500,22 @@ class ConversationStore:
         profile and state, in one transaction; `turn.n` (and the stored answer's `turn`) is the
         number taken. UnknownConversation if the conversation is gone."""
         created = now()
+        # what the owner typed, masked wherever the turn repeats it (the answer's copy, the state)
+        found = contacts(turn.question) + contacts(turn.resolved)
+        question, resolved = mask(turn.question), mask(turn.resolved)
+        conv.profile, conv.state = mask_known(conv.profile, found), mask_known(conv.state, found)
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 with self._writer.begin() as conn:
                     n = self._take_turn(conn, conv, created)
-                    answer = {**turn.answer, "turn": n} if "turn" in turn.answer else turn.answer
+                    answer = mask_known({**turn.answer, "turn": n} if "turn" in turn.answer else turn.answer, found)
                     conn.execute(
                         _INSERT_TURN,
                         {
                             "conversation_id": conv.id,
                             "n": n,
-                            "question": turn.question,
-                            "resolved": turn.resolved,
+                            "question": question,
+                            "resolved": resolved,
                             "answer": json.dumps(answer, ensure_ascii=False),
                             "refused": turn.refused,
                             "created_at": created,
@@ -488,6 +531,7 @@ class ConversationStore:
                 time.sleep(0.01 * 2**attempt)
         conv.saved = True
         turn.n, turn.answer, turn.created_at = n, answer, created
+        turn.question, turn.resolved = question, resolved
         conv.turns.append(turn)
 
     def _take_turn(self, conn: Connection, conv: Conversation, when: datetime) -> int:
@@ -532,9 +576,52 @@ class ConversationStore:
                 raise LookupError(f"no turn {turn} in conversation {conversation_id!r}")
             conn.execute(
                 insert(feedback).values(
-                    conversation_id=conversation_id, turn=turn, rating=rating, comment=comment, created_at=now()
+                    conversation_id=conversation_id, turn=turn, rating=rating, comment=mask(comment), created_at=now()
                 )
             )
+
+    @_guarded
+    def delete(self, conversation_id: str, channel: str = WEB) -> None:
+        """Delete a conversation with its turns and feedback; UnknownConversation if this channel has none such."""
+        if not well_formed(conversation_id):
+            raise UnknownConversation(str(conversation_id))
+        c = conversations.c
+        with self._writer.begin() as conn:
+            # the row's lock first: a turn being written to it waits, then finds it gone (404)
+            found = conn.execute(
+                select(c.id).where(c.id == conversation_id, c.channel == channel).with_for_update()
+            ).first()
+            if found is None:
+                raise UnknownConversation(conversation_id)
+            self._delete(conn, [conversation_id])
+
+    @_guarded
+    def purge(self, older_than: timedelta) -> int:
+        """Delete the conversations (any channel) untouched for longer than `older_than`, with their
+        turns and feedback, a batch per transaction; how many were deleted."""
+        cutoff = now() - older_than
+        c = conversations.c
+        deleted = 0
+        while True:
+            with self._writer.begin() as conn:
+                # locked as they are chosen: a turn written to one meanwhile waits, then finds it gone
+                ids = conn.execute(
+                    select(c.id).where(c.updated_at < cutoff).limit(PURGE_BATCH).with_for_update(skip_locked=True)
+                ).scalars().all()
+                if ids:
+                    self._delete(conn, ids)
+            deleted += len(ids)
+            if len(ids) < PURGE_BATCH:
+                break
+        if deleted:
+            log.info("conversation store: purged %d conversations untouched for %s", deleted, older_than)
+        return deleted
+
+    @staticmethod
+    def _delete(conn: Connection, ids: list[str]) -> None:
+        conn.execute(delete(feedback).where(feedback.c.conversation_id.in_(ids)))
+        conn.execute(delete(turns).where(turns.c.conversation_id.in_(ids)))
+        conn.execute(delete(conversations).where(conversations.c.id.in_(ids)))
 
     @_guarded
     def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:

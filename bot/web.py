@@ -14,77 +14,132 @@ from BM25 alone and say `degraded`; without the database, what needs it answers 
 with Retry-After (in the stream, an `error` event), never the database's own message.
 `/healthz/live` says the process answers; `/healthz/ready` whether each part can serve.
 
+Limits (bot/throttle.py, bot/http_guards.py): at most `max_turns` turns computed at once on a pool
+of their own, `max_waiting` more waiting `turn_wait` seconds, the rest 429 with Retry-After at once;
+`rate_limit` per client address; a turn past `request_timeout` is 503 and, like the turn of a client
+that hung up, not stored; bodies over `max_body_bytes` 413. Every response carries the security
+headers (a CSP of 'self' only); conversations past `retention_days` are purged hourly.
+
 `smebot serve --workers N` runs N processes of this app through uvicorn's factory
 (`bot.web:create_app`), each with its own Advisor over the one index and the one store.
 """
 
-from __future__ import annotations
-
 import asyncio
+import functools
 import json
 import logging
 import threading
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Literal
+from types import SimpleNamespace
+from typing import Annotated, Any, Callable, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path as PathParam, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from .advisor import Advisor, BadRequest
+from .advisor import Abandoned, Advisor, BadRequest
+from .http_guards import BodyLimit, RateLimit, SecurityHeaders, ShedLoad
 from .settings import Settings, get_settings
 from .store import StoreUnavailable, UnknownConversation
+from .throttle import Busy, RateLimits, TurnGate, retry_after
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+TURN_PATHS = frozenset({"/api/search", "/api/chat", "/api/chat/stream", "/api/diagnose", "/api/draft"})
+PURGE_EVERY = 3600.0  # seconds between purges of conversations past their retention
 
 
 Direction = Literal["①", "②", "③", "④", "⑤"]
 Kind = Literal["policy", "guide"]
+NOT_BLANK = r"\S"  # what the advisor strips, it does not take as a question
+MAX_TURN = 1_000_000  # more turns than any conversation has; bounded so no number overflows a column
+# Any string: one the server did not issue (too long, odd characters, a Slack thread's) is a 404,
+# as CONTRACT.md says, decided before a stream starts; the body limit bounds its length.
+ConversationId = str
 
 
-class SearchRequest(BaseModel):
-    query: str
-    k: int = Field(5, ge=1, le=50)
-    direction: Direction | None = None
-    kind: Kind | None = None
+def _a_number(value: object) -> object:
+    """JSON's integers (5, and 5.0, which JSON Schema counts as one), never true, false or "5"."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number, not a string or a boolean")
+    return value
 
 
-class ChatRequest(BaseModel):
-    message: str
-    conversation_id: str | None = None
-    direction: Direction | None = None
-    kind: Kind | None = None
+WholeNumber = Annotated[int, BeforeValidator(_a_number)]
+# The stream, as Schemathesis and the OpenAPI 3.2 `itemSchema` read it: one object per event.
+STREAM_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["delta", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 
 
-class DiagnoseRequest(BaseModel):
-    name: str
-    conversation_id: str | None = None
+def request_models(max_chars: int) -> SimpleNamespace:
+    """The request bodies, as strict as the advisor: a text that is blank or too long, an integer
+    that is a boolean, a string or out of range, is a 422 here, said by the schema, not a 400 later."""
+    Text = Annotated[str, StringConstraints(min_length=1, max_length=max_chars, pattern=NOT_BLANK)]
 
+    class SearchRequest(BaseModel):
+        query: Text
+        k: WholeNumber = Field(5, ge=1, le=50)
+        direction: Direction | None = None
+        kind: Kind | None = None
 
-class DraftRequest(BaseModel):
-    inquiry: str
+    class ChatRequest(BaseModel):
+        message: Text
+        conversation_id: ConversationId | None = None
+        direction: Direction | None = None
+        kind: Kind | None = None
 
+    class DiagnoseRequest(BaseModel):
+        name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+        conversation_id: ConversationId | None = None
 
-class FeedbackRequest(BaseModel):
-    conversation_id: str
-    turn: int = Field(ge=0)
-    rating: Literal["up", "down"]
-    comment: str = Field("", max_length=2000)
+    class DraftRequest(BaseModel):
+        inquiry: Text
+
+    class FeedbackRequest(BaseModel):
+        conversation_id: ConversationId
+        turn: WholeNumber = Field(ge=0, le=MAX_TURN)
+        rating: Literal["up", "down"]
+        comment: str = Field("", max_length=2000)
+
+    return SimpleNamespace(
+        Search=SearchRequest, Chat=ChatRequest, Diagnose=DiagnoseRequest, Draft=DraftRequest, Feedback=FeedbackRequest
+    )
 
 
 class ErrorBody(BaseModel):
     error: str
 
 
-NOT_FOUND = {404: {"model": ErrorBody, "description": "no conversation with this id was issued to web clients"}}
-# A database that is down is a 503 with a message that names no host, port or driver error.
-STORE_DOWN = {503: {"model": ErrorBody, "description": "the conversation store is unavailable (try again after Retry-After)"}}
 RETRY_AFTER = "5"
+# Every status a path can answer besides its success, each with the {"error"} body (the schema says so).
+WHY = {
+    400: "the body is not JSON, or the advisor cannot take it (the error says why)",
+    404: "no conversation with this id was issued to web clients (or no such check sheet or turn)",
+    413: "the request body is larger than the limit (SMEBOT_MAX_BODY_BYTES)",
+    422: "a field is missing, of the wrong type, or out of range (the error names it)",
+    429: "too many requests from this client, or too many turns being computed at once: try again after Retry-After",
+    503: "the conversation store is unavailable, or the answer took too long: try again after Retry-After",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": WHY[code]} for code in codes}
+
+
+BODY_ERRORS = (400, 413, 422, 429, 503)
 
 
 class ReadyBody(BaseModel):
@@ -93,17 +148,51 @@ class ReadyBody(BaseModel):
     error: str | None = None
 
 
-def error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def invalid_message(exc: RequestValidationError) -> str:
+    """The first thing wrong, said as the advisor says it (`message: is empty`, `… the limit is 4,000`)."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(x) for x in first.get("loc", []) if x != "body") or "body"
+    kind, ctx, given = first.get("type"), first.get("ctx") or {}, first.get("input")
+    if kind == "string_too_short" or kind == "string_pattern_mismatch" and ctx.get("pattern") == NOT_BLANK:
+        return f"{where}: is empty: ask something, e.g. 「展示会に出たいのですが、支援はありますか」"
+    if kind == "string_too_long" and isinstance(given, str):
+        return f"{where}: has {len(given):,} characters; the limit is {ctx.get('max_length', 0):,}"
+    return f"{where}: {first.get('msg', 'invalid request')}"
+
+
+async def client_left(request: Request) -> None:
+    """Returns once the client has gone away (its body is read: what comes next is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def create_app(settings: Settings | None = None, advisor: Advisor | None = None) -> FastAPI:
     settings = settings or get_settings()
+    M = request_models(settings.max_message_chars)
+
+    async def purge(app: FastAPI) -> None:
+        """Conversations past their retention are deleted at start-up and then every hour (each
+        process does it: the deletes are the same, and a database that is down is tried again later)."""
+        while settings.retention_days:
+            try:
+                await asyncio.to_thread(app.state.advisor.purge)
+            except StoreUnavailable:
+                pass  # said in the log by the store
+            except Exception:
+                log.exception("purging old conversations failed")
+            await asyncio.sleep(PURGE_EVERY)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.advisor = advisor or Advisor(settings)
         app.state.advisor.open_store()  # connect and migrate before the first request
+        # turns run on a pool of their own, as many threads as turns may run at once
+        app.state.pool = ThreadPoolExecutor(max_workers=settings.max_turns, thread_name_prefix="turn")
+        app.state.gate = TurnGate(settings.max_turns, settings.max_waiting, settings.turn_wait)
         app.state.slack = None
         if settings.slack_signing_secret:
             from slack_bolt.adapter.fastapi import SlackRequestHandler
@@ -114,19 +203,39 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             app.state.slack = SlackRequestHandler(bolt)
             if settings.slack_bot_token:
                 check_connection(bolt)
+        purging = asyncio.create_task(purge(app))
         yield
+        purging.cancel()
+        with suppress(asyncio.CancelledError):
+            await purging
+        app.state.pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="smebot", description="東京都の中小企業支援策アドバイザー API", lifespan=lifespan)
+    # outermost last: every response (a 413 or 429 too) carries the security headers
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["content-type"], max_age=600,
+        )
+    app.add_middleware(ShedLoad, paths=TURN_PATHS)
+    app.add_middleware(RateLimit, limits=RateLimits(settings.rate_limit))
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", []) if x != "body")
-        return error(422, f"{where or 'body'}: {first.get('msg', 'invalid request')}")
+        return error(422, invalid_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return error(exc.status_code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Allow names every method of the path, not only its first route's
+            methods = set()
+            for route in request.app.router.routes:
+                if route.matches(request.scope)[0] != Match.NONE:
+                    methods |= getattr(route, "methods", None) or set()
+            headers["Allow"] = ", ".join(sorted(methods)) or headers.get("Allow", "")
+        return error(exc.status_code, str(exc.detail), headers)
 
     @app.exception_handler(BadRequest)
     async def _bad(request: Request, exc: BadRequest):
@@ -134,17 +243,60 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(request: Request, exc: StoreUnavailable):
-        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": RETRY_AFTER})
+        return error(503, str(exc), {"Retry-After": RETRY_AFTER})
 
     @app.exception_handler(UnknownConversation)
     async def _unknown(request: Request, exc: UnknownConversation):
         return error(404, str(exc))
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy):
+        return error(429, str(exc), {"Retry-After": retry_after(exc.retry_after)})
+
+    too_long = f"the answer took longer than {settings.request_timeout:g} s; try again"
+
+    @app.exception_handler(Abandoned)
+    async def _abandoned(request: Request, exc: Abandoned):
+        return error(503, too_long, {"Retry-After": RETRY_AFTER})
 
     def core(request: Request) -> Advisor:
         return request.app.state.advisor
 
     async def run(request: Request, fn, *args):
         return await asyncio.to_thread(fn, *args)
+
+    async def start_turn(request: Request, work: Callable[[Callable[[], bool]], Any]) -> tuple[asyncio.Future, threading.Event]:
+        """Run `work(gone)` on the turn pool once the gate lets it in (else Busy: a 429 at once). The
+        slot is held until the work ends, even when its client has left, so the gate counts what runs."""
+        gate: TurnGate = request.app.state.gate
+        await gate.__aenter__()
+        left = threading.Event()
+        try:
+            future = asyncio.get_running_loop().run_in_executor(request.app.state.pool, functools.partial(work, left.is_set))
+        except BaseException:
+            await gate.__aexit__(None, None, None)
+            raise
+        future.add_done_callback(lambda _: asyncio.ensure_future(gate.__aexit__(None, None, None)))
+        return future, left
+
+    async def turn(request: Request, work: Callable[[Callable[[], bool]], Any]) -> Any:
+        """A turn within the limits: at most `request_timeout` seconds (then 503), and given up,
+        not stored, when its client goes away."""
+        future, left = await start_turn(request, work)
+        watcher = asyncio.ensure_future(client_left(request))
+        try:
+            done, _ = await asyncio.wait(
+                {future, watcher}, timeout=settings.request_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            watcher.cancel()
+        if future in done:
+            return future.result()
+        left.set()  # the work ends at its next check and stores nothing
+        future.add_done_callback(lambda f: f.exception())  # its Abandoned is expected, not "never retrieved"
+        if watcher in done:
+            return Response(status_code=499)  # no one is there to read it; the log says the client left
+        raise Abandoned("the answer took too long")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -181,24 +333,28 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         body = {"status": "not ready", "checks": checks, "error": f"down: {', '.join(down)}"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 
-    @app.post("/api/search")
-    async def search(body: SearchRequest, request: Request):
+    @app.post("/api/search", responses=errors(*BODY_ERRORS))
+    async def search(body: M.Search, request: Request):
         advisor = core(request)
-        results = await run(
-            request, lambda: advisor.search(body.query, body.k, direction=body.direction, kind=body.kind)
+        results = await turn(
+            request, lambda gone: advisor.search(body.query, body.k, direction=body.direction, kind=body.kind)
         )
+        if isinstance(results, Response):
+            return results
         return {"query": body.query, "results": [r.to_dict() for r in results]}
 
-    @app.post("/api/chat", responses={**NOT_FOUND, **STORE_DOWN})
-    async def chat(body: ChatRequest, request: Request):
+    @app.post("/api/chat", responses=errors(*BODY_ERRORS, 404))
+    async def chat(body: M.Chat, request: Request):
         advisor = core(request)
-        answer = await run(
+        answer = await turn(
             request,
-            lambda: advisor.ask(body.message, body.conversation_id, direction=body.direction, kind=body.kind),
+            lambda gone: advisor.ask(
+                body.message, body.conversation_id, direction=body.direction, kind=body.kind, gone=gone
+            ),
         )
-        return answer.to_dict()
+        return answer if isinstance(answer, Response) else answer.to_dict()
 
-    @app.get("/api/checksheets")
+    @app.get("/api/checksheets", responses=errors(429))
     async def checksheets(request: Request):
         return {
             "checksheets": [
@@ -207,14 +363,25 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             ]
         }
 
-    @app.post("/api/diagnose", responses={**NOT_FOUND, **STORE_DOWN})
-    async def diagnose(body: DiagnoseRequest, request: Request):
+    @app.post("/api/diagnose", responses=errors(*BODY_ERRORS, 404))
+    async def diagnose(body: M.Diagnose, request: Request):
         """Start a check sheet; answer its questions through /api/chat with the conversation id."""
-        answer = await run(request, core(request).start_check, body.name, body.conversation_id)
-        return answer.to_dict()
+        advisor = core(request)
+        if body.name not in advisor.sheets:
+            return error(404, f"no check sheet {body.name!r}: one of {', '.join(sorted(advisor.sheets)) or '(none)'}")
+        answer = await turn(request, lambda gone: advisor.start_check(body.name, body.conversation_id, gone=gone))
+        return answer if isinstance(answer, Response) else answer.to_dict()
 
-    @app.post("/api/chat/stream", responses={**NOT_FOUND, **STORE_DOWN})
-    async def chat_stream(body: ChatRequest, request: Request):
+    @app.post(
+        "/api/chat/stream",
+        response_class=StreamingResponse,
+        responses={
+            200: {"content": {"text/event-stream": {"schema": STREAM_EVENT}},
+                  "description": "`delta` events, then one `done` event with the whole answer (or an `error` event)"},
+            **errors(*BODY_ERRORS, 404),
+        },
+    )
+    async def chat_stream(body: M.Chat, request: Request):
         advisor = core(request)
         advisor.check_message(body.message)  # bad input is a 4xx before the stream starts
         if body.conversation_id and await run(request, advisor.conversation, body.conversation_id) is None:
@@ -222,52 +389,72 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
 
-        def work():
-            def delta(text: str) -> None:
-                loop.call_soon_threadsafe(events.put_nowait, ("delta", {"text": text}))
+        def work(gone: Callable[[], bool]) -> None:
+            def put(kind: str, data: dict) -> None:
+                loop.call_soon_threadsafe(events.put_nowait, (kind, data))
 
             try:
                 answer = advisor.ask(
-                    body.message, body.conversation_id, on_delta=delta, direction=body.direction, kind=body.kind
+                    body.message,
+                    body.conversation_id,
+                    on_delta=lambda text: put("delta", {"text": text}),
+                    direction=body.direction,
+                    kind=body.kind,
+                    gone=gone,
                 )
-                loop.call_soon_threadsafe(events.put_nowait, ("done", answer.to_dict()))
+                put("done", answer.to_dict())
+            except Abandoned:
+                pass  # its client left, or was told it took too long
             except StoreUnavailable as exc:  # the answer could not be kept: said as /api/chat says it
-                loop.call_soon_threadsafe(events.put_nowait, ("error", {"error": str(exc), "status": 503}))
+                put("error", {"error": str(exc), "status": 503})
             except Exception:  # reported in the stream (the connection is open), its details only in the log
                 log.exception("chat stream failed")
-                loop.call_soon_threadsafe(
-                    events.put_nowait, ("error", {"error": "the answer could not be made; try again", "status": 500})
-                )
+                put("error", {"error": "the answer could not be made; try again", "status": 500})
 
-        threading.Thread(target=work, daemon=True).start()
+        _, left = await start_turn(request, work)  # Busy (429) before the stream starts
 
         async def stream():
-            while True:
-                kind, data = await events.get()
-                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-                if kind in ("done", "error"):
-                    return
+            deadline = loop.time() + settings.request_timeout
+            try:
+                while True:
+                    try:
+                        kind, data = await asyncio.wait_for(events.get(), max(0.0, deadline - loop.time()))
+                    except asyncio.TimeoutError:
+                        kind, data = "error", {"error": too_long, "status": 503}
+                    yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                    if kind in ("done", "error"):
+                        return
+            finally:
+                left.set()  # done, timed out, or the client went away: a turn still running stores nothing
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    @app.post("/api/draft")
-    async def draft(body: DraftRequest, request: Request):
-        result = await run(request, core(request).draft, body.inquiry)
-        return result.to_dict()
+    @app.post("/api/draft", responses=errors(*BODY_ERRORS))
+    async def draft(body: M.Draft, request: Request):
+        advisor = core(request)
+        result = await turn(request, lambda gone: advisor.draft(body.inquiry))
+        return result if isinstance(result, Response) else result.to_dict()
 
-    @app.get("/api/conversations/{conversation_id}", responses={**NOT_FOUND, **STORE_DOWN})
-    async def conversation(conversation_id: str, request: Request):
+    ConversationPath = Annotated[str, PathParam(description="the id an answer gave as `conversation_id`")]
+
+    @app.get("/api/conversations/{conversation_id}", responses=errors(404, 422, 429, 503))
+    async def conversation(conversation_id: ConversationPath, request: Request):
         conv = await run(request, core(request).conversation, conversation_id)
         if conv is None:
             raise UnknownConversation(conversation_id)
         return conv.to_dict()
 
-    @app.post(
-        "/api/feedback",
-        status_code=204,
-        responses={404: {"model": ErrorBody, "description": "no such conversation or turn"}, **STORE_DOWN},
+    @app.delete(
+        "/api/conversations/{conversation_id}", status_code=204, response_class=Response,
+        responses=errors(404, 422, 429, 503),
     )
-    async def feedback(body: FeedbackRequest, request: Request):
+    async def forget(conversation_id: ConversationPath, request: Request):
+        """Delete the conversation, its turns and its feedback: whoever holds the id may."""
+        await run(request, core(request).store.delete, conversation_id)
+        return Response(status_code=204)
+
+    @app.post("/api/feedback", status_code=204, response_class=Response, responses=errors(*BODY_ERRORS, 404))
+    async def feedback(body: M.Feedback, request: Request):
         try:
             await run(request, core(request).store.add_feedback, body.conversation_id, body.turn, body.rating, body.comment)
         except LookupError as exc:  # no such conversation (for this client), or no such turn in it

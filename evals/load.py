@@ -88,6 +88,7 @@ def run_load(data: Path, seconds: float, clients_n: int, workers: int = 1) -> di
     """Serve the index in `data` with `smebot serve --workers N` and load /api/chat for `seconds`."""
     port = free_port()
     env = {**os.environ, "SMEBOT_DATA_DIR": str(data), "SMEBOT_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/load.db"}
+    env.setdefault("SMEBOT_RATE_LIMIT", "none")  # every client here is 127.0.0.1: measure the server, not the limit
     smebot = Path(sys.executable).with_name("smebot")
     log = tempfile.NamedTemporaryFile(prefix="smebot-load-", suffix=".log")
     server = subprocess.Popen([str(smebot), "serve", "--port", str(port), "--workers", str(workers)], env=env,

@@ -70,15 +70,23 @@ def test_healthz_reports_the_index_and_versions(client):
 @pytest.mark.parametrize(
     "path, body, status, says",
     [
-        ("/api/chat", {"message": ""}, 400, "empty"),
-        ("/api/chat", {"message": "あ" * 50_000}, 400, "limit"),
+        ("/api/chat", {"message": ""}, 422, "empty"),
+        ("/api/chat", {"message": "  \n "}, 422, "empty"),
+        ("/api/chat", {"message": "あ" * 50_000}, 422, "limit"),
         ("/api/chat", {"message": 42}, 422, "message"),
         ("/api/chat", {}, 422, "message"),
         ("/api/search", {"query": "展示会", "k": 500}, 422, "k"),
-        ("/api/draft", {"inquiry": "   "}, 400, "empty"),
+        ("/api/draft", {"inquiry": "   "}, 422, "empty"),
+        ("/api/draft", {"inquiry": "@"}, 400, "no question"),
         ("/api/feedback", {"conversation_id": "nope", "turn": 0, "rating": "up"}, 404, "no conversation"),
         ("/api/feedback", {"conversation_id": "x", "turn": 0, "rating": "meh"}, 422, "rating"),
-        ("/api/chat/stream", {"message": ""}, 400, "empty"),
+        ("/api/chat/stream", {"message": ""}, 422, "empty"),
+        ("/api/chat/stream", {"message": "展示会", "conversation_id": "x" * 5000}, 404, "no conversation"),
+        ("/api/search", {"query": "展示会", "k": True}, 422, "k"),
+        ("/api/search", {"query": "展示会", "k": "5"}, 422, "k"),
+        ("/api/feedback", {"conversation_id": "x", "turn": 2**63, "rating": "up"}, 422, "turn"),
+        ("/api/feedback", {"conversation_id": "x", "turn": -1, "rating": "up"}, 422, "turn"),
+        ("/api/diagnose", {"name": "nope"}, 404, "no check sheet"),
     ],
 )
 def test_bad_input_gets_a_4xx_that_says_what_is_wrong(client, path, body, status, says):

@@ -68,7 +68,10 @@ def page(browser, site):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(site[0])
+    # the page runs under its Content-Security-Policy: anything it blocks is reported on the console
+    page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    response = page.goto(site[0])
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     yield page
     assert not errors, errors
     context.close()
@@ -155,7 +158,8 @@ def test_the_conversation_survives_a_reload_and_continues(page):
 def test_copy_as_reply_draft(page):
     ask(page, "展示会に出たいのですが、補助はありますか")
     page.locator(".copy-draft").first.click()
-    page.wait_for_function("document.getElementById('status').textContent.includes('コピー')")
+    # a function, not an expression: under the page's CSP, Playwright may not eval a string there
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('コピー')")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("【返信案（下書き）】") and "□" in copied
 
@@ -242,7 +246,7 @@ def payload(language="ja"):
 
 
 def show(page, data, question="BCPの助成金の上限っていくら？"):
-    page.wait_for_function("window.smebot && typeof window.smebot.showAnswer === 'function'")
+    page.wait_for_function("() => window.smebot && typeof window.smebot.showAnswer === 'function'")
     page.evaluate("([data, q]) => { window.smebot.showAnswer(data, q); }", [data, question])
     return page.locator(".msg.bot").last
 

@@ -89,4 +89,4 @@ def test_diagnose_through_the_api(advisor, index_settings):
         for _ in SHEETS["cyber"].questions:
             answer = client.post("/api/chat", json={"message": "2", "conversation_id": answer["conversation_id"]}).json()
         assert "の結果】" in answer["answer"]
-        assert client.post("/api/diagnose", json={"name": "nope"}).status_code == 400
+        assert client.post("/api/diagnose", json={"name": "nope"}).status_code == 404

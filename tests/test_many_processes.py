@@ -205,9 +205,10 @@ def servers(layout: str, index_settings, request):
     data = str(index_settings.data_dir)
     if layout == "two servers, postgresql":
         url = request.getfixturevalue("pg_database")
-        env, store = child_env(data_dir=data, database_url=url), Settings(database_url=url).conversation_db
+        # every client is 127.0.0.1: no per-address rate here (the bound on turns still applies)
+        env, store = child_env(data_dir=data, database_url=url, rate_limit="none"), Settings(database_url=url).conversation_db
     else:
-        env, store = child_env(data_dir=data), index_settings.conversation_db  # the data dir's own store
+        env, store = child_env(data_dir=data, rate_limit="none"), index_settings.conversation_db  # the data dir's own store
     if layout == "one server, --workers 2":
         with smebot_serve(env, workers=2) as (a, log_a):
             yield [a], [log_a], store

@@ -229,3 +229,23 @@ def test_socket_mode_without_tokens_says_what_is_missing(monkeypatch, index_sett
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["slack"])
     assert result.exit_code == 2 and "SLACK_APP_TOKEN" in result.output
+
+
+def test_a_slack_user_past_their_rate_is_told_privately(index_settings, tmp_path):
+    standin = SlackStandIn()
+    settings = index_settings.model_copy(update={
+        "slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test-token", "slack_api_url": standin.url,
+        "slack_rate_limit": "2/minute",
+    })
+    advisor = Advisor(settings, store=ConversationStore(f"sqlite:///{tmp_path / 'c.db'}"))
+    try:
+        with TestClient(create_app(settings, advisor=advisor)) as client:
+            for i in range(3):
+                assert mention(client, ts=f"1700000000.00010{i}", event_id=f"EvRate{i}").status_code == 200
+            standin.wait_for("chat.postMessage", 2)
+            [told] = standin.wait_for("chat.postEphemeral")
+            assert told["user"] == "U1" and "秒ほどおいて" in told["text"]
+            time.sleep(0.5)
+            assert len(standin.posted("chat.postMessage")) == 2  # the third was not answered
+    finally:
+        standin.close()

@@ -16,6 +16,7 @@ const TEXT = {
     operator: "実施主体", fiscalYear: "年度", officialPage: "公式ページ", newTab: "（新しいタブで開きます）",
     official: "公式情報", secondary: "民間の解説を含む",
     restarted: "以前の相談が見つからなかったため、新しい相談としてお答えします。",
+    busy: "ただいま混み合っています。{s}秒ほどおいて、もう一度お試しください。",
     chipList: [
       ["① IT化・設備", "ITや新しい設備を入れて生産性を上げたいのですが、どんな支援がありますか"],
       ["② 販路開拓", "新しいお客さまや販路を見つけたいのですが、どんな支援がありますか"],
@@ -37,6 +38,7 @@ const TEXT = {
     operator: "Operator", fiscalYear: "Fiscal year", officialPage: "Official page", newTab: " (opens in a new tab)",
     official: "Official source", secondary: "Includes secondary sources",
     restarted: "The earlier conversation was not found, so this is answered as a new one.",
+    busy: "The advisor is busy. Please try again in {s} seconds.",
     chipList: [
       ["① IT & equipment", "What support is there for IT and new equipment to raise productivity?"],
       ["② New customers", "What support is there for finding new customers and sales channels?"],
@@ -56,6 +58,9 @@ let busy = false;
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[lang][key];
+// What a failed request says to the owner: too many requests (429) in their language, with its wait.
+const errorText = (r, data) =>
+  r.status === 429 ? t("busy").replace("{s}", r.headers.get("retry-after") || "5") : t("error") + data.error;
 
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
@@ -243,7 +248,7 @@ async function feedback(row, data, button) {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ conversation_id: data.conversation_id, turn: data.turn, rating: button.dataset.rating, comment }),
     });
-    status(r.ok ? t("thanks") : t("error") + (await r.json()).error, !r.ok);
+    status(r.ok ? t("thanks") : errorText(r, await r.json()), !r.ok);
   };
   await send("");
   if (row.nextElementSibling && row.nextElementSibling.classList.contains("comment")) return;
@@ -260,7 +265,7 @@ async function copyDraft(question) {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inquiry: question }),
   });
   const data = await r.json();
-  if (!r.ok) return status(t("error") + data.error, true);
+  if (!r.ok) return status(errorText(r, data), true);
   const text = `${data.draft}\n\n${data.checks.map((c) => `□ ${c}`).join("\n")}`;
   try {
     await navigator.clipboard.writeText(text);
@@ -298,8 +303,7 @@ async function ask(message) {
       r = await send();
     }
     if (!r.ok) {
-      const err = await r.json();
-      body.textContent = t("error") + err.error;
+      body.textContent = errorText(r, await r.json());
       box.classList.add("error");
       return;
     }
