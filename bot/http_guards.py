@@ -5,7 +5,7 @@
 - BodyLimit: a body larger than the limit is refused with 413 before the app reads it (by its
   Content-Length, or as it arrives when it has none);
 - RateLimit: requests to /api/ per client address per window (bot/throttle.py), 429 with Retry-After;
-- ShedLoad: a request for a turn while the process's turn gate is full is a 429 before its body is
+- ShedLoad: a request for a turn while the process's turn gate is full is a 503 before its body is
   read or validated (in a burst, turning one away costs about half as much).
 
 Each error is the API's {"error": "..."} body. Pure ASGI (no BaseHTTPMiddleware): a streamed answer
@@ -149,7 +149,8 @@ class RateLimit:
 
 
 class ShedLoad:
-    """Turn paths while the app's TurnGate (`app.state.gate`) is full: 429 at once. The gate itself
+    """Turn paths while the app's TurnGate (`app.state.gate`) is full: 503 at once (the server is busy;
+    429 is for a client over its own rate). The gate itself
     still decides for the requests let through (a slot may fill meanwhile)."""
 
     def __init__(self, app: ASGIApp, paths: frozenset[str]) -> None:
@@ -160,5 +161,5 @@ class ShedLoad:
             gate = getattr(scope["app"].state, "gate", None)
             if gate is not None and gate.full():
                 busy = Busy(gate.retry())
-                return await send_error(send, 429, str(busy), [(b"retry-after", retry_after(busy.retry_after).encode())])
+                return await send_error(send, 503, str(busy), [(b"retry-after", retry_after(busy.retry_after).encode())])
         await self.app(scope, receive, send)

@@ -15,7 +15,7 @@ with Retry-After (in the stream, an `error` event), never the database's own mes
 `/healthz/live` says the process answers; `/healthz/ready` whether each part can serve.
 
 Limits (bot/throttle.py, bot/http_guards.py): at most `max_turns` turns computed at once on a pool
-of their own, `max_waiting` more waiting `turn_wait` seconds, the rest 429 with Retry-After at once;
+of their own, `max_waiting` more waiting `turn_wait` seconds, the rest 503 with Retry-After at once;
 `rate_limit` per client address; a turn past `request_timeout` is 503 and, like the turn of a client
 that hung up, not stored; bodies over `max_body_bytes` 413. Every response carries the security
 headers (a CSP of 'self' only); conversations past `retention_days` are purged hourly.
@@ -130,8 +130,8 @@ WHY = {
     404: "no conversation with this id was issued to web clients (or no such check sheet or turn)",
     413: "the request body is larger than the limit (SMEBOT_MAX_BODY_BYTES)",
     422: "a field is missing, of the wrong type, or out of range (the error names it)",
-    429: "too many requests from this client, or too many turns being computed at once: try again after Retry-After",
-    503: "the conversation store is unavailable, or the answer took too long: try again after Retry-After",
+    429: "too many requests from this client: try again after Retry-After",
+    503: "too many turns being computed at once, the conversation store is unavailable, or the answer took too long: try again after Retry-After",
 }
 
 
@@ -251,7 +251,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
     @app.exception_handler(Busy)
     async def _busy(request: Request, exc: Busy):
-        return error(429, str(exc), {"Retry-After": retry_after(exc.retry_after)})
+        return error(503, str(exc), {"Retry-After": retry_after(exc.retry_after)})  # busy, not this client's fault
 
     too_long = f"the answer took longer than {settings.request_timeout:g} s; try again"
 
@@ -266,7 +266,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         return await asyncio.to_thread(fn, *args)
 
     async def start_turn(request: Request, work: Callable[[Callable[[], bool]], Any]) -> tuple[asyncio.Future, threading.Event]:
-        """Run `work(gone)` on the turn pool once the gate lets it in (else Busy: a 429 at once). The
+        """Run `work(gone)` on the turn pool once the gate lets it in (else Busy: a 503 at once). The
         slot is held until the work ends, even when its client has left, so the gate counts what runs."""
         gate: TurnGate = request.app.state.gate
         await gate.__aenter__()
@@ -411,7 +411,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                 log.exception("chat stream failed")
                 put("error", {"error": "the answer could not be made; try again", "status": 500})
 
-        _, left = await start_turn(request, work)  # Busy (429) before the stream starts
+        _, left = await start_turn(request, work)  # Busy (503) before the stream starts
 
         async def stream():
             deadline = loop.time() + settings.request_timeout

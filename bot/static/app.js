@@ -58,9 +58,9 @@ let busy = false;
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[lang][key];
-// What a failed request says to the owner: too many requests (429) in their language, with its wait.
+// What a failed request says to the owner: too many requests (429) or a busy server (503 with Retry-After) in their language, with its wait.
 const errorText = (r, data) =>
-  r.status === 429 ? t("busy").replace("{s}", r.headers.get("retry-after") || "5") : t("error") + data.error;
+  (r.status === 429 || (r.status === 503 && r.headers.get("retry-after"))) ? t("busy").replace("{s}", r.headers.get("retry-after") || "5") : t("error") + data.error;
 
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
