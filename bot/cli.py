@@ -16,8 +16,24 @@ import typer
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="東京都の中小企業支援策アドバイザー / An advisor on Tokyo's support for SMEs.",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+
+        typer.echo(f"smebot {metadata.version('smebot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """東京都の中小企業支援策アドバイザー / An advisor on Tokyo's support for SMEs."""
 
 
 def _settings():
@@ -131,6 +147,15 @@ def _render_answer(answer) -> None:
     _render_sources(answer)
 
 
+def _render_continue(answer) -> None:
+    """How to ask the next question in the same conversation (the id an answer was given)."""
+    from .core.render import message
+
+    if answer.conversation_id:
+        language = (answer.intent or {}).get("language", "ja")
+        typer.echo("\n" + message("cli.continue", language, id=answer.conversation_id))
+
+
 def _render_sources(answer) -> None:
     from .core.render import citation_label, message
 
@@ -188,7 +213,7 @@ def search_command(
 def ask_command(
     question: Optional[str] = typer.Argument(None, help="Your question, in Japanese or English."),
     conversation: Optional[str] = typer.Option(
-        None, "--conversation", help="Continue this conversation (an id an earlier answer gave)."
+        None, "--conversation", "-c", help="Continue this conversation (an id an earlier answer gave)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
@@ -199,6 +224,8 @@ def ask_command(
     from .advisor import BadRequest
     from .store import UnknownConversation
 
+    if question is None and not batch and not sys.stdin.isatty():
+        question = sys.stdin.read().strip()  # echo 質問 | smebot ask
     advisor = _advisor()
     if not batch:
         try:
@@ -213,7 +240,11 @@ def ask_command(
             else:
                 _err(f"error: {exc}")
             raise typer.Exit(2)
-        _print_json(answer.to_dict()) if as_json else _render_answer(answer)
+        if as_json:
+            _print_json(answer.to_dict())
+        else:
+            _render_answer(answer)
+            _render_continue(answer)
         return
     for line in _batch_lines():
         try:

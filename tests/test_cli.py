@@ -98,3 +98,23 @@ def test_chat_holds_a_conversation_until_an_empty_line(cli):
     assert result.exit_code == 0
     assert result.stdout.count("出典:") == 2
     assert "ご利用ありがとうございました" in result.stdout
+
+
+def test_ask_reads_standard_input_and_says_how_to_continue(cli):
+    first = cli("ask", input="BCPの助成金の上限は？\n")
+    assert first.exit_code == 0, first.output
+    assert "1,500万円" in first.stdout
+    last = first.stdout.strip().splitlines()[-1]
+    assert last.startswith("続けて質問するには: smebot ask -c ")
+    conversation = last.split()[4]
+    follow = cli("ask", "-c", conversation, "申請の前に必要なことは？")
+    assert follow.exit_code == 0, follow.output
+    assert "BCP実践促進助成金" in follow.stdout.splitlines()[0]  # the follow-up kept the program in hand
+
+
+def test_version_and_short_help(cli):
+    from importlib import metadata
+
+    assert cli("--version").stdout.strip() == f"smebot {metadata.version('smebot')}"
+    short = cli("-h")
+    assert short.exit_code == 0 and "ask" in short.stdout
