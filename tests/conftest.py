@@ -66,7 +66,12 @@ def advisor(index_settings):
 @pytest.fixture
 def small_corpus(tmp_path):
     """A corpus of its own: the policy text with its metadata, and one Markdown guide."""
-    corpus = tmp_path / "corpus"
+    return write_small_corpus(tmp_path)
+
+
+def write_small_corpus(root):
+    """The policy text and one guide under root/corpus: enough for a cited answer about BCP."""
+    corpus = root / "corpus"
     (corpus / "policy").mkdir(parents=True)
     shutil.copy(POLICY, corpus / "policy" / POLICY.name)
     shutil.copy(POLICY.with_name(POLICY.name + ".meta.yaml"), corpus / "policy")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PG_BIN, POLICY, ROOT, _as_postgres, free_port, wait_until_up
+from conftest import PG_BIN, ROOT, _as_postgres, free_port, wait_until_up, write_small_corpus
 
 from bot.advisor import Advisor
 from bot.settings import Settings
@@ -194,22 +194,6 @@ def serving(settings: Settings, advisor: Advisor):
         thread.join(timeout=15)
 
 
-def corpus(root: Path) -> Path:
-    """The policy text and one guide: enough for a cited answer about BCP."""
-    corpus = root / "corpus"
-    (corpus / "policy").mkdir(parents=True)
-    shutil.copy(POLICY, corpus / "policy" / POLICY.name)
-    shutil.copy(POLICY.with_name(POLICY.name + ".meta.yaml"), corpus / "policy")
-    (corpus / "guides").mkdir()
-    (corpus / "guides" / "bcp.md").write_text(
-        "---\ntitle: BCP策定支援のご案内\nkind: guide\ndirection: ④\n---\n"
-        "# BCP策定支援のご案内\n\n## 対象\n\n都内の中小企業が対象です。"
-        "専門家が個別に訪問し、事業継続計画の策定を手伝います。\n\n## 申込方法\n\n窓口へお申し込みください。\n",
-        encoding="utf-8",
-    )
-    return corpus
-
-
 @pytest.fixture(scope="module")
 def chroma(tmp_path_factory):
     """A Chroma server holding the vectors of a small corpus indexed through it, and the settings that use it."""
@@ -222,7 +206,7 @@ def chroma(tmp_path_factory):
     server.start()
     settings = Settings(
         data_dir=root / "data",
-        corpus_dir=corpus(root),
+        corpus_dir=write_small_corpus(root),
         chroma_url=server.url,
         chroma_timeout=CHROMA_TIMEOUT,
         chroma_retry_after=RETRY_AFTER,

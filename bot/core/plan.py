@@ -388,6 +388,18 @@ def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, st
     return None
 
 
+def _yes_no_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord, hinge: tuple[Chunk, str, str]) -> AnswerPlan:
+    """はい/いいえ with the guide's sentence that says it of the owner's word, then the desk."""
+    chunk, sentence, word = hinge
+    plan.add_program(record)
+    quote = Quote(clean(sentence, lib.tokenizer))
+    key = f"direct.quote_{_polarity(sentence, word)}"
+    plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": quote}, plan.cite(SearchResult(chunk, 1.0)))
+    plan.next_step = _desk(plan, lib, record)
+    _fiscal_note(plan, record)
+    return plan
+
+
 def _polarity(sentence: str, condition: str | None = None) -> str | None:
     """yes or no, as the sentence says it of the condition: the first marker after the condition
     decides (「会社・個人事業主が対象で、NPO法人は対象外です」 is yes for 個人事業主)."""
@@ -437,12 +449,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
         hinge = _hinge(lib, intent, chunks) if intent.yes_no and not detail and intent.asks in ("eligibility", "covered_costs") else None
         if hinge is not None:  # 「オンライン展示会も対象？」: the guide's sentence says yes or no of it
-            chunk, sentence, word = hinge
-            key = f"direct.quote_{_polarity(sentence, word)}"
-            plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, plan.cite(SearchResult(chunk, 1.0)))
-            plan.next_step = _desk(plan, lib, record)
-            _fiscal_note(plan, record)
-            return plan
+            return _yes_no_plan(plan, lib, record, hinge)
         say = None if detail else _specific_contact(plan, lib, record) or _value_say(plan, lib, record, intent.asks)
         if say is None:
             found = _evidence(lib, intent, chunks)
@@ -760,13 +767,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
         return None
     hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
     if hinge is not None:
-        chunk, sentence, word = hinge
-        plan.add_program(record)
-        key = f"direct.quote_{_polarity(sentence, word)}"
-        plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, plan.cite(SearchResult(chunk, 1.0)))
-        plan.next_step = _desk(plan, lib, record)
-        _fiscal_note(plan, record)
-        return plan
+        return _yes_no_plan(plan, lib, record, hinge)
     if best is None or best[0] < DETAIL_MIN_WORDS:
         # a detail of this program that no sentence of its guide speaks to: say so, name the desk
         return _with_common_rule(_not_stated(plan, lib, record), lib)
