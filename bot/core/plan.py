@@ -217,7 +217,7 @@ def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
 def _what(intent: Intent) -> Term:
     """What was asked, as the not-stated sentence names it."""
     asked = intent.asks if intent.slot else "support"  # a detail no slot names: 「ご質問の点」
-    if intent.condition:
+    if intent.condition and asked in ("eligibility", "covered_costs", "support"):  # not 「支払時期（ソフトウェアの扱い）」
         return Term("about_condition", {"what": Term(f"slot.{asked}"), "condition": intent.condition})
     return Term(f"slot.{asked}")
 
@@ -344,7 +344,8 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
 
     A condition (中古, 個人事業主) must occur in the sentence; otherwise the slot's evidence word and
     another word of the question must both occur (「書類提出は9月19日〜」 does not answer 「必要書類は？」)."""
-    if intent.condition:
+    if intent.condition and intent.asks in ("eligibility", "covered_costs", "hours"):
+        # what the question hinges on (中古, 土日); a payment question's ソフトウェア is not what is asked
         found = sentence_with(chunks, intent.condition)
         return found if found and found[1] else None
     evidence = slot_evidence(intent.asks)
@@ -378,7 +379,9 @@ def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, st
     if record is not None:
         names |= set(lib.tokenizer.tokens("".join(f.ja for f in (*record.eligibility, *record.prerequisites))))
     seen: set[str] = set()
-    for word in lib.tokenizer.tokens(intent.text):
+    # the condition understood (オンライン展示会 for "online trade shows") first, then the question's own words
+    candidates = ([intent.condition] if intent.condition else []) + lib.tokenizer.tokens(intent.text)
+    for word in candidates:
         if len(word) < 2 or word in seen or word in names or word in _EVERYDAY or word in CONDITION_STOP or re.fullmatch(r"[ぁ-ゖ]+", word):
             continue
         seen.add(word)
