@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
+
+from evals import servers
+from evals.servers import PG_BIN, PostgresServer, free_port  # noqa: F401 (tests import them from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -85,75 +86,25 @@ def write_small_corpus(root):
     return corpus
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_until_up(ready, proc, what: str, timeout: float = 30.0) -> None:
     """Poll `ready()` (True once the server answers) until it is, the process dies, or time runs out."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if ready():
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            pytest.fail(f"{what} did not start")
-        time.sleep(0.2)
-
-
-PG_BIN = next((p for p in [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin")] if (p / "initdb").exists()), None)
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    try:
+        servers.wait_until_up(ready, proc, what, timeout)
+    except servers.DidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
+def postgres_url():
     """A real PostgreSQL 15 server for the session, on a free loopback port; its URL."""
     if PG_BIN is None:
         pytest.skip("PostgreSQL server binaries not installed (make test installs Debian's postgresql)")
-    # not under pytest's tmp dir: that is private to root, and the server runs as postgres
-    root = Path(tempfile.mkdtemp(prefix="smebot-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        _as_postgres([str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(sock)]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    server = PostgresServer()
     try:
-        import psycopg
-
-        def ready() -> bool:
-            try:
-                psycopg.connect(url, connect_timeout=1).close()
-                return True
-            except psycopg.OperationalError:
-                return False
-
-        wait_until_up(ready, proc, "postgres")
-        yield url
+        server.start()
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
 
 
 @pytest.fixture

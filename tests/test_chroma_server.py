@@ -1,37 +1,23 @@
 """The same index on a real Chroma server (`chroma run`), as a deployment with SMEBOT_CHROMA_URL uses it."""
 
-import subprocess
-import sys
-import urllib.request
-from pathlib import Path
-
 import pytest
-from conftest import free_port, wait_until_up
 
 from bot.advisor import Advisor
 from bot.settings import Settings
+from evals.servers import CHROMA, ChromaServer
 from ingest.pipeline import ingest
-
-CHROMA = Path(sys.executable).with_name("chroma")
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
     if not CHROMA.exists():
         pytest.skip("chroma command not installed")
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ChromaServer(tmp_path / "server")
     try:
-        wait_until_up(lambda: urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1), proc, "chroma server")
-        yield url
+        server.start()
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 def test_ingest_and_search_against_a_chroma_server(chroma_server, tmp_path, small_corpus):

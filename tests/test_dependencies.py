@@ -14,28 +14,20 @@ Figures (time to answer while frozen, time to recover) land in test-artifacts/de
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from conftest import PG_BIN, ROOT, _as_postgres, free_port, wait_until_up, write_small_corpus
+from conftest import PG_BIN, ROOT, free_port, write_small_corpus
 
 from bot.advisor import Advisor
 from bot.settings import Settings
 from bot.store import DEADLINE_GRACE, ConversationStore, StoreUnavailable
+from evals.servers import CHROMA, ChromaServer, PostgresServer
 
-CHROMA = Path(sys.executable).with_name("chroma")
 ARTIFACTS = ROOT / "test-artifacts"
 FIGURES: dict[str, object] = {}
 CHROMA_TIMEOUT = 1.0
@@ -54,120 +46,6 @@ def no_connection_details(body: str, *details: str) -> None:
     lowered = body.lower()
     for word in ("psycopg", "sqlalchemy", "traceback", "connection refused", "127.0.0.1", "localhost", *details):
         assert word.lower() not in lowered, f"{word!r} reached the client: {body[:300]}"
-
-
-# -- the parts ---------------------------------------------------------------------------------------
-
-
-class ChromaServer:
-    """`chroma run` on a loopback port, stopped, started again on the same port and path, frozen, thawed."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.port = path, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until_up(lambda: urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1), self.proc, "chroma")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-
-    def freeze(self) -> None:
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        self.proc.send_signal(signal.SIGCONT)
-
-
-class PostgresServer:
-    """A PostgreSQL 15 of these tests' own (the session's is shared): stopped (fast shutdown), started
-    again on the same port and data, frozen and thawed with every process of it."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="smebot-pgdown-"))
-        self.data, self.sock = self.root / "data", self.root / "sock"
-        self.sock.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres")
-            shutil.chown(self.sock, "postgres")
-        subprocess.run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
-            check=True,
-            capture_output=True,
-        )
-        self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        import psycopg
-
-        self.proc = subprocess.Popen(
-            _as_postgres([str(PG_BIN / "postgres"), "-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1",
-                          "-k", str(self.sock)]),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def ready() -> bool:
-            try:
-                psycopg.connect(self.url, connect_timeout=1).close()
-                return True
-            except psycopg.OperationalError:
-                return False
-
-        wait_until_up(ready, self.proc, "postgres")
-
-    def _signal_all(self, sig: int) -> None:
-        """The postmaster and its children (each backend is a process group of its own: setsid)."""
-        try:
-            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
-        except FileNotFoundError:  # stopped
-            return
-        children = [
-            int(stat.parent.name)
-            for stat in Path("/proc").glob("[0-9]*/stat")
-            if _ppid(stat) == postmaster
-        ]
-        for pid in [postmaster, *children]:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.thaw()
-            self._signal_all(signal.SIGINT)  # fast shutdown: sessions are ended, not waited for
-            self.proc.wait(timeout=30)
-
-    def freeze(self) -> None:
-        self._signal_all(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        self._signal_all(signal.SIGCONT)
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # runuser stops itself when its child stops (as su does)
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _ppid(stat: Path) -> int | None:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 @contextmanager
