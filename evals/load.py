@@ -1,9 +1,24 @@
-"""`make load`: a bounded load run against /api/chat on loopback (no language model).
+"""`make load`: the advisor served as a deployment serves it, under a bounded mixed load (no language model).
 
-Starts `smebot serve` on a free 127.0.0.1 port in its own process (LOAD_WORKERS worker processes,
-default 1), then 16 concurrent clients post the dev and held-out questions in turn for 30 seconds
-(both bounded; the run stops by itself). Prints requests per second, latency p50/p95, errors and the
-server's resident memory (all its processes).
+Each run starts `smebot serve --workers N` on a free 127.0.0.1 port, on one of two stacks:
+
+- `embedded`: the index files under SMEBOT_DATA_DIR (default data/) and a SQLite conversation store;
+- `servers`: a real Chroma server (`chroma run`) holding a fresh index of corpus/, and a real
+  PostgreSQL 15 of its own (evals/servers.py): the parts a deployment runs apart from the web processes.
+
+Then LOAD_CLIENTS clients (default 32) each loop for LOAD_SECONDS (default 60) over a mix of what users
+do: a new question (30%), a follow-up in one of their own conversations (30%), a search (30%) and a
+👍/👎 on a turn they were answered (10%). Afterwards the store is read directly: every turn a client was
+acknowledged (200 with its turn number) must be stored under that number, no (conversation, number)
+twice, no gaps, and every acknowledged feedback stored.
+
+A second phase answers the throughput question the issue sets: chat only (new questions), 16 clients,
+embedded, with 1 and 2 workers; 2 workers should serve >= 1.6x the requests/s of 1, p95 <= 100 ms.
+
+Settings (environment): LOAD_CLIENTS, LOAD_SECONDS, LOAD_WORKERS ("1,2"), LOAD_STACKS
+("embedded,servers"), LOAD_CHAT_CLIENTS (16), LOAD_CHAT_SECONDS (30; 0 skips the phase).
+Writes evals/reports/load.md and load.json. The rate limit is off (every client here is 127.0.0.1);
+the turn gate (max_turns, max_waiting) is as deployed.
 """
 
 from __future__ import annotations
@@ -11,25 +26,42 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from .metrics import load_set
+from .servers import CHROMA, ChromaServer, DidNotStart, PostgresServer, free_port, wait_until_up
 
-CLIENTS = int(os.environ.get("LOAD_CLIENTS", "16"))
-SECONDS = float(os.environ.get("LOAD_SECONDS", "30"))
-WORKERS = int(os.environ.get("LOAD_WORKERS", "1"))
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "evals" / "reports"
+SMEBOT = Path(sys.executable).with_name("smebot")
+
+# what users do, in the proportions the load run sends
+MIX = (("chat", 0.3), ("continue", 0.3), ("search", 0.3), ("feedback", 0.1))
+# the development sets only: held-out questions stay unseen, even by a load run
+QUESTION_SETS = ("dev.jsonl", "notstated.jsonl", "yesno.jsonl", "programs.jsonl")
+FOLLOW_UPS = ("上限はいくらですか？", "申請方法は？", "窓口はどこですか", "小規模でも使えますか", "締切はいつ？",
+              "それって誰でも使えるの？", "What is the upper limit?", "Who do I contact?")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+def questions() -> list[str]:
+    return [q.question for name in QUESTION_SETS for q in load_set(ROOT / "evals" / name)]
+
+
+# -- the processes ---------------------------------------------------------------------------------
 
 
 def rss_mb(pid: int) -> float:
@@ -52,86 +84,334 @@ def cpu_s(pid: int) -> float:
     return total
 
 
-async def clients(url: str, questions: list[str], n_clients: int, seconds: float) -> tuple[list[float], int, int]:
+def child_env(**settings: str) -> dict[str, str]:
+    """This process's environment without the developer's SMEBOT_* settings, plus the ones given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMEBOT_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env["SMEBOT_RATE_LIMIT"] = "none"  # every client here is 127.0.0.1: measure the server, not the limit
+    env.update({f"SMEBOT_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+@dataclass
+class Stack:
+    """Where one run's index and conversations live: the settings a server process is started with."""
+
+    name: str
+    settings: dict[str, str]
+
+
+@contextmanager
+def stack(name: str, workdir: Path):
+    workdir.mkdir(parents=True, exist_ok=True)
+    if name == "embedded":
+        data = Path(os.environ.get("SMEBOT_DATA_DIR", ROOT / "data")).resolve()
+        if not (data / "index").exists():
+            raise SystemExit(f"no index in {data}: run `smebot ingest` first (make load does)")
+        yield Stack(name, {"data_dir": str(data), "database_url": f"sqlite:///{workdir / 'load.db'}"})
+        return
+    if name != "servers":
+        raise SystemExit(f"LOAD_STACKS: unknown stack {name!r} (embedded, servers)")
+    if not CHROMA.exists():
+        raise SystemExit("the chroma command is not installed in this environment")
+    with ExitStack() as parts:
+        chroma = ChromaServer(workdir / "chroma")
+        chroma.start()
+        parts.callback(chroma.stop)
+        postgres = PostgresServer()
+        parts.callback(postgres.remove)
+        postgres.start()
+        settings = {"data_dir": str(workdir / "data"), "chroma_url": chroma.url, "database_url": postgres.url}
+        started = time.monotonic()
+        subprocess.run([str(SMEBOT), "ingest"], env=child_env(**settings), cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"  servers stack: chroma {chroma.url}, postgres :{postgres.port}, ingest {time.monotonic() - started:.1f} s",
+              file=sys.stderr)
+        yield Stack(name, settings)
+
+
+@contextmanager
+def serving(the_stack: Stack, workers: int, workdir: Path):
+    """`smebot serve --workers N` on the stack; its URL and process, stopped afterwards."""
+    port = free_port()
+    log_path = workdir / f"serve-{the_stack.name}-{workers}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(SMEBOT), "serve", "--port", str(port), "--workers", str(workers)],
+                                env=child_env(**the_stack.settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        import httpx
+
+        # every worker up (each logs its start-up), not just the first to answer
+        up = log_path.read_text(errors="replace").count("Application startup complete") >= workers
+        return up and httpx.get(f"{url}/healthz/ready", timeout=2).status_code == 200
+
+    try:
+        try:
+            wait_until_up(ready, proc, f"smebot serve --workers {workers}", timeout=120 * workers)
+        except DidNotStart:
+            print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# -- the clients -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the clients sent and were told, kept per run (each client appends to its own lists)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    acknowledged_turns: set[tuple[str, int]] = field(default_factory=set)
+    acknowledged_feedback: list[tuple[str, int]] = field(default_factory=list)
+    conversations: set[str] = field(default_factory=set)
+    client_errors: Counter = field(default_factory=Counter)
+
+
+async def run_clients(url: str, n_clients: int, seconds: float, mix: tuple, asked: list[str]) -> Tally:
     import httpx
 
-    latencies: list[float] = []
-    errors = 0
+    tally = Tally()
     deadline = time.monotonic() + seconds
+    kinds, weights = zip(*mix)
 
-    async def one(worker: int) -> None:
-        nonlocal errors
+    async def one(worker: int, http: httpx.AsyncClient) -> None:
+        rng = random.Random(worker)
+        mine: list[str] = []  # this client's conversations
+        answered: list[tuple[str, int]] = []  # turns it was answered
         i = worker
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    r = await client.post("/api/chat", json={"message": questions[i % len(questions)], "conversation_id": None})
-                    ok = r.status_code == 200 and "answer" in r.json()
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append((time.perf_counter() - started) * 1000)
-                errors += not ok
-                i += n_clients
+        while time.monotonic() < deadline:
+            kind = rng.choices(kinds, weights)[0]
+            if kind == "continue" and not mine:
+                kind = "chat"
+            if kind == "feedback" and not answered:
+                kind = "search"
+            question = asked[i % len(asked)]
+            i += n_clients
+            if kind == "search":
+                path, body = "/api/search", {"query": question, "k": 5}
+            elif kind == "chat":
+                path, body = "/api/chat", {"message": question, "conversation_id": None}
+            elif kind == "continue":
+                path, body = "/api/chat", {"message": rng.choice(FOLLOW_UPS), "conversation_id": rng.choice(mine)}
+            else:
+                cid, n = rng.choice(answered)
+                path, body = "/api/feedback", {"conversation_id": cid, "turn": n, "rating": rng.choice(("up", "down"))}
+            started = time.perf_counter()
+            try:
+                r = await http.post(path, json=body)
+            except httpx.HTTPError as exc:
+                tally.client_errors[type(exc).__name__] += 1
+                tally.statuses[kind]["client error"] += 1
+                continue
+            tally.latencies[kind].append((time.perf_counter() - started) * 1000)
+            tally.statuses[kind][r.status_code] += 1
+            if path == "/api/chat" and r.status_code == 200:
+                data = r.json()
+                cid, n = data["conversation_id"], data["turn"]
+                if (cid, n) in tally.acknowledged_turns:
+                    tally.client_errors["same turn number acknowledged twice"] += 1
+                tally.acknowledged_turns.add((cid, n))
+                tally.conversations.add(cid)
+                answered.append((cid, n))
+                if cid not in mine:
+                    mine.append(cid)
+            elif kind == "feedback" and r.status_code == 204:
+                tally.acknowledged_feedback.append((body["conversation_id"], body["turn"]))
 
-    await asyncio.gather(*(one(w) for w in range(n_clients)))
-    return latencies, errors, len(latencies)
+    limits = httpx.Limits(max_connections=n_clients * 2, max_keepalive_connections=n_clients)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+        await asyncio.gather(*(one(w, http) for w in range(n_clients)))
+    return tally
 
 
-def main() -> dict:
-    figures = run_load(Path(os.environ.get("SMEBOT_DATA_DIR", "data")), SECONDS, CLIENTS, WORKERS)
-    print(json.dumps(figures, indent=1))
+# -- what was stored -------------------------------------------------------------------------------
+
+
+def stored(database_url: str) -> dict:
+    """The turns and feedback in the store, read directly (not through the server)."""
+    from sqlalchemy import create_engine, text
+
+    from bot.settings import Settings
+
+    engine = create_engine(Settings(database_url=database_url).conversation_db)
+    with engine.connect() as conn:
+        turns = [(cid, n) for cid, n in conn.execute(text("SELECT conversation_id, n FROM turns"))]
+        feedback = [(cid, n) for cid, n in conn.execute(text("SELECT conversation_id, turn FROM feedback"))]
+        next_turn = dict(conn.execute(text("SELECT id, next_turn FROM conversations")).all())
+    engine.dispose()
+    return {"turns": turns, "feedback": feedback, "next_turn": next_turn}
+
+
+def check_store(tally: Tally, store: dict) -> dict:
+    turns = Counter(store["turns"])
+    by_conversation: dict[str, list[int]] = defaultdict(list)
+    for cid, n in turns:
+        by_conversation[cid].append(n)
+    gaps = sum(sorted(ns) != list(range(len(ns))) for ns in by_conversation.values())
+    numbered_ahead = sum(store["next_turn"].get(cid, 0) != len(ns) for cid, ns in by_conversation.items())
+    stored_turns = set(turns)
+    return {
+        "turns_acknowledged": len(tally.acknowledged_turns),
+        "turns_stored": sum(turns.values()),
+        "acknowledged_not_stored": len(tally.acknowledged_turns - stored_turns),
+        "stored_not_acknowledged": len(stored_turns - tally.acknowledged_turns),
+        "duplicate_turn_numbers": sum(c - 1 for c in turns.values() if c > 1),
+        "conversations_with_gaps": gaps,
+        "conversations_misnumbered": numbered_ahead,
+        "feedback_acknowledged": len(tally.acknowledged_feedback),
+        "feedback_stored": len(store["feedback"]),
+        "feedback_acknowledged_not_stored": sum((Counter(tally.acknowledged_feedback) - Counter(store["feedback"])).values()),
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, round(q * (len(values) - 1)))], 1) if values else 0.0
+
+
+def summarize(tally: Tally, elapsed: float) -> dict:
+    kinds = {}
+    for kind, lat in tally.latencies.items():
+        statuses = tally.statuses[kind]
+        kinds[kind] = {
+            "requests": sum(statuses.values()),
+            "requests_per_s": round(sum(statuses.values()) / elapsed, 1),
+            "p50_ms": pct(lat, 0.5),
+            "p95_ms": pct(lat, 0.95),
+            "statuses": {str(k): v for k, v in sorted(statuses.items(), key=str)},
+        }
+    ok = {"search": {200}, "chat": {200}, "continue": {200}, "feedback": {204}}
+    total = sum(sum(s.values()) for s in tally.statuses.values())
+    errors = sum(n for kind, s in tally.statuses.items() for code, n in s.items() if code not in ok[kind])
+    every = [x for lat in tally.latencies.values() for x in lat]
+    return {
+        "requests": total,
+        "requests_per_s": round(total / elapsed, 1),
+        "p50_ms": pct(every, 0.5),
+        "p95_ms": pct(every, 0.95),
+        "errors": errors,
+        "client_errors": dict(tally.client_errors),
+        "by_kind": kinds,
+    }
+
+
+def one_run(the_stack: Stack, workers: int, clients: int, seconds: float, mix: tuple, workdir: Path) -> dict:
+    asked = questions()
+    with serving(the_stack, workers, workdir) as (url, proc):
+        load_before = os.getloadavg()[0]
+        started, cpu_before = time.monotonic(), cpu_s(proc.pid)
+        tally = asyncio.run(run_clients(url, clients, seconds, mix, asked))
+        elapsed = time.monotonic() - started
+        figures = {
+            "stack": the_stack.name,
+            "workers": workers,
+            "clients": clients,
+            "seconds": round(elapsed, 1),
+            **summarize(tally, elapsed),
+            "server_rss_mb": round(rss_mb(proc.pid), 1),
+            "server_cpu_s": round(cpu_s(proc.pid) - cpu_before, 1),  # of elapsed x cores: the machine it got
+            "load_average_before": round(load_before, 2),
+        }
+        time.sleep(1.0)  # turns of clients that timed out finish (or are abandoned) before the store is read
+    figures.update(check_store(tally, stored(the_stack.settings["database_url"])))
     return figures
 
 
-def run_load(data: Path, seconds: float, clients_n: int, workers: int = 1) -> dict:
-    """Serve the index in `data` with `smebot serve --workers N` and load /api/chat for `seconds`."""
-    port = free_port()
-    env = {**os.environ, "SMEBOT_DATA_DIR": str(data), "SMEBOT_DATABASE_URL": f"sqlite:///{tempfile.mkdtemp()}/load.db"}
-    env.setdefault("SMEBOT_RATE_LIMIT", "none")  # every client here is 127.0.0.1: measure the server, not the limit
-    smebot = Path(sys.executable).with_name("smebot")
-    log = tempfile.NamedTemporaryFile(prefix="smebot-load-", suffix=".log")
-    server = subprocess.Popen([str(smebot), "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import httpx
+# -- the report ------------------------------------------------------------------------------------
 
-        deadline = time.monotonic() + 60 * workers
-        while True:
-            try:
-                # every worker up (each logs its start-up), not just the first to answer
-                up = Path(log.name).read_text(errors="replace").count("Application startup complete")
-                if up >= workers and httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.3)
-        questions = [q.question for p in ("evals/dev.jsonl", "evals/heldout.jsonl") for q in load_set(Path(p))]
-        started, cpu_before = time.monotonic(), cpu_s(server.pid)
-        latencies, errors, n = asyncio.run(clients(url, questions, clients_n, seconds))
-        elapsed = time.monotonic() - started
-        server_cpu = cpu_s(server.pid) - cpu_before
-        latencies.sort()
-        figures = {
-            "workers": workers,
-            "clients": clients_n,
-            "seconds": round(elapsed, 1),
-            "requests": n,
-            "requests_per_s": round(n / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 1),
-            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-            "errors": errors,
-            "server_rss_mb": round(rss_mb(server.pid), 1),
-            "server_cpu_s": round(server_cpu, 1),  # of elapsed × cores: how much of the machine it got
-        }
-        return figures
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+
+def report(mixed: list[dict], chat: list[dict]) -> str:
+    out = [
+        "# Load (`make load`)",
+        "",
+        f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average before each run shown; "
+        "no language model; rate limit off, turn gate as deployed.",
+        "",
+        "## Mixed load: new questions, follow-ups, searches, feedback",
+        "",
+        "| stack | workers | clients | s | requests/s | p50 / p95 ms | chat p50 / p95 | search p50 / p95 | errors "
+        "| turns acknowledged / stored | lost | duplicates | gaps | feedback acknowledged / stored | server MB | load avg |",
+        "|---" * 16 + "|",
+    ]
+    for f in mixed:
+        k = f["by_kind"]
+        chat_lat = k.get("chat", {})
+        search_lat = k.get("search", {})
+        out.append(
+            f"| {f['stack']} | {f['workers']} | {f['clients']} | {f['seconds']} | {f['requests_per_s']} "
+            f"| {f['p50_ms']} / {f['p95_ms']} | {chat_lat.get('p50_ms')} / {chat_lat.get('p95_ms')} "
+            f"| {search_lat.get('p50_ms')} / {search_lat.get('p95_ms')} | {f['errors']} "
+            f"| {f['turns_acknowledged']} / {f['turns_stored']} | {f['acknowledged_not_stored']} "
+            f"| {f['duplicate_turn_numbers']} | {f['conversations_with_gaps']} "
+            f"| {f['feedback_acknowledged']} / {f['feedback_stored']} | {f['server_rss_mb']:.0f} | {f['load_average_before']} |"
+        )
+    if chat:
+        out += ["", "## Chat only (new questions), embedded", "",
+                "| workers | clients | requests/s | p50 / p95 ms | errors | server CPU s / elapsed s | load avg |",
+                "|---|---|---|---|---|---|---|"]
+        for f in chat:
+            out.append(f"| {f['workers']} | {f['clients']} | {f['requests_per_s']} | {f['p50_ms']} / {f['p95_ms']} "
+                       f"| {f['errors']} | {f['server_cpu_s']} / {f['seconds']} | {f['load_average_before']} |")
+        by_workers = {f["workers"]: f for f in chat}
+        if 1 in by_workers and 2 in by_workers:
+            ratio = by_workers[2]["requests_per_s"] / max(by_workers[1]["requests_per_s"], 0.1)
+            out += ["", f"2 workers / 1 worker: {ratio:.2f}x the requests/s (goal >= 1.6x on a quiet 2-core machine)."]
+    out += ["", "Statuses by kind, per run:", ""]
+    for f in mixed + chat:
+        kinds = "; ".join(f"{kind} {v['statuses']}" for kind, v in sorted(f["by_kind"].items()))
+        out.append(f"- {f['stack']}, {f['workers']} worker(s), {f['clients']} clients: {kinds}")
+    return "\n".join(out) + "\n"
+
+
+def main() -> dict:
+    clients = int(os.environ.get("LOAD_CLIENTS", "32"))
+    seconds = float(os.environ.get("LOAD_SECONDS", "60"))
+    workers_list = [int(w) for w in env_list("LOAD_WORKERS", "1,2")]
+    chat_clients = int(os.environ.get("LOAD_CHAT_CLIENTS", "16"))
+    chat_seconds = float(os.environ.get("LOAD_CHAT_SECONDS", "30"))
+    mixed: list[dict] = []
+    chat: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="smebot-load-") as tmp:
+        workdir = Path(tmp)
+        for stack_name in env_list("LOAD_STACKS", "embedded,servers"):
+            with stack(stack_name, workdir / stack_name) as the_stack:
+                for workers in workers_list:
+                    print(f"mixed: {stack_name}, {workers} worker(s), {clients} clients, {seconds:.0f} s", file=sys.stderr)
+                    mixed.append(one_run(the_stack, workers, clients, seconds, MIX, workdir))
+                    print(json.dumps(mixed[-1], ensure_ascii=False), file=sys.stderr)
+                    # each run starts from an empty store so its counts are its own
+                    reset_store(the_stack)
+                if stack_name == "embedded" and chat_seconds > 0:
+                    for workers in workers_list:
+                        print(f"chat only: {workers} worker(s), {chat_clients} clients, {chat_seconds:.0f} s", file=sys.stderr)
+                        chat.append(one_run(the_stack, workers, chat_clients, chat_seconds, (("chat", 1.0),), workdir))
+                        reset_store(the_stack)
+    figures = {"mixed": mixed, "chat_only": chat}
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    (REPORTS / "load.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n")
+    (REPORTS / "load.md").write_text(report(mixed, chat))
+    print(report(mixed, chat))
+    return figures
+
+
+def reset_store(the_stack: Stack) -> None:
+    """Empty the conversation store between runs (the schema stays; the next server migrates nothing)."""
+    from sqlalchemy import create_engine, text
+
+    from bot.settings import Settings
+
+    engine = create_engine(Settings(database_url=the_stack.settings["database_url"]).conversation_db)
+    with engine.begin() as conn:
+        for table in ("feedback", "turns", "conversations"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
 
 
 if __name__ == "__main__":
