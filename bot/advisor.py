@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import metadata
@@ -24,7 +26,7 @@ from .core.profile import merge as merge_facts
 from .core.profile import owner_facts
 from .core.programs import card
 from .core.render import citation_label, message, render, term
-from .embedding import make_embedder
+from .embedding import Embedder, make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, addressee, renumber, split_questions
 from .models import Answer, Citation, SearchResult
@@ -73,6 +75,38 @@ def _still_wanted(gone: Gone | None) -> None:
         raise Abandoned("the turn was abandoned before it was stored")
 
 
+@dataclass(frozen=True)
+class Generation:
+    """One index generation and everything built on it: switched whole, and read whole by a turn."""
+
+    index: LoadedIndex
+    embedder: Embedder | None
+    retriever: Retriever
+    library: Library
+
+
+# The generation the current turn answers from (per thread and per task, never on the Advisor):
+# a turn that began before an ingest finished ends on the generation it began with.
+_turn_generation: ContextVar[Generation | None] = ContextVar("smebot_turn_generation", default=None)
+
+
+def one_generation(method: Callable) -> Callable:
+    """Refresh to the newest generation, then run the whole call on it, whatever switches meanwhile."""
+
+    @functools.wraps(method)
+    def call(self: Advisor, *args: Any, **kwargs: Any) -> Any:
+        if _turn_generation.get() is not None:  # a call inside a turn: that turn's generation
+            return method(self, *args, **kwargs)
+        self.refresh()
+        token = _turn_generation.set(self._generation)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _turn_generation.reset(token)
+
+    return call
+
+
 class Advisor:
     def __init__(
         self,
@@ -98,8 +132,29 @@ class Advisor:
         embedder = make_embedder(model, self.settings.cache_dir) if index.collection is not None else None
         retriever = Retriever(index, self.tokenizer, embedder, self.terms, self.settings)
         library = Library(retriever, index.programs, self.settings.corpus_dir)
-        # built first, switched together: a turn never meets a half-loaded generation
-        self.index, self.embedder, self.retriever, self.library = index, embedder, retriever, library
+        # built first, switched in one assignment: a turn never meets a half-loaded generation
+        self._generation = Generation(index, embedder, retriever, library)
+
+    @property
+    def generation(self) -> Generation:
+        """The current turn's generation; outside a turn, the one serving now."""
+        return _turn_generation.get() or self._generation
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.generation.index
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self.generation.embedder
+
+    @property
+    def retriever(self) -> Retriever:
+        return self.generation.retriever
+
+    @property
+    def library(self) -> Library:
+        return self.generation.library
 
     def refresh(self) -> bool:
         """Switch to a newer generation if an ingest has finished since; True if it did.
@@ -139,6 +194,7 @@ class Advisor:
 
     # -- core ------------------------------------------------------------------------------------
 
+    @one_generation
     def search(
         self,
         query: str,
@@ -151,9 +207,9 @@ class Advisor:
         query = self.check_message(query, "query")
         if k is not None and not 1 <= k <= 50:
             raise BadRequest("k must be between 1 and 50")
-        self.refresh()
         return self.retriever.search(query, k, method=method, direction=direction, kind=kind)
 
+    @one_generation
     def ask(
         self,
         question: str,
@@ -178,7 +234,6 @@ class Advisor:
         """
         question = self.check_message(question)
         _still_wanted(gone)
-        self.refresh()
         if direction is not None and direction not in DIRECTIONS:
             raise BadRequest("direction must be one of ①②③④⑤")
         if kind is not None and kind not in ("policy", "guide"):
@@ -194,10 +249,10 @@ class Advisor:
             on_delta(answer.answer)
         return answer
 
+    @one_generation
     def draft(self, inquiry: str) -> Draft:
         """A reply draft for help-desk staff: each question answered and cited, with checks."""
         inquiry = self.check_message(inquiry, "inquiry")
-        self.refresh()
         questions = split_questions(inquiry)
         if not questions:
             raise BadRequest("no question found in the inquiry")
@@ -309,6 +364,7 @@ class Advisor:
             self._sheets = load_sheets(self.settings.corpus_dir / "checksheets")
         return self._sheets
 
+    @one_generation
     def start_check(
         self, name: str, conversation_id: str | None = None, channel: str = WEB, gone: Gone | None = None
     ) -> Answer:

@@ -1,4 +1,6 @@
 
+import threading
+
 import pytest
 
 from bot.advisor import Advisor
@@ -111,3 +113,32 @@ def test_a_running_advisor_keeps_answering_through_an_ingest_and_then_sees_it(se
     advisor_stale = Advisor(settings, index=old)
     ingest(settings, rebuild=True)  # two generations on: the stale one's vectors are gone from disk
     assert advisor_stale.search("見本市", k=1)  # it reloads instead of failing
+
+
+def test_a_turn_ends_on_the_generation_it_began_with(settings, small_corpus):
+    """An ingest that finishes mid-turn switches the advisor for the next turns, not this one: its
+    search, library and programs stay one generation (another turn's refresh does the switching)."""
+    ingest(settings)
+    advisor = Advisor(settings)
+    seen: list = []
+
+    def gone() -> bool:  # asked at the turn's start and again before it is stored
+        if not seen:
+            (small_corpus / "guides" / "fair.md").write_text(
+                "# 見本市ガイド\n\n海外バイヤー向けの見本市案内を毎月配信します。\n", encoding="utf-8"
+            )
+            ingest(settings)
+            assert advisor._generation is advisor.generation  # not switched yet
+            before = advisor.generation
+            other = threading.Thread(target=advisor.refresh)  # as another turn's refresh would
+            other.start()
+            other.join()
+            seen.append((before, advisor.generation, advisor._generation))
+        return False
+
+    answer = advisor.ask("海外バイヤー向けの見本市案内はありますか", gone=gone)
+    before, during, serving = seen[0]
+    assert during is before and serving is not before  # this turn kept its generation; the advisor switched
+    assert not any("海外バイヤー" in c.result.chunk.text for c in answer.citations)
+    assert advisor.generation is serving  # the next turn answers from the new one
+    assert any("海外バイヤー" in r.chunk.text for r in advisor.search("海外バイヤー向けの見本市案内", k=3))
