@@ -35,7 +35,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Callable, Literal
 
-from fastapi import FastAPI, Path as PathParam, Request
+from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -143,7 +143,7 @@ BODY_ERRORS = (400, 413, 422, 429, 503)
 
 
 class ReadyBody(BaseModel):
-    status: Literal["ready", "not ready"]
+    status: Literal["ready", "degraded", "not ready"]
     checks: dict[str, Literal["ok", "down", "not used"]]
     error: str | None = None
 
@@ -324,12 +324,21 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         response_model=ReadyBody,
         responses={503: {"model": ReadyBody, "description": "a part that answers need is down; `error` names it"}},
     )
-    async def ready(request: Request):
+    async def ready(
+        request: Request,
+        degraded: Annotated[
+            Literal["ok", "not ok"],
+            Query(description="`ok`: also 200 (status `degraded`) while only the vector store is down, as answers "
+                  "then come from BM25 alone, marked `degraded`; for a load balancer that should keep such a process"),
+        ] = "not ok",
+    ):
         """200 when the index, the vector store and the database can serve; else 503 naming what is down."""
         checks = await run(request, core(request).readiness)
         down = [part.replace("_", " ") for part, state in checks.items() if state == "down"]
         if not down:
             return {"status": "ready", "checks": checks, "error": None}
+        if degraded == "ok" and down == ["vector store"]:
+            return {"status": "degraded", "checks": checks, "error": "down: vector store"}
         body = {"status": "not ready", "checks": checks, "error": f"down: {', '.join(down)}"}
         return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER})
 

@@ -152,6 +152,9 @@ def test_chroma_stopped_answers_degraded_with_citations_and_recovers(chroma_up, 
         ready = client.get(f"{url}/healthz/ready")
         assert ready.status_code == 503 and ready.headers["retry-after"]
         assert ready.json()["checks"]["vector_store"] == "down" and ready.json()["error"] == "down: vector store"
+        # a balancer that should keep a process answering from BM25 asks with degraded=ok
+        kept = client.get(f"{url}/healthz/ready", params={"degraded": "ok"})
+        assert kept.status_code == 200 and kept.json()["status"] == "degraded"
         assert client.get(f"{url}/healthz/live").json() == {"status": "ok"}
         assert client.get(f"{url}/healthz").status_code == 200
 
@@ -299,6 +302,7 @@ def test_postgres_stopped_is_a_clean_503_and_recovers(postgres_up, index_setting
         ready = client.get(f"{url}/healthz/ready")
         assert ready.status_code == 503 and ready.json()["error"] == "down: database"
         assert ready.json()["checks"] == {"index": "ok", "vector_store": "ok", "database": "down"}
+        assert client.get(f"{url}/healthz/ready", params={"degraded": "ok"}).status_code == 503  # no answer without it
         assert client.get(f"{url}/healthz/live").status_code == 200
 
         server.start()
