@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     max_waiting: int = Field(
         32, ge=0, le=10_000, description="Requests that may wait for a turn slot; past them a request gets 429 at once."
     )
-    turn_wait: float = Field(5.0, ge=0, description="Seconds a request may wait for a turn slot before it gets 429.")
+    turn_wait: float = Field(5.0, ge=0, description="Seconds a request may wait for a turn slot before it gets 503.")
     request_timeout: float = Field(
         30.0, gt=0, description="Seconds a turn may take; past it the request gets 503 and the turn is not stored."
     )
