@@ -66,10 +66,11 @@ def test_a_mention_is_answered_in_its_thread_with_citations_and_buttons(slack):
     [post] = standin.wait_for("chat.postMessage")
     assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000001"
     kinds = [b["type"] for b in post["blocks"]]
-    assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "actions"
+    assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "context_actions"
     context = " ".join(e["text"] for b in post["blocks"] if b["type"] == "context" for e in b["elements"])
     assert "戦略Ⅰ" in context and "見本市への出展支援" in context
-    assert {e["action_id"] for e in post["blocks"][-1]["elements"]} == {"feedback_up", "feedback_down"}
+    [feedback] = post["blocks"][-1]["elements"]  # Slack's own feedback buttons
+    assert feedback["type"] == "feedback_buttons" and feedback["positive_button"]["value"].startswith("up|slack:C1:")
 
 
 def test_a_program_question_gets_a_program_block_after_the_answer(slack):
@@ -85,7 +86,10 @@ def test_a_program_question_gets_a_program_block_after_the_answer(slack):
     assert "上限: " in blocks[at]["text"]["text"]
     assert blocks[at + 1]["type"] == "context"
     assert blocks[at + 1]["elements"][0]["text"].endswith(("公式情報", "民間の解説を含む"))
-    assert len(blocks) <= 50 and blocks[-1]["type"] == "actions"
+    assert len(blocks) <= 50 and blocks[-1]["type"] == "context_actions"
+    # its citations name the program and section, linked to the program's official page
+    context = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"] if e["text"].startswith("[")]
+    assert any(t.startswith("[") and "<https://www.tokyo-kosha.or.jp/" in t and "「BCP実践促進助成金」ガイド（" in t for t in context), context
 
 
 def test_a_follow_up_in_the_thread_continues_the_conversation(slack):
@@ -132,19 +136,59 @@ def test_a_retried_or_repeated_event_is_answered_once(slack):
     assert len(standin.posted("chat.postMessage")) == 1
 
 
-def test_slash_command_answers_privately_and_the_button_posts_it(slack):
+def command(client, standin, text, channel="C1", trigger="TR1"):
+    return form(client, {"command": "/smebot", "text": text, "user_id": "U1", "channel_id": channel, "team_id": "T1",
+                         "trigger_id": trigger, "response_url": standin.response_url(f"cmd-{trigger}")})
+
+
+def click(client, standin, action_id: str, value: str, channel="C1", message=None, trigger="TR2"):
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": channel}, "team": {"id": "T1"},
+               "actions": [{"action_id": action_id, "value": value, "type": "button"}], "trigger_id": trigger,
+               "response_url": standin.response_url(f"act-{trigger}"), "container": {"channel_id": channel}}
+    if message:
+        payload["message"] = message
+    return interaction(client, payload)
+
+
+def test_slash_command_answers_through_respond_and_the_posted_answer_s_thread_continues(slack):
     client, standin, advisor = slack
-    r = form(client, {"command": "/smebot", "text": "BCPを作りたい", "user_id": "U1", "channel_id": "C1", "team_id": "T1",
-                      "trigger_id": "TR1", "response_url": standin.url + "response"})
-    assert r.status_code == 200
-    [ephemeral] = standin.wait_for("chat.postEphemeral")
-    assert ephemeral["user"] == "U1" and ephemeral["channel"] == "C1"
-    button = next(e for b in ephemeral["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
-    interaction(client, {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-                         "actions": [{"action_id": "post_to_channel", "value": button["value"], "type": "button"}],
-                         "trigger_id": "TR2"})
+    assert command(client, standin, "BCPを作りたい").status_code == 200
+    [private] = standin.wait_for("response")
+    assert private["response_type"] == "ephemeral" and standin.posted("chat.postEphemeral") == []
+    button = next(e for b in private["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
+    click(client, standin, "post_to_channel", button["value"])
     [post] = standin.wait_for("chat.postMessage")
     assert post["channel"] == "C1" and "ＢＣＰ" in json.dumps(post["blocks"], ensure_ascii=False)
+    responses = standin.wait_for("response", 2)
+    assert responses[1]["replace_original"] is True and "スレッド" in responses[1]["text"]
+    [update] = standin.wait_for("chat.update")  # the post's buttons now name the thread's conversation
+    thread_ts = update["ts"]
+    assert f"slack:C1:{thread_ts}|0" in json.dumps(update["blocks"])
+    event(client, {"type": "message", "user": "U1", "text": "申請の前に必要なことは？", "ts": "1700000009.000001",
+                   "thread_ts": thread_ts, "channel": "C1", "channel_type": "channel"}, "EvCmd")
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert posts[1]["thread_ts"] == thread_ts
+    conv = advisor.conversation(f"slack:C1:{thread_ts}", "slack")
+    assert [t.question for t in conv.turns] == ["BCPを作りたい", "申請の前に必要なことは？"]
+
+
+def test_slash_command_in_a_channel_the_app_is_not_in_posts_through_the_response_url(slack):
+    client, standin, _ = slack
+    command(client, standin, "展示会に出たい", channel="G9", trigger="TRG")
+    [private] = standin.wait_for("response")
+    button = next(e for b in private["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
+    standin.fail("chat.postMessage", "not_in_channel")
+    click(client, standin, "post_to_channel", button["value"], channel="G9", trigger="TRG2")
+    responses = standin.wait_for("response", 3)
+    assert responses[1]["response_type"] == "in_channel" and responses[1]["blocks"]
+    assert "招待" in responses[2]["text"]
+
+
+def test_an_empty_slash_command_says_how_to_use_it(slack):
+    client, standin, _ = slack
+    command(client, standin, "  ")
+    [usage] = standin.wait_for("response")
+    assert "/smebot 質問" in usage["text"]
 
 
 def test_message_shortcut_makes_a_private_reply_draft(slack):
@@ -157,15 +201,36 @@ def test_message_shortcut_makes_a_private_reply_draft(slack):
     assert "返信案（下書き）" in text and "確認事項" in text
 
 
-def test_feedback_buttons_are_stored(slack):
+def test_feedback_buttons_are_stored_and_thumbs_down_asks_for_a_comment(slack):
     client, standin, advisor = slack
     mention(client)
     [post] = standin.wait_for("chat.postMessage")
-    up = next(e for e in post["blocks"][-1]["elements"] if e["action_id"] == "feedback_up")
-    interaction(client, {"type": "block_actions", "user": {"id": "U5"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-                         "actions": [{"action_id": "feedback_up", "value": up["value"], "type": "button"}], "trigger_id": "T9"})
-    standin.wait_for("chat.postEphemeral")
-    assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "up"
+    [buttons] = post["blocks"][-1]["elements"]
+    click(client, standin, "feedback", buttons["positive_button"]["value"], trigger="T9")
+    [thanks] = standin.wait_for("response")
+    assert thanks["response_type"] == "ephemeral" and "ありがとう" in thanks["text"]
+    click(client, standin, "feedback", buttons["negative_button"]["value"], trigger="T10")
+    [opened] = standin.wait_for("views.open")
+    assert opened["trigger_id"] == "T10" and opened["view"]["callback_id"] == "feedback_comment"
+    view = {**opened["view"], "state": {"values": {"comment": {"text": {"type": "plain_text_input", "value": "締切が知りたかった"}}}}}
+    r = interaction(client, {"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"}, "view": view})
+    assert r.status_code == 200 and r.json()["response_action"] == "update"
+    rows = advisor.store.feedback_for("slack:C1:1700000000.000001")
+    assert [(x["rating"], x["comment"]) for x in rows] == [("up", "slack:U1"), ("down", "締切が知りたかった")]
+
+
+def test_a_comment_modal_closed_still_records_the_thumbs_down(slack):
+    client, standin, advisor = slack
+    mention(client)
+    [post] = standin.wait_for("chat.postMessage")
+    [buttons] = post["blocks"][-1]["elements"]
+    click(client, standin, "feedback", buttons["negative_button"]["value"], trigger="T11")
+    [opened] = standin.wait_for("views.open")
+    interaction(client, {"type": "view_closed", "user": {"id": "U1"}, "team": {"id": "T1"}, "view": opened["view"]})
+    deadline = time.monotonic() + 5
+    while not advisor.store.feedback_for("slack:C1:1700000000.000001") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "down"
 
 
 @pytest.mark.parametrize("kind", ["bad signature", "unsigned", "stale"])
