@@ -314,3 +314,132 @@ def test_a_slack_user_past_their_rate_is_told_privately(index_settings, tmp_path
             assert len(standin.posted("chat.postMessage")) == 2  # the third was not answered
     finally:
         standin.close()
+
+
+def assistant_thread_started(client, channel="D7", thread_ts="1700000100.000001", event_id="EvAT"):
+    return event(client, {"type": "assistant_thread_started", "assistant_thread": {
+        "user_id": "U1", "channel_id": channel, "thread_ts": thread_ts,
+        "context": {"channel_id": "C1", "team_id": "T1", "enterprise_id": None}}, "event_ts": "1700000100.000002"}, event_id)
+
+
+def im(client, text, ts, thread_ts=None, channel="D7", event_id=None):
+    payload = {"type": "message", "user": "U1", "text": text, "ts": ts, "channel": channel, "channel_type": "im"}
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return event(client, payload, event_id or f"Ev-{ts}")
+
+
+def test_an_assistant_thread_opens_with_a_greeting_and_suggested_prompts(slack):
+    client, standin, _ = slack
+    assert assistant_thread_started(client).status_code == 200
+    [prompts] = standin.wait_for("assistant.threads.setSuggestedPrompts")
+    assert prompts["channel_id"] == "D7" and prompts["thread_ts"] == "1700000100.000001"
+    assert len(prompts["prompts"]) == 4 and all(p["title"] and p["message"] for p in prompts["prompts"])
+    [greeting] = standin.wait_for("chat.postMessage")
+    assert greeting["thread_ts"] == "1700000100.000001" and "東京都の中小企業支援策" in greeting["text"]
+    buttons = [e for b in greeting["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"][0] for b in buttons] == list("①②③④⑤")  # the five directions of strategy I
+
+
+def test_an_assistant_thread_shows_the_status_takes_a_title_and_continues(slack):
+    client, standin, advisor = slack
+    assistant_thread_started(client)
+    standin.wait_for("chat.postMessage")
+    im(client, "展示会に出たいのですが、補助はありますか", "1700000100.000005", thread_ts="1700000100.000001")
+    posts = standin.wait_for("chat.postMessage", 2)
+    [status] = standin.wait_for("assistant.threads.setStatus")
+    assert status["thread_ts"] == "1700000100.000001" and status["status"] == "回答を準備しています…"
+    [title] = standin.wait_for("assistant.threads.setTitle")
+    assert title["title"] == "展示会に出たいのですが、補助はありますか"
+    assert posts[1]["thread_ts"] == "1700000100.000001" and posts[1]["blocks"][-1]["type"] == "context_actions"
+    names = [m for m, _ in standin.calls]
+    assert names.index("assistant.threads.setStatus") < len(names) - 1 - names[::-1].index("chat.postMessage")
+    im(client, "ほかには？", "1700000100.000007", thread_ts="1700000100.000001")
+    standin.wait_for("chat.postMessage", 3)
+    assert len(standin.posted("assistant.threads.setTitle")) == 1  # the title is the first question's
+    conv = advisor.conversation("slack:D7:1700000100.000001", "slack")
+    assert [t.question for t in conv.turns] == ["展示会に出たいのですが、補助はありますか", "ほかには？"]
+
+
+def test_a_greeting_button_asks_its_example_question(slack):
+    client, standin, advisor = slack
+    assistant_thread_started(client)
+    [greeting] = standin.wait_for("chat.postMessage")
+    button = next(e for b in greeting["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"].startswith("⑤"))
+    click(client, standin, button["action_id"], button["value"], channel="D7",
+          message={"ts": "1700000100.000003", "thread_ts": "1700000100.000001", "user": "UBOT"})
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert posts[1]["thread_ts"] == "1700000100.000001" and "承継" in json.dumps(posts[1]["blocks"], ensure_ascii=False)
+    assert standin.wait_for("assistant.threads.setStatus") and standin.wait_for("assistant.threads.setTitle")
+
+
+def test_thanks_and_talk_between_colleagues_get_a_reaction_or_nothing(slack):
+    client, standin, _ = slack
+    mention(client)
+    standin.wait_for("chat.postMessage")
+    for i, text in enumerate(["ありがとうございます！", "田中さん、この件は来週の会議で共有しましょう。", "<@U2> これ見ておいてください",
+                              "<@U2> この助成金、うちも対象ですか？", "了解です、申請してみます"]):
+        event(client, {"type": "message", "user": "U1", "text": text, "ts": f"1700000000.00002{i}",
+                       "thread_ts": "1700000000.000001", "channel": "C1", "channel_type": "channel"}, f"EvSocial{i}")
+    reactions = standin.wait_for("reactions.add", 2)
+    assert sorted(r["name"] for r in reactions) == ["ok_hand", "pray"]
+    assert {r["timestamp"] for r in reactions} == {"1700000000.000020", "1700000000.000024"}
+    time.sleep(1.0)
+    assert len(standin.posted("chat.postMessage")) == 1  # no re-answer
+
+
+def test_a_direct_message_outside_the_chat_tab_starts_its_own_thread(slack):
+    client, standin, advisor = slack
+    im(client, "跡継ぎがいなくて困っています", "1700000200.000001", channel="D1")
+    im(client, "サイバー攻撃が心配です", "1700000200.000002", channel="D1")
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert sorted(p["thread_ts"] for p in posts) == ["1700000200.000001", "1700000200.000002"]
+    assert len(advisor.conversation("slack:D1:1700000200.000001", "slack").turns) == 1  # two topics, two conversations
+
+
+def test_the_app_home_says_what_the_advisor_can_do(slack):
+    client, standin, _ = slack
+    event(client, {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.0"}, "EvHome")
+    [published] = standin.wait_for("views.publish")
+    assert published["user_id"] == "U1" and published["view"]["type"] == "home"
+    text = json.dumps(published["view"]["blocks"], ensure_ascii=False)
+    assert all(m in text for m in "①②③④⑤") and "/smebot" in text and "出典" in text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ありがとうございます！", "thanks"),
+    ("本当にありがとうございました。助かりました🙏", "thanks"),
+    ("Got it, thanks!", "thanks"),
+    ("了解です", "acknowledged"),
+    ("わかりました、申請してみます", "acknowledged"),
+    ("田中さん、この件確認お願いします", "elsewhere"),
+    ("佐藤部長 来週の打合せで共有します", "elsewhere"),
+    ("<@U2> この助成金、うちも対象ですか？", "elsewhere"),
+    ("皆さん、共有です", "elsewhere"),
+    ("<@UBOT> ありがとう", "thanks"),
+    ("ほかには？", "answer"),
+    ("社長さん向けの支援はありますか", "answer"),
+    ("smebotさん、上限はいくら？", "answer"),
+    ("ありがとうございます。では申請の前に必要なことは？", "answer"),
+    ("従業員は20人です", "answer"),
+    ("What about the deadline", "answer"),
+])
+def test_triage_tells_questions_from_thanks_and_talk_between_people(text, expected):
+    from bot.slack_triage import triage
+
+    assert triage(text, "UBOT").value == expected
+
+
+def test_the_manifest_asks_for_what_the_app_uses():
+    from pathlib import Path
+
+    import yaml
+
+    from bot.slack_views import suggested_prompts
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "slack-manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["features"]["assistant_view"]["suggested_prompts"] == suggested_prompts("ja")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert {"assistant:write", "reactions:write", "chat:write", "commands", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "app_home_opened", "message.im",
+            "app_mention"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
