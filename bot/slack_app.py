@@ -35,12 +35,19 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .advisor import Advisor, BadRequest
 from .core.intent import language_of
 from .settings import Settings
-from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
+from .slack_blocks import (
+    answer_blocks,
+    escape,
+    fallback_text,
+    split_text,
+    strip_mentions,
+)
 from .slack_triage import REACTIONS, Triage, triage
 from .slack_views import (
     COMMENT_MODAL,
@@ -88,7 +95,9 @@ def _thread_contexts(size: int = 5000):
     memory: the advisor does not answer from it, and bolt's default store would cost two Web API
     calls (conversations.replies, chat.update) each time it changes."""
     from slack_bolt.context.assistant.thread_context import AssistantThreadContext
-    from slack_bolt.context.assistant.thread_context_store.store import AssistantThreadContextStore
+    from slack_bolt.context.assistant.thread_context_store.store import (
+        AssistantThreadContextStore,
+    )
 
     class ThreadContexts(AssistantThreadContextStore):
         def __init__(self) -> None:

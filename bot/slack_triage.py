@@ -28,13 +28,13 @@ _THANKS = re.compile(
     r"(ありがと(う|ー)?(ございます|ございました|ございます|です)?|有難う|有り難う|感謝(します|いたします|です)?|"
     r"助かり(ました|ます)|お礼申し上げます|サンキュー|thanks?( you)?( so much| very much| a lot)?|thx|ty|cheers|"
     r"appreciated?|much appreciated)",
-    re.I,
+    re.IGNORECASE,
 )
 _ACKNOWLEDGED = re.compile(
     r"(了解(です|しました|いたしました)?|承知(です|しました|いたしました)?|わかりました|分かりました|かしこまりました|"
     r"なるほど(です)?|確認(します|しました|いたします)|おけ|オッケー|ok(ay)?|got it|understood|noted|great|perfect|cool|nice|"
     r"sounds good|will do|(検討|相談|申請|連絡|問い合わせ|電話|応募|準備|確認)(して)?(みます|します|いたします|してみます))",
-    re.I,
+    re.IGNORECASE,
 )
 # what may stand around a thanks or an acknowledgement without making it a question
 _FILLER = re.compile(
@@ -42,7 +42,7 @@ _FILLER = re.compile(
     r"回答|説明|教えていただき|教えてくれて|いただき|頂き|くれて|です|ます|ね|よ|な|わ|w+|草|"
     r"very|so|much|a lot|for|the|answer|help|info|[a-z]+!|:[a-z0-9_+\-]+:|"
     r"[\s、。,.!！〜~ー…・☺-➿\U0001F300-\U0001FAFF])",
-    re.I,
+    re.IGNORECASE,
 )
 _MENTION_AT_START = re.compile(r"^\s*<@([A-Z0-9]+)(\|[^>]*)?>")
 _BROADCAST_AT_START = re.compile(r"^\s*<!(here|channel|everyone|subteam\^[A-Z0-9]+)[^>]*>")

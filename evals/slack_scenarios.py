@@ -15,8 +15,9 @@ import os
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .slack_standin import SlackStandIn
 
@@ -74,10 +75,8 @@ class Workspace:
             time.sleep(0.05)
             if len(self.standin.calls) != count:
                 count, still = len(self.standin.calls), time.monotonic()
-            elif time.monotonic() - still > QUIET and count > since:
-                break
-            elif time.monotonic() - still > QUIET * 2:
-                break
+            elif time.monotonic() - still > (QUIET if count > since else QUIET * 2):
+                break  # quiet for a while (a little longer while nothing has come at all)
         with self.standin.lock:
             return [c for c in self.standin.calls[since:] if c[0] != "auth.test"]
 

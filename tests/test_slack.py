@@ -362,7 +362,7 @@ def test_an_assistant_thread_shows_the_status_takes_a_title_and_continues(slack)
 
 
 def test_a_greeting_button_asks_its_example_question(slack):
-    client, standin, advisor = slack
+    client, standin, _ = slack
     assistant_thread_started(client)
     [greeting] = standin.wait_for("chat.postMessage")
     button = next(e for b in greeting["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"].startswith("⑤"))
