@@ -60,7 +60,8 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 def citation_line(citation: Mapping[str, Any], *, english: bool = False, links: Mapping[str, str] | None = None) -> str:
     """A citation as Slack shows it: its number, the program or document and section it comes from,
     and, for a program, a link to its official page: `[2] <https://…|「BCP実践促進助成金」ガイド（助成率・上限）>`."""
-    chunk = Chunk.from_dict({"id": "", "text": "", "source": "", "title": "", "section": "", **citation})
+    # a citation stored without its kind is named by its title and section, never as the policy's
+    chunk = Chunk.from_dict({"id": "", "text": "", "source": "", "title": "", "section": "", "kind": "", **citation})
     label = escape(citation_label(chunk, "en" if english else "ja") + (f" p.{chunk.page}" if chunk.page else ""))
     url = _slack_url((links or {}).get(chunk.program or ""))
     return f"[{citation.get('n')}] <{url}|{label}>" if url else f"[{citation.get('n')}] {label}"
