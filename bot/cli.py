@@ -12,13 +12,40 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
+
+
+class _FlagsShownAsFlags:
+    """Help that shows a boolean flag as a flag (`--json`), not as `--json <bool>` (typer's default)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class _Command(_FlagsShownAsFlags, TyperCommand):
+    pass
+
+
+class _Group(_FlagsShownAsFlags, TyperGroup):
+    pass
+
 
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="東京都の中小企業支援策アドバイザー / An advisor on Tokyo's support for SMEs.",
 )
+
+
+def command(name: str):
+    """`@app.command`, with flags shown as flags in its help."""
+    return app.command(name, cls=_Command)
 
 
 def _version(value: bool) -> None:
@@ -92,7 +119,7 @@ def _run_ingest(settings, paths, rebuild: bool, quiet: bool = False):
         return ingest(settings, paths, rebuild=rebuild, progress=progress)
 
 
-@app.command("ingest")
+@command("ingest")
 def ingest_command(
     paths: Optional[list[Path]] = typer.Argument(None, help="Files or folders (default: corpus/)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Re-read and re-embed everything."),
@@ -153,7 +180,44 @@ def _render_continue(answer) -> None:
 
     if answer.conversation_id:
         language = (answer.intent or {}).get("language", "ja")
-        typer.echo("\n" + message("cli.continue", language, id=answer.conversation_id))
+        typer.echo("\n" + message("cli.conversation", language, id=answer.conversation_id))
+        typer.echo(message("cli.continue", language, id=answer.conversation_id))
+
+
+# The terminal's last conversation, so that `smebot ask -c` and `smebot chat -c` go on with it.
+LAST_CONVERSATION = "last_conversation"
+
+
+def _remember(settings, conversation_id: str | None) -> None:
+    if not conversation_id:
+        return
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / LAST_CONVERSATION).write_text(conversation_id + "\n", encoding="utf-8")
+    except OSError as exc:  # the answer was given; only `-c` will not find it
+        _err(f"note: cannot remember the conversation ({exc})")
+
+
+def _last(settings) -> str | None:
+    try:
+        return (settings.data_dir / LAST_CONVERSATION).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _which_conversation(settings, go_on: bool, cid: str | None, conversation: str | None) -> str | None:
+    """The conversation a command continues: --cid or --conversation (an id), -c (the last one), or none."""
+    given = [x for x in (cid, conversation) if x]
+    if len(set(given)) > 1 or (given and go_on):
+        _err("error: use one of -c/--continue, --cid ID and --conversation ID")
+        raise typer.Exit(2)
+    if go_on:
+        last = _last(settings)
+        if last is None:
+            _err("error: no earlier conversation to continue: ask a question without -c first")
+            raise typer.Exit(2)
+        return last
+    return given[0] if given else None
 
 
 def _render_sources(answer) -> None:
@@ -175,7 +239,7 @@ def _batch_lines():
             yield line.rstrip("\n")
 
 
-@app.command("search")
+@command("search")
 def search_command(
     query: Optional[str] = typer.Argument(None, help="What to look for."),
     k: int = typer.Option(5, "-k", help="How many passages."),
@@ -209,12 +273,12 @@ def search_command(
         raise typer.Exit(2)
 
 
-@app.command("ask")
+@command("ask")
 def ask_command(
     question: Optional[str] = typer.Argument(None, help="Your question, in Japanese or English."),
-    conversation: Optional[str] = typer.Option(
-        None, "--conversation", "-c", help="Continue this conversation (an id an earlier answer gave)."
-    ),
+    go_on: bool = typer.Option(False, "--continue", "-c", help="Continue the last conversation."),
+    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID", help="Continue this conversation (the id an answer gave)."),
+    conversation: Optional[str] = typer.Option(None, "--conversation", metavar="ID", help="The same as --cid."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     batch: bool = typer.Option(False, "--batch", help='JSON lines in ({"message": ..., "conversation_id": ...}) and out.'),
     direction: Optional[str] = typer.Option(None, "--direction", help="Only direction ① to ⑤."),
@@ -224,6 +288,7 @@ def ask_command(
     from .advisor import BadRequest
     from .store import UnknownConversation
 
+    conversation = _which_conversation(_settings(), go_on, cid, conversation)
     if question is None and not batch and not sys.stdin.isatty():
         question = sys.stdin.read().strip()  # echo 質問 | smebot ask
     advisor = _advisor()
@@ -231,7 +296,7 @@ def ask_command(
         try:
             answer = advisor.ask(question or "", conversation, direction=direction, kind=kind)
         except UnknownConversation as exc:
-            message = f"{exc}: --conversation continues a conversation an earlier answer started (its conversation_id)"
+            message = f"{exc}: --cid continues a conversation an earlier answer started (its conversation_id)"
             _print_json({"error": message}) if as_json else _err(f"error: {message}")
             raise typer.Exit(2)
         except BadRequest as exc:
@@ -240,6 +305,7 @@ def ask_command(
             else:
                 _err(f"error: {exc}")
             raise typer.Exit(2)
+        _remember(advisor.settings, answer.conversation_id)
         if as_json:
             _print_json(answer.to_dict())
         else:
@@ -258,7 +324,7 @@ def ask_command(
             _print_json({"error": str(exc)})
 
 
-@app.command("draft")
+@command("draft")
 def draft_command(
     file: Optional[Path] = typer.Argument(None, help="The inquiry (an e-mail); standard input if absent."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -285,7 +351,7 @@ def draft_command(
         typer.echo(f"□ {check}")
 
 
-@app.command("diagnose")
+@command("diagnose")
 def diagnose_command(
     name: Optional[str] = typer.Argument(None, help="bcp, cyber, succession or ict (none: list them)."),
 ):
@@ -317,22 +383,33 @@ def diagnose_command(
         _render_answer(answer)
 
 
-@app.command("chat")
-def chat_command():
-    """An interactive conversation in the terminal (empty line or Ctrl-D to leave)."""
+@command("chat")
+def chat_command(
+    go_on: bool = typer.Option(False, "--continue", "-c", help="Continue the last conversation."),
+    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID", help="Continue this conversation."),
+    english: bool = typer.Option(False, "--english", "-e", help="English labels from the start (they follow your questions' language anyway)."),
+):
+    """An interactive conversation in the terminal, with line editing and history (`exit` or Ctrl-D to leave)."""
     from .advisor import BadRequest
+    from .core.render import message
+    from .store import UnknownConversation
 
+    settings = _settings()
+    conversation = _which_conversation(settings, go_on, cid, None)
     advisor = _advisor()
-    conversation = None
-    typer.echo("東京都の中小企業支援策アドバイザーです。ご質問をどうぞ（終了は空行か Ctrl-D）。")
+    language = "en" if english else "ja"
+    read = _line_reader(settings)
+    typer.echo(message("chat.welcome", language))
     while True:
         try:
-            question = input("\nあなた> ")
+            question = read("\n" + message("chat.prompt", language) + " ")
         except (EOFError, KeyboardInterrupt):
             typer.echo("")
             break
-        if not question.strip() or question.strip().lower() in {"exit", "quit", "終了"}:
+        if question.strip().lower() in {"exit", "quit", "/exit", "/quit", "終了"}:
             break
+        if not question.strip():
+            continue  # an empty line is a slip of the Enter key, not a goodbye
         typer.echo("")
         streamed: list[str] = []
 
@@ -342,10 +419,15 @@ def chat_command():
 
         try:
             answer = advisor.ask(question, conversation, on_delta=show if advisor.llm is not None else None)
+        except UnknownConversation as exc:
+            _err(f"error: {exc}")
+            raise typer.Exit(2)
         except BadRequest as exc:
             _err(f"error: {exc}")
             continue
         conversation = answer.conversation_id
+        _remember(settings, conversation)
+        language = (answer.intent or {}).get("language", language)
         if streamed and answer.mode == "llm":
             typer.echo("")
             _render_sources(answer)
@@ -353,10 +435,59 @@ def chat_command():
             if streamed:
                 typer.echo("\n")
             _render_answer(answer)
-    typer.echo("ご利用ありがとうございました。")
+    typer.echo(message("chat.bye", language))
 
 
-@app.command("serve")
+def _line_reader(settings):
+    """input() with line editing and a history file (prompt_toolkit) at a terminal; plain input()
+    when standard input is a pipe or a file (scripts and tests)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return input
+    try:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+    except ImportError:
+        return input
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        history = FileHistory(str(settings.data_dir / "chat_history"))
+    except OSError:
+        history = None
+    return PromptSession(history=history).prompt
+
+
+@command("logs")
+def logs_command(
+    limit: int = typer.Option(20, "-n", "--limit", min=1, max=1000, help="How many conversations."),
+    every_channel: bool = typer.Option(False, "--all", help="Slack threads too, not only the terminal's and the web's."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+):
+    """The conversations of the store touched last: id, time, turns and first question."""
+    from datetime import timezone
+
+    from .store import ConversationStore, StoreUnavailable
+
+    settings = _settings()
+    try:
+        rows = ConversationStore(settings.conversation_db, timeout=settings.db_timeout).recent(limit, None if every_channel else "web")
+    except StoreUnavailable as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(1)
+    for row in rows:
+        updated = row["updated_at"] if row["updated_at"].tzinfo else row["updated_at"].replace(tzinfo=timezone.utc)
+        when = updated.astimezone().strftime("%Y-%m-%d %H:%M")  # stored in UTC, shown in local time
+        if as_json:
+            _print_json({**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()})
+            continue
+        first = " ".join(row["first_question"].split())
+        first = first if len(first) <= 40 else first[:39] + "…"
+        channel = f" [{row['channel']}]" if every_channel else ""
+        typer.echo(f"{row['conversation_id']}  {when}  {row['turns']:>3} turn(s){channel}  {first}")
+    if not rows and not as_json:
+        typer.echo("no conversations yet")
+
+
+@command("serve")
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port."),
@@ -390,7 +521,7 @@ def serve_command(
     uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
-@app.command("purge")
+@command("purge")
 def purge_command(
     days: Optional[int] = typer.Option(
         None, "--days", min=0, help="Delete conversations untouched for more days than this (default: SMEBOT_RETENTION_DAYS)."
@@ -414,7 +545,7 @@ def purge_command(
     typer.echo(f"purged {deleted} conversation(s) untouched for more than {days} day(s)")
 
 
-@app.command("slack")
+@command("slack")
 def slack_command():
     """The Slack app over Socket Mode (SLACK_BOT_TOKEN and SLACK_APP_TOKEN)."""
     from .slack_app import run_socket_mode
@@ -426,7 +557,7 @@ def slack_command():
     run_socket_mode(_advisor(), settings)
 
 
-@app.command("eval")
+@command("eval")
 def eval_command(
     set_file: Optional[list[Path]] = typer.Option(None, "--set", help="Question set(s) (default: every evals/*.jsonl)."),
     recipe: bool = typer.Option(True, "--recipe/--no-recipe", help="Also measure the LangChain quickstart recipe."),

@@ -1,9 +1,25 @@
 """The advisor in Slack: a slack-bolt App over the same Advisor the web and the terminal use.
 
-Slack wants an acknowledgement within 3 seconds: every listener acks at once and answers in a lazy
-listener (run on a worker thread). A thread is a conversation (id slack:CHANNEL:THREAD_TS) in the
-store's `slack` channel: apart from the web's conversations, reached only through Slack's signed
-requests (the web API answers 404 for it), and opened by the thread's first message.
+Slack wants an acknowledgement within 3 seconds: every listener acks at once and answers afterwards
+(lazy listeners, or bolt's own worker threads for the assistant's events). A thread is a
+conversation (id slack:CHANNEL:THREAD_TS) in the store's `slack` channel: apart from the web's
+conversations, reached only through Slack's signed requests (the web API answers 404 for it), and
+opened by the thread's first message.
+
+Where people meet the advisor:
+- the assistant surface (bolt's `Assistant`): a thread per topic in the app's Chat tab, opened with a
+  greeting, a button per direction of the policy and Slack's suggested prompts; while an answer is
+  prepared the thread shows a status ("回答を準備しています…"); its first question names the thread;
+- a channel: `@smebot 質問` is answered in its thread, and the thread's later messages too, but only
+  those that ask the advisor something (bot/slack_triage.py): a thanks or an acknowledgement gets a
+  reaction, a message addressed to someone else (`<@U…> …`, 「田中さん、…」) gets nothing;
+- a direct message outside the Chat tab starts a thread (a conversation) of its own;
+- `/smebot 質問`: answered through the command's response_url (`respond()`, which works in DMs and in
+  private channels the app has not joined), visible to the asker alone; "チャンネルに投稿" posts it,
+  and the posted message's thread continues the conversation;
+- Slack's feedback buttons under each answer; 👎 opens a modal for an optional comment;
+- the App Home tab says what the advisor can do.
+
 Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
 ignores its own and other bots' messages. Each Slack user is answered at most SMEBOT_SLACK_RATE_LIMIT
 times per window; past it they are told privately when to try again.
@@ -14,22 +30,40 @@ request; a forged, unsigned or stale one gets 401), and Socket Mode (`smebot sla
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from .advisor import Advisor, BadRequest
+from .core.intent import language_of
 from .settings import Settings
-from .store import SLACK, StoreUnavailable
+from .slack_blocks import (
+    answer_blocks,
+    escape,
+    fallback_text,
+    split_text,
+    strip_mentions,
+)
+from .slack_triage import REACTIONS, Triage, triage
+from .slack_views import (
+    COMMENT_MODAL,
+    EXAMPLE_ACTION,
+    comment_modal,
+    greeting_blocks,
+    home_view,
+    modal_comment,
+    suggested_prompts,
+    thread_title,
+    words,
+)
+from .store import SLACK, StoreUnavailable, Turn
 from .throttle import RateLimits, retry_after
-from .slack_blocks import answer_blocks, escape, fallback_text, split_text, strip_mentions
 
 log = logging.getLogger(__name__)
-# the conversation store is down: said plainly, as the web's 503 says it (never the database's own message)
-STORE_DOWN = "ただいま会話を記録できないため、お答えできませんでした。少し時間をおいて、もう一度お試しください。"
-TOO_OFTEN = "短い間にたくさんのご質問をいただきました。{seconds}秒ほどおいて、もう一度お試しください。"
 
 
 class SeenEvents:
@@ -56,9 +90,40 @@ def thread_conversation(channel: str, thread_ts: str) -> str:
     return f"slack:{channel}:{thread_ts}"
 
 
+def _thread_contexts(size: int = 5000):
+    """Where the user was when they opened an assistant thread (Slack's thread context), kept in
+    memory: the advisor does not answer from it, and bolt's default store would cost two Web API
+    calls (conversations.replies, chat.update) each time it changes."""
+    from slack_bolt.context.assistant.thread_context import AssistantThreadContext
+    from slack_bolt.context.assistant.thread_context_store.store import (
+        AssistantThreadContextStore,
+    )
+
+    class ThreadContexts(AssistantThreadContextStore):
+        def __init__(self) -> None:
+            self._contexts: OrderedDict[tuple[str, str], dict] = OrderedDict()
+            self._lock = threading.Lock()
+
+        def save(self, *, channel_id: str, thread_ts: str, context: dict[str, str]) -> None:
+            with self._lock:
+                self._contexts[(channel_id, thread_ts)] = dict(context)
+                if len(self._contexts) > size:
+                    self._contexts.popitem(last=False)
+
+        def find(self, *, channel_id: str, thread_ts: str):
+            with self._lock:
+                found = self._contexts.get((channel_id, thread_ts))
+            return AssistantThreadContext(found) if found else None
+
+    return ThreadContexts()
+
+
 def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
-    from slack_bolt import App, BoltResponse
+    from slack_bolt import App, Assistant, BoltResponse
+    from slack_bolt.context.set_status import SetStatus
+    from slack_bolt.context.set_title import SetTitle
     from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
 
     if client is None:
         kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
@@ -73,14 +138,10 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     seen = SeenEvents()
     per_user = RateLimits(settings.slack_rate_limit)
 
-    def too_often(client, channel: str, user: str | None, thread_ts: str | None = None) -> bool:
-        """Past the user's rate: say so to them alone, and answer nothing."""
+    def wait_for(user: str | None) -> int | None:
+        """Seconds the user should wait (past their rate), or None."""
         wait = per_user.hit(f"slack:{user}") if user else None
-        if wait is None:
-            return False
-        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
-                                  text=TOO_OFTEN.format(seconds=retry_after(wait)))
-        return True
+        return None if wait is None else retry_after(wait)
 
     @app.middleware
     def no_retries(body, next, request):
@@ -97,33 +158,104 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     def ask(text: str, conversation_id: str):
         return advisor.ask(text, conversation_id, channel=SLACK)  # the core is re-entrant: no lock
 
-    def reply(client, channel: str, thread_ts: str | None, text: str, user: str | None = None) -> None:
-        if too_often(client, channel, user, thread_ts):
+    def links() -> dict[str, str]:
+        """Program name → official page, from the index in use: citations link to them."""
+        programs = getattr(getattr(advisor, "index", None), "programs", None) or {}
+        return {name: r.front_subsidy_detail_page_url for name, r in programs.items() if r.front_subsidy_detail_page_url}
+
+    def blocks_for(answer, conversation_id: str, **kwargs) -> list[dict]:
+        return answer_blocks(answer, conversation_id, links=links(), **kwargs)
+
+    def reply(
+        client,
+        channel: str,
+        thread_ts: str,
+        text: str,
+        user: str | None,
+        *,
+        bot: str | None,
+        ts: str | None = None,
+        status: Callable[..., Any] | None = None,
+        title: Callable[[str], Any] | None = None,
+    ) -> None:
+        """Answer a message in its thread, if it asks the advisor something.
+
+        `bot` is the app's own user id (a mention of it is not a mention of someone else); `ts` is
+        the message's own timestamp (for a reaction); `status` and `title` are the assistant
+        thread's (bolt's set_status and set_title), None outside assistant threads.
+        """
+        kind = triage(text, bot)
+        if kind is Triage.ELSEWHERE:
             return
-        conversation_id = thread_conversation(channel, thread_ts or "dm")
+        if kind in REACTIONS:
+            if ts:
+                _quietly(client.reactions_add, channel=channel, timestamp=ts, name=REACTIONS[kind])
+            return
         question = strip_mentions(text)
+        said = words(language_of(question))
+        wait = wait_for(user)
+        if wait is not None:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=said["too_often"].format(seconds=wait))
+            return
+        conversation_id = thread_conversation(channel, thread_ts)
+        if status is not None:
+            _quietly(status, said["status"], loading_messages=said["loading"])
         try:
             answer = ask(question, conversation_id)
         except BadRequest as exc:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(f"うまく受け取れませんでした：{exc}"))
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(said["bad_request"].format(reason=exc)))
             return
         except StoreUnavailable:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=STORE_DOWN)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=said["store_down"])
             return
+        if title is not None and answer.turn == 0:
+            _quietly(title, thread_title(question))
         client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             text=fallback_text(answer.answer),
-            blocks=answer_blocks(answer, conversation_id),
-        )
+            blocks=blocks_for(answer, conversation_id),
+        )  # posting the answer clears the thread's status
 
     def from_a_bot(event: dict, context) -> bool:
         return bool(event.get("bot_id") or event.get("subtype") or event.get("user") == context.get("bot_user_id"))
 
+    # --- the assistant surface: a thread per topic in the app's Chat tab ---------------------------
+
+    assistant = Assistant(thread_context_store=_thread_contexts())
+
+    @assistant.thread_started
+    def on_thread_started(say, set_suggested_prompts):
+        said = words("ja")
+        say(text=said["greeting"], blocks=greeting_blocks("ja"))
+        set_suggested_prompts(prompts=suggested_prompts("ja"), title=said["prompts_title"])
+
+    @assistant.user_message
+    def on_assistant_message(payload, client, context, set_status, set_title):
+        if from_a_bot(payload, context):
+            return
+        reply(client, payload["channel"], payload["thread_ts"], payload.get("text", ""), payload.get("user"),
+              bot=context.get("bot_user_id"), ts=payload.get("ts"), status=set_status, title=set_title)
+
+    app.assistant(assistant)
+
+    def on_example(body, client, context):
+        """A greeting's direction button: its example question, asked in the thread."""
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        reply(client, channel, thread_ts, body["actions"][0]["value"], (body.get("user") or {}).get("id"),
+              bot=context.get("bot_user_id"), status=SetStatus(client, channel, thread_ts), title=SetTitle(client, channel, thread_ts))
+
+    app.action(re.compile(rf"^{EXAMPLE_ACTION}_\d+$"))(ack=ack_now, lazy=[on_example])
+
+    # --- channels and direct messages --------------------------------------------------------------
+
     def on_mention(event, client, context):
         if from_a_bot(event, context):
             return
-        reply(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""), event.get("user"))
+        reply(client, event["channel"], event.get("thread_ts") or event["ts"], event.get("text", ""), event.get("user"),
+              bot=context.get("bot_user_id"), ts=event["ts"])
 
     app.event("app_mention")(ack=ack_now, lazy=[on_mention])
 
@@ -135,80 +267,151 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
             return  # a mention: app_mention answers it
         channel, thread_ts = event["channel"], event.get("thread_ts")
         if event.get("channel_type") == "im":
-            reply(client, channel, thread_ts, event.get("text", ""), event.get("user"))
+            # a DM outside an assistant thread starts a thread (a conversation) of its own
+            reply(client, channel, thread_ts or event["ts"], event.get("text", ""), event.get("user"), bot=bot, ts=event["ts"])
         elif thread_ts and advisor.conversation(thread_conversation(channel, thread_ts), SLACK) is not None:
-            reply(client, channel, thread_ts, event.get("text", ""), event.get("user"))  # a follow-up in the bot's thread
+            # a later message in a thread the advisor answered
+            reply(client, channel, thread_ts, event.get("text", ""), event.get("user"), bot=bot, ts=event["ts"])
 
     app.event("message")(ack=ack_now, lazy=[on_message])
 
-    def on_command(body, client):
-        channel, user = body["channel_id"], body["user_id"]
-        if too_often(client, channel, user):
+    # --- /smebot: answered to the asker alone, through the command's response_url -------------------
+
+    def on_command(body, respond):
+        user = body["user_id"]
+        question = body.get("text", "").strip()
+        said = words(language_of(question))
+        if not question:
+            respond(text=said["usage"], response_type="ephemeral")
             return
-        conversation_id = thread_conversation(channel, f"cmd-{body.get('trigger_id', user)}"[:40])
+        wait = wait_for(user)
+        if wait is not None:
+            respond(text=said["too_often"].format(seconds=wait), response_type="ephemeral")
+            return
+        conversation_id = thread_conversation(body["channel_id"], f"cmd-{body.get('trigger_id', user)}"[:40])
         try:
-            answer = ask(body.get("text", ""), conversation_id)
+            answer = ask(question, conversation_id)
         except BadRequest as exc:
-            client.chat_postEphemeral(channel=channel, user=user, text=escape(f"使い方：/smebot 質問（{exc}）"))
+            respond(text=escape(f"{said['usage']}（{exc}）"), response_type="ephemeral")
             return
         except StoreUnavailable:
-            client.chat_postEphemeral(channel=channel, user=user, text=STORE_DOWN)
+            respond(text=said["store_down"], response_type="ephemeral")
             return
-        client.chat_postEphemeral(
-            channel=channel,
-            user=user,
+        respond(
             text=fallback_text(answer.answer),
-            blocks=answer_blocks(answer, conversation_id, post_button=not answer.refused),
+            blocks=blocks_for(answer, conversation_id, post_button=not answer.refused),
+            response_type="ephemeral",
         )
 
     app.command("/smebot")(ack=ack_now, lazy=[on_command])
 
-    def on_post(body, client):
+    def on_post(body, client, respond):
+        """"チャンネルに投稿": the private answer, posted; the post's thread continues the conversation."""
         conversation_id, turn = body["actions"][0]["value"].rsplit("|", 1)
         conv = advisor.conversation(conversation_id, SLACK)
         if conv is None or int(turn) >= len(conv.turns):
             return
-        answer = _stored_answer(conv.turns[int(turn)].answer, int(turn))
-        client.chat_postMessage(
-            channel=body["channel"]["id"],
-            text=fallback_text(answer.answer),
-            blocks=answer_blocks(answer, conversation_id),
-        )
+        answer = conv.turns[int(turn)].answer  # the contract dict, as it was given
+        said = words((answer.get("intent") or {}).get("language", "ja"))
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        try:
+            posted = client.chat_postMessage(channel=channel, text=fallback_text(answer["answer"]),
+                                             blocks=blocks_for(answer, conversation_id))
+        except SlackApiError:  # a DM or a private channel the app is not in: posted through the command's response_url
+            respond(text=fallback_text(answer["answer"]), blocks=blocks_for(answer, conversation_id),
+                    response_type="in_channel", replace_original=False)
+            respond(text=said["posted_no_thread"], response_type="ephemeral", replace_original=True)
+            return
+        thread = thread_conversation(channel, posted["ts"])
+        forked = _fork(advisor, conv, int(turn), thread)
+        if forked is not None:  # the post's buttons now speak for the thread's conversation
+            _quietly(client.chat_update, channel=channel, ts=posted["ts"], text=fallback_text(answer["answer"]),
+                     blocks=blocks_for(forked, thread))
+        respond(text=said["posted"], response_type="ephemeral", replace_original=True)
 
     app.action("post_to_channel")(ack=ack_now, lazy=[on_post])
 
-    def on_feedback(body, client):
-        action = body["actions"][0]
-        conversation_id, turn = action["value"].rsplit("|", 1)
-        rating = "up" if action["action_id"] == "feedback_up" else "down"
+    # --- feedback: Slack's feedback buttons; 👎 asks for a comment in a modal -----------------------
+
+    def store_feedback(value: str, rating: str, comment: str) -> bool:
+        conversation_id, turn = value.rsplit("|", 1)
         try:
-            advisor.store.add_feedback(conversation_id, int(turn), rating, f"slack:{body['user']['id']}", channel=SLACK)
-        except LookupError:
+            advisor.store.add_feedback(conversation_id, int(turn), rating, comment, channel=SLACK)
+        except (LookupError, ValueError):
+            return False
+        return True
+
+    def on_feedback(body, client, respond):
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        rating, value = action["value"].split("|", 1)
+        said = words("ja")
+        if rating == "down":
+            metadata = json.dumps({"value": value, "user": user})
+            try:
+                client.views_open(trigger_id=body["trigger_id"], view=comment_modal(metadata))
+                return  # recorded when the modal is sent or closed
+            except SlackApiError:
+                pass  # no modal (the trigger expired): the 👎 alone
+        if store_feedback(value, "up" if rating == "up" else "down", f"slack:{user}"):
+            _quietly(respond, text=said[f"feedback_{'up' if rating == 'up' else 'down'}"],
+                     response_type="ephemeral", replace_original=False)
+
+    app.action("feedback")(ack=ack_now, lazy=[on_feedback])
+
+    def on_comment(ack, view, body):
+        meta = json.loads(view.get("private_metadata") or "{}")
+        comment = modal_comment(view)
+        store_feedback(meta.get("value", "|0"), "down", comment or f"slack:{body['user']['id']}")
+        ack(response_action="update", view=_thanks_view(words("ja")))
+
+    app.view_submission(COMMENT_MODAL)(on_comment)
+
+    def on_comment_closed(ack, view, body):
+        ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        store_feedback(meta.get("value", "|0"), "down", f"slack:{body['user']['id']}")
+
+    app.view_closed(COMMENT_MODAL)(on_comment_closed)
+
+    def on_old_feedback(body, client):
+        """👍/👎 buttons of answers posted before Slack's feedback buttons were used."""
+        action = body["actions"][0]
+        rating = "up" if action["action_id"] == "feedback_up" else "down"
+        if not store_feedback(action["value"], rating, f"slack:{body['user']['id']}"):
             return
         channel = (body.get("channel") or {}).get("id")
         if channel:
-            client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text="ご意見ありがとうございました。")
+            client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=words("ja")["feedback_up"])
 
-    app.action("feedback_up")(ack=ack_now, lazy=[on_feedback])
-    app.action("feedback_down")(ack=ack_now, lazy=[on_feedback])
+    app.action("feedback_up")(ack=ack_now, lazy=[on_old_feedback])
+    app.action("feedback_down")(ack=ack_now, lazy=[on_old_feedback])
+
+    # --- a clarifying question's choices, the reply-draft shortcut, the App Home ------------------
 
     def on_choice(body, client):
         conversation_id, n = body["actions"][0]["value"].rsplit("|", 1)
         channel = (body.get("channel") or body.get("container", {})).get("id") or body["container"]["channel_id"]
         message = body.get("message") or {}
         thread_ts = message.get("thread_ts") or message.get("ts")
-        if too_often(client, channel, (body.get("user") or {}).get("id"), thread_ts):
+        user = (body.get("user") or {}).get("id")
+        wait = wait_for(user)
+        if wait is not None:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts,
+                                      text=words("ja")["too_often"].format(seconds=wait))
             return
         answer = ask(n, conversation_id)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=fallback_text(answer.answer),
-                                blocks=answer_blocks(answer, conversation_id))
+                                blocks=blocks_for(answer, conversation_id))
 
     app.action(re.compile(r"^choice_\d+$"))(ack=ack_now, lazy=[on_choice])
 
     def on_shortcut(body, client):
         message = body.get("message", {})
         channel, user = body["channel"]["id"], body["user"]["id"]
-        if too_often(client, channel, user):
+        wait = wait_for(user)
+        if wait is not None:
+            client.chat_postEphemeral(channel=channel, user=user, text=words("ja")["too_often"].format(seconds=wait))
             return
         try:
             draft = advisor.draft(strip_mentions(message.get("text", "")))
@@ -220,24 +423,42 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         client.chat_postEphemeral(channel=channel, user=user, text=fallback_text(draft.draft), blocks=blocks)
 
     app.shortcut("reply_draft")(ack=ack_now, lazy=[on_shortcut])
+
+    def on_home(event, client):
+        if event.get("tab", "home") == "home":
+            client.views_publish(user_id=event["user"], view=home_view())
+
+    app.event("app_home_opened")(on_home)
     return app
 
 
-def _stored_answer(data: dict, turn: int):
-    """An Answer rebuilt from its stored JSON (citations included) for re-posting."""
-    from .models import Answer, Chunk, Citation, SearchResult
+def _quietly(call: Callable[..., Any], *args, **kwargs) -> None:
+    """A call whose failure must not cost the answer (a status, a title, a reaction)."""
+    try:
+        call(*args, **kwargs)
+    except Exception as exc:  # the answer still goes out
+        log.warning("Slack call failed (%s); going on", exc)
 
-    citations = [
-        Citation(
-            c["n"],
-            SearchResult(
-                Chunk(id=c.get("id", ""), text=c["text"], source=c["source"], title=c["title"], section=c["section"], page=c.get("page")),
-                c.get("score", 0.0),
-            ),
-        )
-        for c in data.get("citations", [])
-    ]
-    return Answer(data.get("answer", ""), citations, refused=data.get("refused", False), turn=turn)
+
+def _thanks_view(said: dict) -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": said["modal_title"][:24]},
+            "close": {"type": "plain_text", "text": said["modal_close"]},
+            "blocks": [{"type": "section", "text": {"type": "plain_text", "text": said["feedback_down"]}}]}
+
+
+def _fork(advisor: Advisor, conv, turn: int, conversation_id: str):
+    """The conversation a posted answer's thread continues: a copy of what the advisor knew then
+    (the company's profile, the dialogue state) with the posted turn as its first. Its answer, or None
+    if the thread has one already."""
+    store = advisor.store
+    if store.get(conversation_id, SLACK) is not None:
+        return None
+    thread = store.create(conversation_id, channel=SLACK)
+    thread.profile, thread.state = dict(conv.profile), dict(conv.state)
+    source = conv.turns[turn]
+    copied = Turn(None, source.question, source.resolved, {**source.answer, "conversation_id": conversation_id}, source.refused)
+    store.add_turn(thread, copied)
+    return copied.answer
 
 
 def check_connection(app) -> None:

@@ -1,6 +1,7 @@
 """Block Kit for Slack, as pure functions: an answer becomes blocks within Slack's limits.
 
-Slack limits: a section's text 3,000 characters, 50 blocks a message, 10 elements a context block;
+Slack limits: a section's text 3,000 characters, 50 blocks a message, 10 elements a context block
+(and a context element's text 3,000 characters);
 user text is escaped for mrkdwn (&, <, >) so it cannot mention, link or format anything.
 
 An answer is an `Answer` or its contract dict (`Answer.to_dict()`); after its text come the programs it
@@ -14,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .models import Answer
+from .core.render import citation_label
+from .models import Answer, Chunk
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -55,8 +57,34 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return [p for p in (x.strip("\n") for x in pieces) if p.strip()]
 
 
-def citation_line(n: int, section: str, page: int | None) -> str:
-    return escape(f"[{n}] {section}" + (f" p.{page}" if page else ""))
+def citation_line(citation: Mapping[str, Any], *, english: bool = False, links: Mapping[str, str] | None = None) -> str:
+    """A citation as Slack shows it: its number, the program or document and section it comes from,
+    and, for a program, a link to its official page: `[2] <https://…|「BCP実践促進助成金」ガイド（助成率・上限）>`."""
+    # a citation stored without its kind is named by its title and section, never as the policy's
+    chunk = Chunk.from_dict({"id": "", "text": "", "source": "", "title": "", "section": "", "kind": "", **citation})
+    label = escape(citation_label(chunk, "en" if english else "ja") + (f" p.{chunk.page}" if chunk.page else ""))
+    url = _slack_url((links or {}).get(chunk.program or ""))
+    return f"[{citation.get('n')}] <{url}|{label}>" if url else f"[{citation.get('n')}] {label}"
+
+
+def program_links(programs: list[Mapping[str, Any]], known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Program name → official page: the answer's own program cards first, then the index's records."""
+    links = {k: v for k, v in (known or {}).items() if _present(v)}
+    for p in programs:
+        if isinstance(p, Mapping) and _present(p.get("name")) and _present(p.get("url")):
+            links[str(p["name"])] = str(p["url"])
+    return links
+
+
+def feedback_block(value: str, *, english: bool = False) -> dict[str, Any]:
+    """Slack's own 👍/👎 (feedback buttons in a context actions block); each value says which turn."""
+    up, down = ("Helpful", "Not helpful") if english else ("役に立った", "役に立たなかった")
+    return {"type": "context_actions", "elements": [{
+        "type": "feedback_buttons",
+        "action_id": "feedback",
+        "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": f"up|{value}", "accessibility_label": up},
+        "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": f"down|{value}", "accessibility_label": down},
+    }]}
 
 
 def _present(value: Any) -> bool:
@@ -123,9 +151,17 @@ def _contract(answer: Answer | Mapping[str, Any]) -> Mapping[str, Any]:
     return answer if isinstance(answer, Mapping) else answer.to_dict()
 
 
-def answer_blocks(answer: Answer | Mapping[str, Any], conversation_id: str, *, post_button: bool = False) -> list[dict[str, Any]]:
-    """The answer's text, a block per program it relies on, its citations as context (section, page),
-    and 👍/👎 (and "post") buttons. `answer` is an `Answer` or its contract dict."""
+def answer_blocks(
+    answer: Answer | Mapping[str, Any],
+    conversation_id: str,
+    *,
+    post_button: bool = False,
+    links: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The answer's text, a block per program it relies on, its citations as context (program or
+    document and section, linked to the program's official page), the choices and "post" buttons,
+    and Slack's feedback buttons. `answer` is an `Answer` or its contract dict; `links` maps program
+    names to their official pages (besides those of the answer's own program cards)."""
     data = _contract(answer)
     citations = data.get("citations") or []
     refused = bool(data.get("refused"))
@@ -134,30 +170,28 @@ def answer_blocks(answer: Answer | Mapping[str, Any], conversation_id: str, *, p
     intent = data.get("intent") or {}
     english = isinstance(intent, Mapping) and intent.get("language") == "en"
     programs = program_blocks(data.get("programs") or [], english=english) if not refused else []
-    lines = [citation_line(c["n"], c.get("section") or "", c.get("page")) for c in citations]
+    links = program_links(data.get("programs") or [], links)
+    lines = [citation_line(c, english=english, links=links) for c in citations]
     context = [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": t[:SECTION_LIMIT]} for t in lines[i : i + CONTEXT_ELEMENTS]]}
         for i in range(0, len(lines), CONTEXT_ELEMENTS)
     ]
     value = f"{conversation_id}|{turn if turn is not None else 0}"
     buttons: list[dict[str, Any]] = []
-    if not refused and citations:
-        buttons += [
-            {"type": "button", "action_id": "feedback_up", "text": {"type": "plain_text", "text": "👍"}, "value": value},
-            {"type": "button", "action_id": "feedback_down", "text": {"type": "plain_text", "text": "👎"}, "value": value},
-        ]
     if post_button:
         buttons.append(
             {"type": "button", "action_id": "post_to_channel", "style": "primary",
-             "text": {"type": "plain_text", "text": "チャンネルに投稿"}, "value": value}
+             "text": {"type": "plain_text", "text": "Post to channel" if english else "チャンネルに投稿"}, "value": value}
         )
     actions = [{"type": "actions", "elements": buttons}] if buttons else []
+    feedback = [feedback_block(value, english=english)] if not refused and citations else []
     if choices:  # a clarifying or check-sheet question: one button a choice (at most 25 a block)
         actions.insert(0, {"type": "actions", "elements": [
             {"type": "button", "action_id": f"choice_{c['n']}", "value": f"{conversation_id}|{c['n']}",
              "text": {"type": "plain_text", "text": f"{c['n']}. {c['label']}"[:75]}}
             for c in choices[:25]
         ]})
+    actions += feedback
     while programs and MAX_BLOCKS - len(programs) - len(context) - len(actions) < 2:
         programs = programs[: -1 if programs[-1]["type"] == "section" else -2]  # the last program goes
     room = MAX_BLOCKS - len(programs) - len(context) - len(actions)

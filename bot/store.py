@@ -624,6 +624,26 @@ class ConversationStore:
         conn.execute(delete(conversations).where(conversations.c.id.in_(ids)))
 
     @_guarded
+    def recent(self, limit: int = 20, channel: str | None = WEB) -> list[dict[str, Any]]:
+        """The conversations touched last (of `channel`, or every channel for None), newest first:
+        id, channel, times, turns, and the first question (`smebot logs`)."""
+        c = conversations.c
+        query = select(c.id, c.channel, c.created_at, c.updated_at, c.next_turn).order_by(c.updated_at.desc()).limit(limit)
+        if channel is not None:
+            query = query.where(c.channel == channel)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            ids = [r.id for r in rows]
+            first = dict(conn.execute(
+                select(turns.c.conversation_id, turns.c.question).where(turns.c.conversation_id.in_(ids), turns.c.n == 0)
+            ).all()) if ids else {}
+        return [
+            {"conversation_id": r.id, "channel": r.channel, "created_at": r.created_at, "updated_at": r.updated_at,
+             "turns": r.next_turn, "first_question": first.get(r.id, "")}
+            for r in rows
+        ]
+
+    @_guarded
     def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(

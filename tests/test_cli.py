@@ -93,23 +93,65 @@ def test_ingest_reports_a_broken_file_and_exits_1(tmp_path, small_corpus, monkey
     assert json.loads(again.stdout)["results"]
 
 
-def test_chat_holds_a_conversation_until_an_empty_line(cli):
-    result = cli("chat", input="展示会に出たい\n跡継ぎがいない\n\n")
-    assert result.exit_code == 0
-    assert result.stdout.count("出典:") == 2
-    assert "ご利用ありがとうございました" in result.stdout
+def test_chat_holds_a_conversation_past_empty_lines_until_exit(cli):
+    result = cli("chat", input="展示会に出たい\n\n跡継ぎがいない\nexit\nこの行は読まれません\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("出典:") == 2  # the empty line did not end it; exit did
+    assert "あなた>" in result.stdout and "ご利用ありがとうございました" in result.stdout
 
 
-def test_ask_reads_standard_input_and_says_how_to_continue(cli):
+def test_chat_in_english_has_english_labels(cli):
+    result = cli("chat", input="Is there support for exhibiting at trade shows?\nexit\n")
+    assert result.exit_code == 0, result.output
+    answered = result.stdout.split("Sources:", 1)
+    assert len(answered) == 2 and "出典:" not in result.stdout
+    assert "You>" in answered[1]  # the prompt after an English answer
+    assert result.stdout.rstrip().endswith("Thank you for using the advisor.")
+    english = cli("chat", "--english", input="exit\n")
+    assert "You>" in english.stdout and "あなた>" not in english.stdout
+
+
+def test_ask_reads_standard_input_prints_the_id_and_continues_with_c(cli):
     first = cli("ask", input="BCPの助成金の上限は？\n")
     assert first.exit_code == 0, first.output
     assert "1,500万円" in first.stdout
-    last = first.stdout.strip().splitlines()[-1]
-    assert last.startswith("続けて質問するには: smebot ask -c ")
-    conversation = last.split()[4]
-    follow = cli("ask", "-c", conversation, "申請の前に必要なことは？")
+    lines = first.stdout.strip().splitlines()
+    assert lines[-2].startswith("会話ID: ")
+    conversation = lines[-2].split()[-1]
+    assert lines[-1].startswith('続けて質問するには: smebot ask -c "質問"') and f"--cid {conversation}" in lines[-1]
+    follow = cli("ask", "-c", "申請の前に必要なことは？")  # -c: the last conversation
     assert follow.exit_code == 0, follow.output
     assert "BCP実践促進助成金" in follow.stdout.splitlines()[0]  # the follow-up kept the program in hand
+    assert f"会話ID: {conversation}" in follow.stdout
+    other = cli("ask", "跡継ぎがいない", "--json")
+    by_id = cli("ask", "--cid", conversation, "--json", "ほかには？")
+    assert json.loads(by_id.stdout)["conversation_id"] == conversation
+    assert json.loads(by_id.stdout)["turn"] == 2 and json.loads(other.stdout)["conversation_id"] != conversation
+    both = cli("ask", "-c", "--cid", conversation, "ほかには？")
+    assert both.exit_code == 2 and "one of" in both.output
+
+
+def test_c_without_an_earlier_conversation_says_so(cli, index_settings):
+    (index_settings.data_dir / "last_conversation").unlink(missing_ok=True)
+    result = cli("ask", "-c", "ほかには？")
+    assert result.exit_code == 2 and "no earlier conversation" in result.output
+
+
+def test_logs_lists_recent_conversations(cli):
+    asked = json.loads(cli("ask", "サイバー攻撃が心配です", "--json").stdout)
+    cli("ask", "--cid", asked["conversation_id"], "ほかには？", "--json")
+    logs = cli("logs", "-n", "5")
+    assert logs.exit_code == 0, logs.output
+    line = next(x for x in logs.stdout.splitlines() if x.startswith(asked["conversation_id"]))
+    assert "2 turn(s)" in line and "サイバー攻撃が心配です" in line
+    rows = [json.loads(x) for x in cli("logs", "--json").stdout.splitlines()]
+    assert {"conversation_id", "created_at", "updated_at", "turns", "first_question", "channel"} <= set(rows[0])
+
+
+def test_help_shows_boolean_flags_as_flags(cli):
+    text = cli("ask", "-h").stdout
+    assert "--json" in text and "<bool>" not in text
+    assert "--continue" in text and "--cid" in text and "--conversation" in text
 
 
 def test_version_and_short_help(cli):

@@ -39,7 +39,7 @@ def answer_dict(programs, language="ja", **extra):
         "answer": "「BCP実践促進助成金」の助成限度額は1,500万円です[1]。",
         "citations": [{"n": 1, "text": "助成限度額は1,500万円", "source": "corpus/guides/bcp-jissen.md",
                        "title": "BCP実践促進助成金", "section": "助成率・上限", "page": None, "score": 1.0,
-                       "source_kind": "official"}],
+                       "source_kind": "official", "kind": "guide", "program": "BCP実践促進助成金"}],
         "refused": False,
         "conversation_id": "c1",
         "mode": "extractive",
@@ -57,7 +57,7 @@ def test_two_programs_render_after_the_answer_text_with_only_their_values():
     blocks = answer_blocks(answer_dict([FULL, SPARSE]), "c1")
     kinds = [b["type"] for b in blocks]
     # the answer's text, then a section and a context per program, then the citations and the buttons
-    assert kinds == ["section", "section", "context", "section", "context", "context", "actions"]
+    assert kinds == ["section", "section", "context", "section", "context", "context", "context_actions"]
     assert blocks[0]["text"]["text"] == "「BCP実践促進助成金」の助成限度額は1,500万円です*[1]*。"
     assert blocks[1] == {"type": "section", "text": {"type": "mrkdwn", "text": (
         "*BCP実践促進助成金*\n"
@@ -68,8 +68,11 @@ def test_two_programs_render_after_the_answer_text_with_only_their_values():
     # every value null but the name and the source kind: the name alone, escaped, and no empty labels
     assert blocks[3] == {"type": "section", "text": {"type": "mrkdwn", "text": "*下請かけこみ寺&lt;相談&gt;*"}}
     assert blocks[4] == {"type": "context", "elements": [{"type": "mrkdwn", "text": "民間の解説を含む"}]}
-    assert blocks[5]["elements"][0]["text"] == "[1] 助成率・上限"
-    assert {e["action_id"] for e in blocks[6]["elements"]} == {"feedback_up", "feedback_down"}
+    # the citation names its program and section, and links to the program's official page
+    assert blocks[5]["elements"][0]["text"] == (
+        "[1] <https://www.tokyo-kosha.or.jp/support/josei/setsubijosei/bcp.html|「BCP実践促進助成金」ガイド（助成率・上限）>"
+    )
+    assert [e["type"] for e in blocks[6]["elements"]] == ["feedback_buttons"]
 
 
 def test_an_english_answer_names_the_program_in_english_too():
@@ -121,15 +124,17 @@ def test_programs_keep_slacks_limits_with_an_overlong_answer():
     program_sections = [b for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("*")]
     assert [b["text"]["text"].split("\n")[0] for b in program_sections] == ["*BCP実践促進助成金*"] * 2 + ["*下請かけこみ寺&lt;相談&gt;*"]
     assert program_sections[0]["text"]["text"].endswith("|公式ページ>")  # cut in the middle, the link kept
-    assert blocks[-1]["type"] == "actions"
+    assert blocks[-1]["type"] == "context_actions"
     assert sum(len(b["elements"]) for b in blocks if b["type"] == "context" and b["elements"][0]["text"].startswith("[")) == 12
 
 
 def test_no_programs_no_program_blocks_and_a_refusal_shows_none():
     plain = answer_dict([])
-    assert [b["type"] for b in answer_blocks(plain, "c1")] == ["section", "context", "actions"]
+    assert [b["type"] for b in answer_blocks(plain, "c1")] == ["section", "context", "context_actions"]
     refused = answer_dict([FULL], refused=True, citations=[])
     assert [b["type"] for b in answer_blocks(refused, "c1")] == ["section"]
     older = copy.deepcopy(plain)
     del older["programs"], older["intent"]  # an answer stored before the field existed
-    assert [b["type"] for b in answer_blocks(older, "c1")] == ["section", "context", "actions"]
+    assert [b["type"] for b in answer_blocks(older, "c1")] == ["section", "context", "context_actions"]
+    older["citations"][0] = {k: v for k, v in older["citations"][0].items() if k not in ("kind", "program")}
+    assert answer_blocks(older, "c1")[1]["elements"][0]["text"] == "[1] BCP実践促進助成金（助成率・上限）"

@@ -66,10 +66,11 @@ def test_a_mention_is_answered_in_its_thread_with_citations_and_buttons(slack):
     [post] = standin.wait_for("chat.postMessage")
     assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000001"
     kinds = [b["type"] for b in post["blocks"]]
-    assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "actions"
+    assert kinds[0] == "section" and "context" in kinds and kinds[-1] == "context_actions"
     context = " ".join(e["text"] for b in post["blocks"] if b["type"] == "context" for e in b["elements"])
     assert "戦略Ⅰ" in context and "見本市への出展支援" in context
-    assert {e["action_id"] for e in post["blocks"][-1]["elements"]} == {"feedback_up", "feedback_down"}
+    [feedback] = post["blocks"][-1]["elements"]  # Slack's own feedback buttons
+    assert feedback["type"] == "feedback_buttons" and feedback["positive_button"]["value"].startswith("up|slack:C1:")
 
 
 def test_a_program_question_gets_a_program_block_after_the_answer(slack):
@@ -85,7 +86,10 @@ def test_a_program_question_gets_a_program_block_after_the_answer(slack):
     assert "上限: " in blocks[at]["text"]["text"]
     assert blocks[at + 1]["type"] == "context"
     assert blocks[at + 1]["elements"][0]["text"].endswith(("公式情報", "民間の解説を含む"))
-    assert len(blocks) <= 50 and blocks[-1]["type"] == "actions"
+    assert len(blocks) <= 50 and blocks[-1]["type"] == "context_actions"
+    # its citations name the program and section, linked to the program's official page
+    context = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"] if e["text"].startswith("[")]
+    assert any(t.startswith("[") and "<https://www.tokyo-kosha.or.jp/" in t and "「BCP実践促進助成金」ガイド（" in t for t in context), context
 
 
 def test_a_follow_up_in_the_thread_continues_the_conversation(slack):
@@ -132,19 +136,59 @@ def test_a_retried_or_repeated_event_is_answered_once(slack):
     assert len(standin.posted("chat.postMessage")) == 1
 
 
-def test_slash_command_answers_privately_and_the_button_posts_it(slack):
+def command(client, standin, text, channel="C1", trigger="TR1"):
+    return form(client, {"command": "/smebot", "text": text, "user_id": "U1", "channel_id": channel, "team_id": "T1",
+                         "trigger_id": trigger, "response_url": standin.response_url(f"cmd-{trigger}")})
+
+
+def click(client, standin, action_id: str, value: str, channel="C1", message=None, trigger="TR2"):
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": channel}, "team": {"id": "T1"},
+               "actions": [{"action_id": action_id, "value": value, "type": "button"}], "trigger_id": trigger,
+               "response_url": standin.response_url(f"act-{trigger}"), "container": {"channel_id": channel}}
+    if message:
+        payload["message"] = message
+    return interaction(client, payload)
+
+
+def test_slash_command_answers_through_respond_and_the_posted_answer_s_thread_continues(slack):
     client, standin, advisor = slack
-    r = form(client, {"command": "/smebot", "text": "BCPを作りたい", "user_id": "U1", "channel_id": "C1", "team_id": "T1",
-                      "trigger_id": "TR1", "response_url": standin.url + "response"})
-    assert r.status_code == 200
-    [ephemeral] = standin.wait_for("chat.postEphemeral")
-    assert ephemeral["user"] == "U1" and ephemeral["channel"] == "C1"
-    button = next(e for b in ephemeral["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
-    interaction(client, {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-                         "actions": [{"action_id": "post_to_channel", "value": button["value"], "type": "button"}],
-                         "trigger_id": "TR2"})
+    assert command(client, standin, "BCPを作りたい").status_code == 200
+    [private] = standin.wait_for("response")
+    assert private["response_type"] == "ephemeral" and standin.posted("chat.postEphemeral") == []
+    button = next(e for b in private["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
+    click(client, standin, "post_to_channel", button["value"])
     [post] = standin.wait_for("chat.postMessage")
     assert post["channel"] == "C1" and "ＢＣＰ" in json.dumps(post["blocks"], ensure_ascii=False)
+    responses = standin.wait_for("response", 2)
+    assert responses[1]["replace_original"] is True and "スレッド" in responses[1]["text"]
+    [update] = standin.wait_for("chat.update")  # the post's buttons now name the thread's conversation
+    thread_ts = update["ts"]
+    assert f"slack:C1:{thread_ts}|0" in json.dumps(update["blocks"])
+    event(client, {"type": "message", "user": "U1", "text": "申請の前に必要なことは？", "ts": "1700000009.000001",
+                   "thread_ts": thread_ts, "channel": "C1", "channel_type": "channel"}, "EvCmd")
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert posts[1]["thread_ts"] == thread_ts
+    conv = advisor.conversation(f"slack:C1:{thread_ts}", "slack")
+    assert [t.question for t in conv.turns] == ["BCPを作りたい", "申請の前に必要なことは？"]
+
+
+def test_slash_command_in_a_channel_the_app_is_not_in_posts_through_the_response_url(slack):
+    client, standin, _ = slack
+    command(client, standin, "展示会に出たい", channel="G9", trigger="TRG")
+    [private] = standin.wait_for("response")
+    button = next(e for b in private["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "post_to_channel")
+    standin.fail("chat.postMessage", "not_in_channel")
+    click(client, standin, "post_to_channel", button["value"], channel="G9", trigger="TRG2")
+    responses = standin.wait_for("response", 3)
+    assert responses[1]["response_type"] == "in_channel" and responses[1]["blocks"]
+    assert "招待" in responses[2]["text"]
+
+
+def test_an_empty_slash_command_says_how_to_use_it(slack):
+    client, standin, _ = slack
+    command(client, standin, "  ")
+    [usage] = standin.wait_for("response")
+    assert "/smebot 質問" in usage["text"]
 
 
 def test_message_shortcut_makes_a_private_reply_draft(slack):
@@ -157,15 +201,36 @@ def test_message_shortcut_makes_a_private_reply_draft(slack):
     assert "返信案（下書き）" in text and "確認事項" in text
 
 
-def test_feedback_buttons_are_stored(slack):
+def test_feedback_buttons_are_stored_and_thumbs_down_asks_for_a_comment(slack):
     client, standin, advisor = slack
     mention(client)
     [post] = standin.wait_for("chat.postMessage")
-    up = next(e for e in post["blocks"][-1]["elements"] if e["action_id"] == "feedback_up")
-    interaction(client, {"type": "block_actions", "user": {"id": "U5"}, "channel": {"id": "C1"}, "team": {"id": "T1"},
-                         "actions": [{"action_id": "feedback_up", "value": up["value"], "type": "button"}], "trigger_id": "T9"})
-    standin.wait_for("chat.postEphemeral")
-    assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "up"
+    [buttons] = post["blocks"][-1]["elements"]
+    click(client, standin, "feedback", buttons["positive_button"]["value"], trigger="T9")
+    [thanks] = standin.wait_for("response")
+    assert thanks["response_type"] == "ephemeral" and "ありがとう" in thanks["text"]
+    click(client, standin, "feedback", buttons["negative_button"]["value"], trigger="T10")
+    [opened] = standin.wait_for("views.open")
+    assert opened["trigger_id"] == "T10" and opened["view"]["callback_id"] == "feedback_comment"
+    view = {**opened["view"], "state": {"values": {"comment": {"text": {"type": "plain_text_input", "value": "締切が知りたかった"}}}}}
+    r = interaction(client, {"type": "view_submission", "user": {"id": "U1"}, "team": {"id": "T1"}, "view": view})
+    assert r.status_code == 200 and r.json()["response_action"] == "update"
+    rows = advisor.store.feedback_for("slack:C1:1700000000.000001")
+    assert [(x["rating"], x["comment"]) for x in rows] == [("up", "slack:U1"), ("down", "締切が知りたかった")]
+
+
+def test_a_comment_modal_closed_still_records_the_thumbs_down(slack):
+    client, standin, advisor = slack
+    mention(client)
+    [post] = standin.wait_for("chat.postMessage")
+    [buttons] = post["blocks"][-1]["elements"]
+    click(client, standin, "feedback", buttons["negative_button"]["value"], trigger="T11")
+    [opened] = standin.wait_for("views.open")
+    interaction(client, {"type": "view_closed", "user": {"id": "U1"}, "team": {"id": "T1"}, "view": opened["view"]})
+    deadline = time.monotonic() + 5
+    while not advisor.store.feedback_for("slack:C1:1700000000.000001") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "down"
 
 
 @pytest.mark.parametrize("kind", ["bad signature", "unsigned", "stale"])
@@ -249,3 +314,132 @@ def test_a_slack_user_past_their_rate_is_told_privately(index_settings, tmp_path
             assert len(standin.posted("chat.postMessage")) == 2  # the third was not answered
     finally:
         standin.close()
+
+
+def assistant_thread_started(client, channel="D7", thread_ts="1700000100.000001", event_id="EvAT"):
+    return event(client, {"type": "assistant_thread_started", "assistant_thread": {
+        "user_id": "U1", "channel_id": channel, "thread_ts": thread_ts,
+        "context": {"channel_id": "C1", "team_id": "T1", "enterprise_id": None}}, "event_ts": "1700000100.000002"}, event_id)
+
+
+def im(client, text, ts, thread_ts=None, channel="D7", event_id=None):
+    payload = {"type": "message", "user": "U1", "text": text, "ts": ts, "channel": channel, "channel_type": "im"}
+    if thread_ts:
+        payload["thread_ts"] = thread_ts
+    return event(client, payload, event_id or f"Ev-{ts}")
+
+
+def test_an_assistant_thread_opens_with_a_greeting_and_suggested_prompts(slack):
+    client, standin, _ = slack
+    assert assistant_thread_started(client).status_code == 200
+    [prompts] = standin.wait_for("assistant.threads.setSuggestedPrompts")
+    assert prompts["channel_id"] == "D7" and prompts["thread_ts"] == "1700000100.000001"
+    assert len(prompts["prompts"]) == 4 and all(p["title"] and p["message"] for p in prompts["prompts"])
+    [greeting] = standin.wait_for("chat.postMessage")
+    assert greeting["thread_ts"] == "1700000100.000001" and "東京都の中小企業支援策" in greeting["text"]
+    buttons = [e for b in greeting["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["text"]["text"][0] for b in buttons] == list("①②③④⑤")  # the five directions of strategy I
+
+
+def test_an_assistant_thread_shows_the_status_takes_a_title_and_continues(slack):
+    client, standin, advisor = slack
+    assistant_thread_started(client)
+    standin.wait_for("chat.postMessage")
+    im(client, "展示会に出たいのですが、補助はありますか", "1700000100.000005", thread_ts="1700000100.000001")
+    posts = standin.wait_for("chat.postMessage", 2)
+    [status] = standin.wait_for("assistant.threads.setStatus")
+    assert status["thread_ts"] == "1700000100.000001" and status["status"] == "回答を準備しています…"
+    [title] = standin.wait_for("assistant.threads.setTitle")
+    assert title["title"] == "展示会に出たいのですが、補助はありますか"
+    assert posts[1]["thread_ts"] == "1700000100.000001" and posts[1]["blocks"][-1]["type"] == "context_actions"
+    names = [m for m, _ in standin.calls]
+    assert names.index("assistant.threads.setStatus") < len(names) - 1 - names[::-1].index("chat.postMessage")
+    im(client, "ほかには？", "1700000100.000007", thread_ts="1700000100.000001")
+    standin.wait_for("chat.postMessage", 3)
+    assert len(standin.posted("assistant.threads.setTitle")) == 1  # the title is the first question's
+    conv = advisor.conversation("slack:D7:1700000100.000001", "slack")
+    assert [t.question for t in conv.turns] == ["展示会に出たいのですが、補助はありますか", "ほかには？"]
+
+
+def test_a_greeting_button_asks_its_example_question(slack):
+    client, standin, _ = slack
+    assistant_thread_started(client)
+    [greeting] = standin.wait_for("chat.postMessage")
+    button = next(e for b in greeting["blocks"] if b["type"] == "actions" for e in b["elements"] if e["text"]["text"].startswith("⑤"))
+    click(client, standin, button["action_id"], button["value"], channel="D7",
+          message={"ts": "1700000100.000003", "thread_ts": "1700000100.000001", "user": "UBOT"})
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert posts[1]["thread_ts"] == "1700000100.000001" and "承継" in json.dumps(posts[1]["blocks"], ensure_ascii=False)
+    assert standin.wait_for("assistant.threads.setStatus") and standin.wait_for("assistant.threads.setTitle")
+
+
+def test_thanks_and_talk_between_colleagues_get_a_reaction_or_nothing(slack):
+    client, standin, _ = slack
+    mention(client)
+    standin.wait_for("chat.postMessage")
+    for i, text in enumerate(["ありがとうございます！", "田中さん、この件は来週の会議で共有しましょう。", "<@U2> これ見ておいてください",
+                              "<@U2> この助成金、うちも対象ですか？", "了解です、申請してみます"]):
+        event(client, {"type": "message", "user": "U1", "text": text, "ts": f"1700000000.00002{i}",
+                       "thread_ts": "1700000000.000001", "channel": "C1", "channel_type": "channel"}, f"EvSocial{i}")
+    reactions = standin.wait_for("reactions.add", 2)
+    assert sorted(r["name"] for r in reactions) == ["ok_hand", "pray"]
+    assert {r["timestamp"] for r in reactions} == {"1700000000.000020", "1700000000.000024"}
+    time.sleep(1.0)
+    assert len(standin.posted("chat.postMessage")) == 1  # no re-answer
+
+
+def test_a_direct_message_outside_the_chat_tab_starts_its_own_thread(slack):
+    client, standin, advisor = slack
+    im(client, "跡継ぎがいなくて困っています", "1700000200.000001", channel="D1")
+    im(client, "サイバー攻撃が心配です", "1700000200.000002", channel="D1")
+    posts = standin.wait_for("chat.postMessage", 2)
+    assert sorted(p["thread_ts"] for p in posts) == ["1700000200.000001", "1700000200.000002"]
+    assert len(advisor.conversation("slack:D1:1700000200.000001", "slack").turns) == 1  # two topics, two conversations
+
+
+def test_the_app_home_says_what_the_advisor_can_do(slack):
+    client, standin, _ = slack
+    event(client, {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.0"}, "EvHome")
+    [published] = standin.wait_for("views.publish")
+    assert published["user_id"] == "U1" and published["view"]["type"] == "home"
+    text = json.dumps(published["view"]["blocks"], ensure_ascii=False)
+    assert all(m in text for m in "①②③④⑤") and "/smebot" in text and "出典" in text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ありがとうございます！", "thanks"),
+    ("本当にありがとうございました。助かりました🙏", "thanks"),
+    ("Got it, thanks!", "thanks"),
+    ("了解です", "acknowledged"),
+    ("わかりました、申請してみます", "acknowledged"),
+    ("田中さん、この件確認お願いします", "elsewhere"),
+    ("佐藤部長 来週の打合せで共有します", "elsewhere"),
+    ("<@U2> この助成金、うちも対象ですか？", "elsewhere"),
+    ("皆さん、共有です", "elsewhere"),
+    ("<@UBOT> ありがとう", "thanks"),
+    ("ほかには？", "answer"),
+    ("社長さん向けの支援はありますか", "answer"),
+    ("smebotさん、上限はいくら？", "answer"),
+    ("ありがとうございます。では申請の前に必要なことは？", "answer"),
+    ("従業員は20人です", "answer"),
+    ("What about the deadline", "answer"),
+])
+def test_triage_tells_questions_from_thanks_and_talk_between_people(text, expected):
+    from bot.slack_triage import triage
+
+    assert triage(text, "UBOT").value == expected
+
+
+def test_the_manifest_asks_for_what_the_app_uses():
+    from pathlib import Path
+
+    import yaml
+
+    from bot.slack_views import suggested_prompts
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "slack-manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["features"]["assistant_view"]["suggested_prompts"] == suggested_prompts("ja")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert {"assistant:write", "reactions:write", "chat:write", "commands", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "app_home_opened", "message.im",
+            "app_mention"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
