@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .core.check import CITE, Evidence, check
+from .core.check import CITE, MARKUP, Evidence, check
 from .models import SearchResult
 
 PROMPT = Path(__file__).parent / "prompts" / "agent.md"
@@ -135,7 +135,7 @@ class PolicyAgent:
 
     def word(self, brief: Brief) -> AgentResult:
         """The plan worded by the model, checked; AgentError when it cannot be used."""
-        from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
         deadline = time.monotonic() + self.time_limit
         shown = list(brief.passages)
@@ -150,11 +150,13 @@ class PolicyAgent:
             if calls:
                 if finish not in ("tool_calls", "stop"):
                     raise AgentError("length" if finish == "length" else "unfinished", f"finish_reason {finish!r}")
-                messages.append(reply)
-                for call in calls:
-                    name = tool_name(call.get("name"))
+                named = [(call, tool_name(call.get("name"))) for call in calls]
+                for call, name in named:
                     if name is None:
                         raise AgentError("tool_garbled", f"no tool {call.get('name')!r}")
+                # the call as it should have read: the server is sent the tool's name, not its repetition
+                messages.append(AIMessage(content=_content(reply), tool_calls=[{**c, "name": n} for c, n in named]))
+                for call, name in named:
                     args = call.get("args") or {}
                     if name == "lookup_program":
                         results = self.lookup(str(args.get("name") or ""))
@@ -221,6 +223,8 @@ class PolicyAgent:
                         reply = chunk if reply is None else reply + chunk
                         if time.monotonic() > deadline:
                             raise AgentError("timeout", "the language model did not answer in time")
+                        if MARKUP.search(_content(reply)[-400:]):  # the prompt coming back: stop reading it
+                            raise AgentError("echo", "the reply repeats the prompt's markup")
                         if len(_content(reply)) > longest:
                             raise AgentError("too_long", "the reply ran past any wording of the plan")
                 finally:
@@ -238,11 +242,11 @@ class PolicyAgent:
     def _limits(self, remaining: float) -> dict[str, Any]:
         """Per-call bounds for the openai client: max tokens (both spellings where the server is not
         OpenAI's own: llama.cpp and Ollama read max_tokens) and the time left as its timeout."""
-        if not hasattr(self.model, "openai_api_base"):
+        client = getattr(self.model, "root_client", None)
+        if client is None or not hasattr(self.model, "openai_api_base"):
             return {}
-        base = self.model.openai_api_base
         limits: dict[str, Any] = {"max_tokens": self.max_tokens, "timeout": remaining}
-        if base:
+        if "api.openai.com" not in str(client.base_url):
             limits["extra_body"] = {"max_tokens": self.max_tokens}
         return limits
 

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 KINDS = (
     "plan",  # the plan's own sentences, with their [n]: what a faithful model says
-    "good",  # a reworded, cited answer: the plan's sentences run together as one paragraph, a polite opener
+    "good",  # a reworded, cited answer: the plan's sentences as one paragraph, with a polite closing sentence
     "tool_call",  # a search_policy call (one chunk), then the next scripted reply
     "tool_split",  # the same call with its id, name and arguments split across many chunks
     "tool_repeated",  # llama.cpp's forced-tool stream: every chunk repeats the function name
@@ -147,9 +147,9 @@ class LLMStandIn:
         draft = _draft(body)
         if kind == "good":
             lines = [re.sub(r"^[・•\-]\s*", "", line) for line in draft.splitlines() if line.strip()]
-            english = bool(re.match(r"[A-Za-z]", draft))
-            opener = "" if english else "ご質問ありがとうございます。"
-            return opener + (" " if english else "").join(lines)
+            if re.match(r"[A-Za-z]", draft):
+                return " ".join(lines) + " Please ask the desk if anything is unclear."
+            return "".join(lines) + "ご不明な点は、お気軽に窓口へご相談ください。"
         if kind == "length":
             return draft[: max(1, len(draft) // 2)]
         if kind == "echo":

@@ -100,10 +100,10 @@ def check(text: str, ev: Evidence, max_chars: int | None = None) -> str | None:
     folded = fold(text)
     if not folded.strip():
         return "empty"
-    if max_chars is not None and len(folded) > max_chars:
-        return "too_long"
     if MARKUP.search(folded) or _echoes(folded, ev):
         return "echo"
+    if max_chars is not None and len(folded) > max_chars:
+        return "too_long"
     cited = [int(n) for n in CITE.findall(folded)]
     if not cited:
         return "no_citation"
@@ -133,7 +133,9 @@ def _lead_missing(folded: str, ev: Evidence) -> str | None:
     """The plan's lead fact (its figures, phone, link and names; yes or no; 'not stated') in the first sentence."""
     lead = fold(first_sentence(ev.lead))
     first = first_sentence(folded)
-    wanted: Iterable[str] = [*figures(_strip(lead)), *PHONE.findall(lead), *(u.rstrip(".") for u in URL.findall(lead))]
+    # a figure in brackets qualifies the fact (（令和7年度）), it is not the fact; a phone number is one wherever it is
+    unbracketed = re.sub(r"（[^（）]*）|\([^()]*\)", "", _strip(lead))
+    wanted: Iterable[str] = [*figures(unbracketed), *PHONE.findall(lead), *(u.rstrip(".") for u in URL.findall(lead))]
     got = set(figures(_strip(first))) | set(PHONE.findall(first)) | {u.rstrip(".") for u in URL.findall(first)}
     if any(w not in got for w in wanted):
         return "lead_missing"
