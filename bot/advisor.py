@@ -176,10 +176,10 @@ class Advisor:
         conversation of `channel`, and one it never issued raises UnknownConversation (a Slack
         thread's id, in the `slack` channel, is opened on its first message). `direction` and
         `kind` filter this turn's search; they travel as arguments, never on the Advisor, which
-        serves concurrent turns. `on_delta` receives the answer's text once it is final
-        (a model's wording sentence by sentence after its checks, or the extractive answer at once). `gone` is asked before the work
-        starts and before the turn is stored: once it says the asker has left, the turn is
-        Abandoned and nothing is stored.
+        serves concurrent turns. `on_delta` receives the answer's text once it is final: a
+        model's wording sentence by sentence after its checks, or the extractive answer at once.
+        `gone` is asked before the work starts and before the turn is stored: once it says the
+        asker has left, the turn is Abandoned and nothing is stored.
         """
         question = self.check_message(question)
         _still_wanted(gone)
