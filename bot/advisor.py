@@ -17,7 +17,7 @@ from importlib import metadata
 from typing import Any, Callable
 
 from . import guard
-from .agent import AgentError, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
+from .agent import AgentError, Brief, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .core.intent import DIRECTIONS, Intent, language_of, understand
 from .core.library import Library
@@ -57,6 +57,11 @@ class Filters:
 
 def _direction_of(answer: Answer) -> str | None:
     return answer.citations[0].result.chunk.direction if answer.citations else None
+
+
+def sentences(text: str) -> list[str]:
+    """The text in pieces that join back to it: each sentence with what follows it up to the next."""
+    return [p for p in re.split(r"(?<=[。！？!?\n])|(?<=\. )", text) if p]
 
 
 class BadRequest(ValueError):
@@ -227,10 +232,10 @@ class Advisor:
         conversation of `channel`, and one it never issued raises UnknownConversation (a Slack
         thread's id, in the `slack` channel, is opened on its first message). `direction` and
         `kind` filter this turn's search; they travel as arguments, never on the Advisor, which
-        serves concurrent turns. `on_delta` receives the answer's text as it is written (a
-        model's tokens, or the whole extractive answer at once). `gone` is asked before the work
-        starts and before the turn is stored: once it says the asker has left, the turn is
-        Abandoned and nothing is stored.
+        serves concurrent turns. `on_delta` receives the answer's text once it is final: a
+        model's wording sentence by sentence after its checks, or the extractive answer at once.
+        `gone` is asked before the work starts and before the turn is stored: once it says the
+        asker has left, the turn is Abandoned and nothing is stored.
         """
         question = self.check_message(question)
         _still_wanted(gone)
@@ -245,8 +250,9 @@ class Advisor:
             self._degrade(answer, question)
         _still_wanted(gone)
         answer = self._record(conv, question, answer, resolved)
-        if on_delta and answer.mode != "llm":
-            on_delta(answer.answer)
+        if on_delta:  # only now, checked and redacted: nothing streams that the answer then drops
+            for piece in sentences(answer.answer) if answer.mode == "llm" else [answer.answer]:
+                on_delta(piece)
         return answer
 
     @one_generation
@@ -333,28 +339,49 @@ class Advisor:
         """The configured chat model, built on first use; None without one (or if it cannot be built)."""
         if self._llm is None and self.settings.llm and self._llm_error is None:
             try:
-                self._llm = make_chat_model(self.settings.llm)
+                self._llm = make_chat_model(self.settings.llm, self.settings.llm_timeout)
             except LLMUnavailable as exc:
                 self._llm_error = str(exc)
                 log.warning("language model unavailable, answering without it: %s", exc)
         return self._llm
 
-    def _with_model(
-        self, question: str, conv: Conversation, results: list[SearchResult], english: bool, on_delta: OnDelta | None
-    ) -> Answer:
-        k = self.settings.top_k
+    def brief(self, question: str, plan: AnswerPlan) -> Brief:
+        """What the model is given for a plan: its wording as a draft, its programs' facts, its passages."""
+        language = plan.intent.language
+        other = "en" if language == "ja" else "ja"
+        facts = [
+            ", ".join(f"{k}: {v}" for k, v in card(r, language).items() if v and k != "source_kind") for r in plan.programs
+        ]
+        more = [render(plan, other)]
+        more += [", ".join(str(v) for v in card(r, other).values() if v) for r in plan.programs]
+        more += [citation_label(r.chunk, lang) for r in plan.citations for lang in (language, other)]
+        return Brief(
+            question, language, render(plan), list(plan.citations), facts, "\n".join(more), self.library.names.named_in
+        )
+
+    def _with_model(self, question: str, plan: AnswerPlan) -> Answer:
+        s = self.settings
         agent = PolicyAgent(
             self.llm,
-            search=lambda q, d: self.retriever.search(q, k, direction=d if d in DIRECTIONS else None),
-            max_steps=self.settings.llm_max_steps,
-            time_limit=self.settings.llm_timeout,
+            search=lambda q, d: self.retriever.search(q, s.top_k, direction=d if d in DIRECTIONS else None),
+            max_steps=s.llm_max_steps,
+            time_limit=s.llm_timeout,
             lookup=self.retriever.program_passages,
+            max_tokens=s.llm_max_tokens,
+            stream=s.llm_stream,
+            tools=s.llm_tools,
         )
-        history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
-        prompt = f"{question}\n(Answer in English.)" if english else question
-        result = agent.run(prompt, results, history, on_delta)
-        citations = [Citation(n, r) for n, r in enumerate(result.passages, start=1)]
-        return Answer(result.text, citations, refused=False, mode="llm")
+        result = agent.word(self.brief(question, plan))
+        answer = Answer(
+            result.text,
+            [Citation(n, r) for n, r in enumerate(result.passages, start=1)],
+            refused=False,
+            mode="llm",
+            programs=[card(r, plan.intent.language) for r in plan.programs],
+            stated=plan.stated,
+        )
+        answer.intent = plan.intent.to_dict()
+        return answer
 
     # -- check sheets ------------------------------------------------------------------------------
 
@@ -494,7 +521,7 @@ class Advisor:
                 return self._refuse(question, "out_of_scope", topic=topic), question
         if intent.act == "follow_up" and conv.turns and self.llm is not None:
             history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
-            condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout))
+            condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout), stream=self.settings.llm_stream)
             if condensed:
                 intent.query = condensed
         if intent.query == question:  # tokenized and matched above already
@@ -512,26 +539,23 @@ class Advisor:
             if intent.slot and not intent.exclude:  # a detail the documents do not hold: say so, name the desk
                 return self._answer(not_stated_plan(intent, library, guides=filters.kind != "policy")), intent.query
             return self._refuse(question, "no_more" if intent.exclude else "not_found", intent=intent), intent.query
+        plan = plan_answer(intent, results, library, guides=filters.kind != "policy")
+        if plan.refused:
+            return self._refuse(question, plan.reason or "not_found", intent=intent), intent.query
         answer = None
         fallback = None
-        if self.llm is not None:
+        if self.llm is not None:  # the model words the plan the core chose; checked, or not used
             try:
-                answer = self._with_model(question, conv, results[: self.settings.top_k], intent.english, on_delta)
+                answer = self._with_model(question, plan)
             except AgentError as exc:
                 fallback = exc.reason
                 log.warning("language model answer not used (%s); falling back to the extractive answer", exc)
         elif self.settings.llm:
             fallback = "unavailable"
         if answer is None:
-            plan = plan_answer(intent, results, library, guides=filters.kind != "policy")
-            if plan.refused:
-                return self._refuse(question, plan.reason or "not_found", intent=intent), intent.query
             answer = self._answer(plan, fallback)
-            programs = [r.name for r in plan.programs]
-            lead = plan.lead
-        else:
-            programs = list(intent.programs)
-            lead = None
+        programs = [r.name for r in plan.programs]
+        lead = plan.lead
         answer.intent = intent.to_dict()
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}

@@ -54,8 +54,17 @@ class Settings(BaseSettings):
         description="Optional chat model as provider:model (openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, "
         "ollama:qwen2.5:7b); needs that provider's langchain package and key. Unset: no model, no network.",
     )
-    llm_max_steps: int = Field(4, ge=1, le=10)
-    llm_timeout: float = Field(20.0, gt=0, description="Seconds the model may take for one answer.")
+    llm_max_steps: int = Field(4, ge=1, le=10, description="Model calls per answer (each tool call takes one).")
+    llm_timeout: float = Field(
+        20.0, gt=0, description="Seconds the model may take for one answer; past them the HTTP call is closed."
+    )
+    llm_max_tokens: int = Field(800, ge=16, le=32_000, description="Tokens the model may write per call (sent as max_tokens).")
+    llm_stream: bool = Field(
+        True, description="Ask the server to stream (a runaway reply is cut early); the user sees text only once it is checked."
+    )
+    llm_tools: bool = Field(
+        True, description="Offer the model the search tool (tool_choice=auto); off for servers without tool support."
+    )
     slack_bot_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SMEBOT_SLACK_BOT_TOKEN"))
     slack_app_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "SMEBOT_SLACK_APP_TOKEN"))
     slack_signing_secret: str | None = Field(

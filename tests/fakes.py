@@ -29,6 +29,8 @@ class ToolCallingFakeModel(GenericFakeChatModel):
         if self.fail:
             raise RuntimeError(self.fail)
         message = next(self.messages)
+        if callable(message):  # a reply made from what the model was sent (e.g. the plan's draft)
+            message = message(messages)
         if isinstance(message, str):
             message = AIMessage(content=message)
         if message.tool_calls:
@@ -41,13 +43,26 @@ class ToolCallingFakeModel(GenericFakeChatModel):
                     ],
                 )
             )
+            yield ChatGenerationChunk(message=AIMessageChunk(content=""), generation_info={"finish_reason": "tool_calls"})
             return
         yield from self._words(message.content)
+        yield ChatGenerationChunk(message=AIMessageChunk(content=""), generation_info={"finish_reason": "stop"})
 
     @staticmethod
     def _words(text: str) -> Iterator[ChatGenerationChunk]:
         for word in text.split(" "):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def draft_of(messages) -> str:
+    """The plan's wording the advisor sent the model (between <draft> tags)."""
+    import re
+
+    for m in messages:
+        found = re.search(r"<draft>\n(.*?)\n</draft>", str(m.content), re.S)
+        if found:
+            return found.group(1)
+    raise AssertionError("no <draft> in what the model was sent")
 
 
 def fake_model(*replies: Any, **kw: Any) -> ToolCallingFakeModel:
