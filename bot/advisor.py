@@ -577,7 +577,8 @@ class Advisor:
         """The plan, worded in its language; the contract's programs and intent beside the text."""
         text = render(plan)
         if fallback:
-            text = f"{message('fallback.note', plan.intent.language)}\n{text}"
+            # after the answer, as the degraded note: the first sentence stays the one that answers
+            text = f"{text}\n{message('fallback.note', plan.intent.language)}"
         answer = Answer(
             text,
             [Citation(n, r) for n, r in enumerate(plan.citations, start=1)],

@@ -428,12 +428,10 @@ def chat_command(
         conversation = answer.conversation_id
         _remember(settings, conversation)
         language = (answer.intent or {}).get("language", language)
-        if streamed and answer.mode == "llm":
+        if streamed:  # the final answer (the model's, or the plan's when it fell back) is on screen already
             typer.echo("")
             _render_sources(answer)
         else:
-            if streamed:
-                typer.echo("\n")
             _render_answer(answer)
     typer.echo(message("chat.bye", language))
 

@@ -160,3 +160,19 @@ def test_version_and_short_help(cli):
     assert cli("--version").stdout.strip() == f"smebot {metadata.version('smebot')}"
     short = cli("-h")
     assert short.exit_code == 0 and "ask" in short.stdout
+
+
+def test_chat_with_a_model_that_falls_back_shows_the_answer_once(cli, monkeypatch):
+    """A model reply the checks refuse: the terminal shows the plan's answer once (streamed when final),
+    then its sources, never the answer twice."""
+    from evals.llm_standin import LLMStandIn
+
+    with LLMStandIn(default="invented_figure") as llm:
+        monkeypatch.setenv("SMEBOT_LLM", "openai:standin")
+        monkeypatch.setenv("OPENAI_BASE_URL", llm.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "dummy")
+        result = cli("chat", input="BCP実践促進助成金の上限額はいくら？\nexit\n")
+    assert result.exit_code == 0, result.output
+    assert llm.requests  # the model was asked
+    assert result.stdout.count("1,500万円") >= 1 and result.stdout.count("言語モデルを使わずに") == 1
+    assert result.stdout.count("出典:") == 1

@@ -74,7 +74,8 @@ def ask(advisor: Advisor, question: str = QUESTION):
 
 def assert_fell_back(answer, deltas, plain, reason):
     assert answer.mode == "extractive" and answer.fallback == reason
-    assert answer.answer.endswith(plain.answer) and answer.answer.startswith("（言語モデルで回答できなかったため")
+    # the plan's answer first (its first sentence answers), the note after it
+    assert answer.answer.startswith(plain.answer) and answer.answer.endswith("言語モデルを使わずに資料の該当箇所からお作りしました。）")
     assert deltas == [answer.answer]  # the rendered plan, once: nothing of the model's reply was shown
 
 
