@@ -325,10 +325,21 @@ class Advisor:
         answer.answer = self.redact(answer.answer)
         answer.conversation_id = conv.id
         answer.resolved_question = resolved
+        self._name_citations(answer)
         turn = Turn(None, question, resolved, answer.to_dict(), answer.refused)
         self.store.add_turn(conv, turn)  # takes the conversation's next number, whoever else is writing
         answer.turn = turn.n
         return answer
+
+    def _name_citations(self, answer: Answer) -> None:
+        """Each citation's label (program or document, and section) and its program's official page,
+        so a reader sees a name and a link rather than a file path."""
+        language = answer.intent.get("language") or "ja"
+        for c in answer.citations:
+            chunk = c.result.chunk
+            record = self.library.records.get(chunk.program) if chunk.program else None
+            c.label = citation_label(chunk, language)
+            c.url = record.front_subsidy_detail_page_url if record else None
 
     def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:
         conv.state.pop("check_offer", None)
