@@ -26,7 +26,7 @@ from .core.programs import card
 from .core.render import citation_label, message, render, term
 from .embedding import make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
-from .draft import Draft, addressee, renumber, split_questions
+from .draft import Draft, compose, from_turn, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
@@ -225,18 +225,18 @@ class Advisor:
                 else:
                     checks.append(message("draft.check.fit", "ja", n=i, first=offset + 1, last=len(citations)))
             parts.append(message("draft.part", "ja", n=i, question=q, body=body))
-        sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')} — {c.result.chunk.source}" for c in citations]
-        text = "\n\n".join(
-            [
-                message("draft.head", "ja"),
-                f"{addressee(inquiry)}",
-                message("draft.greeting", "ja"),
-                *parts,
-                message("draft.closing", "ja"),
-                message("draft.sources", "ja") + "\n" + "\n".join(sources) if sources else "",
-            ]
-        ).strip()
-        return Draft(text, citations, checks, [q for q, _ in questions])
+        return compose(inquiry, parts, citations, checks, [q for q, _ in questions])
+
+    def draft_turn(self, conversation_id: str, turn: int | None = None, inquiry: str = "", channel: str = WEB) -> Draft:
+        """A reply draft from an answer the conversation already gave (turn `turn`, or the last one),
+        not asked again: after 「上限はいくら？」 the draft holds the limit that was answered."""
+        conv = self.conversation(conversation_id, channel)
+        if conv is None:
+            raise UnknownConversation(conversation_id)
+        turns = [t for t in conv.turns if turn is None or t.n == turn]
+        if not turns:
+            raise LookupError(f"no turn {turn} in this conversation" if turn is not None else "the conversation has no turns yet")
+        return from_turn(turns[-1], inquiry)
 
     def conversation(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
         return self.store.get(conversation_id, channel)
