@@ -26,7 +26,8 @@ PHONE = {"width": 390, "height": 844}
 OPENING_IN_VIEW = """n => {
   const box = document.querySelectorAll('.msg.bot')[n];
   const first = box.querySelector('.body > *') || box.querySelector('.body');
-  const r = first.getBoundingClientRect(), v = document.getElementById('scroller').getBoundingClientRect();
+  const r = first.getBoundingClientRect(), pane = document.getElementById('scroller').getBoundingClientRect();
+  const v = {top: Math.max(pane.top, 0), bottom: Math.min(pane.bottom, window.innerHeight)};  // the pane's part on the screen
   return r.top >= v.top - 1 && r.top + Math.min(r.height, 24) <= v.bottom;
 }"""
 UNCOVERED = """box => [...box.querySelectorAll('.actions button')].every(b => {
@@ -91,6 +92,9 @@ def test_each_answer_opens_in_view_and_its_buttons_are_not_covered(any_page):
         assert page.evaluate(OPENING_IN_VIEW, i), f"answer {i + 1}'s opening line is out of view"
         box = page.locator(".msg.bot").nth(i)
         assert page.evaluate(UNCOVERED, box.element_handle())
+        # only the conversation pane scrolls: the page itself (header, form) stays put
+        assert page.evaluate("() => [document.scrollingElement.scrollTop, document.scrollingElement.scrollHeight]") == [
+            0, page.viewport_size["height"]]
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 

@@ -128,15 +128,22 @@ function status(text, isError = false) {
 
 // -- scrolling: the start of each new answer comes into view and stays there --------------------
 
-function inView(node) {
+function nearTop(node) {
+  // its first line in the upper half of the conversation pane: where a reader starts reading
   const box = node.getBoundingClientRect();
   const view = $("scroller").getBoundingClientRect();
-  return box.top >= view.top - 1 && box.top < view.bottom - 24;
+  return box.top >= view.top - 1 && box.top <= view.top + view.height / 2;
 }
 
-function showStart(box) {
-  // the answer's first line at the top of the conversation pane (its question just above it, by scroll-margin)
-  if (!inView(box)) box.scrollIntoView({ block: "start", behavior: "instant" });
+let readerScrolled = false; // the reader moved the pane since the newest answer began: leave it where they put it
+for (const kind of ["wheel", "touchmove", "keydown"]) {
+  $("scroller").addEventListener(kind, () => { readerScrolled = true; }, { passive: true });
+}
+
+function showStart(box, always = false) {
+  // the answer's first line at the top of the pane (its question's end just above it, by scroll-margin)
+  if (always) readerScrolled = false;
+  if (always || (!readerScrolled && !nearTop(box))) box.scrollIntoView({ block: "start", behavior: "instant" });
 }
 
 // -- messages ------------------------------------------------------------------------------------
@@ -453,7 +460,7 @@ async function ask(message, { bubble = null, box = null } = {}) {
     box = addAssistant();
   }
   for (const old of document.querySelectorAll(".follow-ups")) old.remove(); // only the newest answer suggests
-  showStart(box);
+  showStart(box, true);
   const body = box.querySelector(".body");
   controller = new AbortController();
   const send = () => fetch("/api/chat/stream", {
@@ -493,7 +500,6 @@ async function ask(message, { bubble = null, box = null } = {}) {
           text += data.text;
           body.textContent = text;
           body.dataset.state = "streaming";
-          showStart(box);
         } else if (kind === "done") {
           remember(data.conversation_id, message);
           renderAnswer(box, data, message);
