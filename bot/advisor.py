@@ -28,7 +28,7 @@ from .core.programs import card
 from .core.render import citation_label, message, render, term
 from .embedding import Embedder, make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
-from .draft import Draft, addressee, renumber, split_questions
+from .draft import Draft, compose, from_turn, renumber, split_questions
 from .models import Answer, Citation, SearchResult
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
@@ -286,18 +286,18 @@ class Advisor:
                 else:
                     checks.append(message("draft.check.fit", "ja", n=i, first=offset + 1, last=len(citations)))
             parts.append(message("draft.part", "ja", n=i, question=q, body=body))
-        sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')} — {c.result.chunk.source}" for c in citations]
-        text = "\n\n".join(
-            [
-                message("draft.head", "ja"),
-                f"{addressee(inquiry)}",
-                message("draft.greeting", "ja"),
-                *parts,
-                message("draft.closing", "ja"),
-                message("draft.sources", "ja") + "\n" + "\n".join(sources) if sources else "",
-            ]
-        ).strip()
-        return Draft(text, citations, checks, [q for q, _ in questions])
+        return compose(inquiry, parts, citations, checks, [q for q, _ in questions])
+
+    def draft_turn(self, conversation_id: str, turn: int | None = None, inquiry: str = "", channel: str = WEB) -> Draft:
+        """A reply draft from an answer the conversation already gave (turn `turn`, or the last one),
+        not asked again: after 「上限はいくら？」 the draft holds the limit that was answered."""
+        conv = self.conversation(conversation_id, channel)
+        if conv is None:
+            raise UnknownConversation(conversation_id)
+        turns = [t for t in conv.turns if turn is None or t.n == turn]
+        if not turns:
+            raise LookupError(f"no turn {turn} in this conversation" if turn is not None else "the conversation has no turns yet")
+        return from_turn(turns[-1], inquiry)
 
     def conversation(self, conversation_id: str, channel: str = WEB) -> Conversation | None:
         return self.store.get(conversation_id, channel)
@@ -408,10 +408,21 @@ class Advisor:
         answer.answer = self.redact(answer.answer)
         answer.conversation_id = conv.id
         answer.resolved_question = resolved
+        self._name_citations(answer)
         turn = Turn(None, question, resolved, answer.to_dict(), answer.refused)
         self.store.add_turn(conv, turn)  # takes the conversation's next number, whoever else is writing
         answer.turn = turn.n
         return answer
+
+    def _name_citations(self, answer: Answer) -> None:
+        """Each citation's label (program or document, and section) and its program's official page,
+        so a reader sees a name and a link rather than a file path."""
+        language = answer.intent.get("language") or "ja"
+        for c in answer.citations:
+            chunk = c.result.chunk
+            record = self.library.records.get(chunk.program) if chunk.program else None
+            c.label = citation_label(chunk, language)
+            c.url = record.front_subsidy_detail_page_url if record else None
 
     def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:
         conv.state.pop("check_offer", None)

@@ -2,6 +2,9 @@
 
 The draft answers each question with the same core as `ask`, numbers the citations across the whole
 reply, and lists what the staff must check before sending. It is marked as a draft at the top.
+
+A draft can also be made from an answer a conversation already gave (`from_turn`): a follow-up such
+as 「上限はいくら？」 is then drafted from what was answered to it, not asked again on its own.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Citation
+from .core.render import citation_label, message
+from .models import Chunk, Citation, SearchResult
 
 _GREETING = re.compile(
     r"^(いつも|平素|突然|初めて|はじめて|お世話|お忙しい|よろしく|宜しく|以上|失礼|ご担当|担当者様|お疲れ)"
@@ -80,3 +84,47 @@ def addressee(inquiry: str) -> str:
 
 def renumber(answer_text: str, offset: int) -> str:
     return re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + offset}]", answer_text)
+
+
+def compose(inquiry: str, parts: list[str], citations: list[Citation], checks: list[str], questions: list[str]) -> Draft:
+    """The reply around its parts: the draft label, the addressee, greeting, closing and sources."""
+    sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')} — {c.result.chunk.source}" for c in citations]
+    text = "\n\n".join(
+        [
+            message("draft.head", "ja"),
+            f"{addressee(inquiry)}",
+            message("draft.greeting", "ja"),
+            *parts,
+            message("draft.closing", "ja"),
+            message("draft.sources", "ja") + "\n" + "\n".join(sources) if sources else "",
+        ]
+    ).strip()
+    return Draft(text, citations, checks, questions)
+
+
+def from_turn(turn: Any, inquiry: str = "") -> Draft:
+    """A reply draft from one stored turn (bot.store.Turn): its answer as it was given, its citations
+    as they were shown. A follow-up is named by the question it was resolved to."""
+    answer = turn.answer
+    follow_up = (answer.get("intent") or {}).get("act") == "follow_up"
+    question = turn.resolved if follow_up and turn.resolved else turn.question
+    checks = [message("draft.check.sign", "ja"), message("draft.check.yearly", "ja")]
+    if answer.get("degraded"):
+        checks.append(message("draft.check.degraded", "ja"))
+    citations: list[Citation] = []
+    if answer.get("choices"):
+        body = message("draft.broad", "ja")
+        checks.append(message("draft.check.broad", "ja", n=1))
+    elif turn.refused or answer.get("refused"):
+        body = message("draft.not_found", "ja")
+        checks.append(message("draft.check.not_found", "ja", n=1, question=question[:30]))
+    else:
+        body = answer.get("answer", "")
+        for c in answer.get("citations") or []:
+            citations.append(Citation(c["n"], SearchResult(Chunk.from_dict(c), float(c.get("score") or 0.0))))
+        if answer.get("stated", True) is False:
+            checks.append(message("draft.check.not_stated", "ja", n=1))
+        elif citations:
+            checks.append(message("draft.check.fit", "ja", n=1, first=1, last=len(citations)))
+    part = message("draft.part", "ja", n=1, question=question, body=body)
+    return compose(inquiry, [part], citations, checks, [question])

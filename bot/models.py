@@ -72,9 +72,13 @@ class SearchResult:
 class Citation:
     n: int
     result: SearchResult
+    # how a reader sees it (the advisor fills both when the turn is recorded): the program's or the
+    # document's name with its section, and the program's official page (None when none is known)
+    label: str | None = None
+    url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, **self.result.to_dict()}
+        return {"n": self.n, **self.result.to_dict(), "label": self.label, "url": self.url}
 
 
 @dataclass

@@ -107,6 +107,9 @@ def request_models(max_chars: int) -> SimpleNamespace:
 
     class DraftRequest(BaseModel):
         inquiry: Text
+        # with a conversation: the draft is made from the answer it gave (turn `turn`, else the last one)
+        conversation_id: ConversationId | None = None
+        turn: WholeNumber | None = Field(None, ge=0, le=MAX_TURN)
 
     class FeedbackRequest(BaseModel):
         conversation_id: ConversationId
@@ -438,10 +441,20 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
 
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    @app.post("/api/draft", responses=errors(*BODY_ERRORS))
+    @app.post("/api/draft", responses=errors(*BODY_ERRORS, 404))
     async def draft(body: M.Draft, request: Request):
+        """A reply draft from an inquiry; with `conversation_id`, from the answer that conversation gave
+        (a follow-up such as 「上限はいくら？」 is drafted from its answer, not asked again alone)."""
         advisor = core(request)
-        result = await turn(request, lambda gone: advisor.draft(body.inquiry))
+        if body.conversation_id:
+            try:
+                result = await turn(
+                    request, lambda gone: advisor.draft_turn(body.conversation_id, body.turn, body.inquiry)
+                )
+            except LookupError as exc:  # no such turn in the conversation
+                return error(404, str(exc))
+        else:
+            result = await turn(request, lambda gone: advisor.draft(body.inquiry))
         return result if isinstance(result, Response) else result.to_dict()
 
     ConversationPath = Annotated[str, PathParam(description="the id an answer gave as `conversation_id`")]

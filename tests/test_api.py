@@ -54,6 +54,33 @@ def test_draft_has_the_contract_shape(client):
     assert data["draft"].startswith("【返信案（下書き）】") and len(data["checks"]) >= 3
 
 
+def test_a_follow_ups_draft_is_made_from_the_conversations_answer(client):
+    # 「上限はいくら？」 alone names no program; drafted with its conversation, it holds the answered limit
+    first = client.post("/api/chat", json={"message": "BCPの助成金について教えて"}).json()
+    cid = first["conversation_id"]
+    second = client.post("/api/chat", json={"message": "上限はいくら？", "conversation_id": cid}).json()
+    assert "1,500万円" in second["answer"]
+    r = client.post("/api/draft", json={"inquiry": "上限はいくら？", "conversation_id": cid, "turn": second["turn"]})
+    data = r.json()
+    assert r.status_code == 200, data
+    assert "1,500万円" in data["draft"] and "確認できませんでした" not in data["draft"]
+    assert data["citations"] and all(f"[{c['n']}]" in data["draft"] for c in data["citations"])
+    assert any("当てはまるか" in c for c in data["checks"])
+    # without a turn, the last answer; a turn the conversation does not have, or an id not issued: 404
+    assert client.post("/api/draft", json={"inquiry": "x？", "conversation_id": cid}).json()["draft"] == data["draft"]
+    assert client.post("/api/draft", json={"inquiry": "x？", "conversation_id": cid, "turn": 9}).status_code == 404
+    assert client.post("/api/draft", json={"inquiry": "x？", "conversation_id": "not-issued"}).status_code == 404
+
+
+def test_citations_name_their_program_and_official_page(client):
+    data = client.post("/api/chat", json={"message": "BCPの助成金の上限っていくら？"}).json()
+    first = data["citations"][0]
+    assert first["program"] == "BCP実践促進助成金"
+    assert first["label"].startswith("「BCP実践促進助成金」ガイド")
+    assert first["url"] == "https://www.tokyo-kosha.or.jp/support/josei/setsubijosei/bcp.html"
+    assert "how_to_apply" in data["programs"][0]
+
+
 def test_feedback_is_stored(client):
     chat = client.post("/api/chat", json={"message": "展示会に出たい"}).json()
     r = client.post("/api/feedback", json={"conversation_id": chat["conversation_id"], "turn": 0, "rating": "up", "comment": "助かりました"})

@@ -317,6 +317,12 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
         if when and when < dt.date.today().isoformat():
             return Say("direct.period_past", {"program": name, "value": _bi(fact)}, cites)
         return Say("direct.period", {"program": name, "value": _bi(fact), "year": Year("") if _HAS_YEAR.search(fact.ja) else year}, cites)
+    if slot == "how_to_apply":
+        fact = record.application_method
+        cites = plan.cite(_passage_for(lib, record, fact.ja, "申請方法")) if fact is not None else []
+        if not cites:  # no record of it, or no passage states it: not said as a fact
+            return None
+        return Say("direct.fact", {"program": name, "value": _bi(fact), "what": Term("slot.how_to_apply")}, cites)
     if slot in ("prerequisites", "eligibility", "covered_costs"):
         facts = {"prerequisites": record.prerequisites, "eligibility": record.eligibility, "covered_costs": record.eligible_expenses}[slot]
         if not facts:

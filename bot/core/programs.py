@@ -192,6 +192,7 @@ def card(record: ProgramRecord, language: str = "ja") -> dict[str, Any]:
         "desk": ((contact.desk_en or contact.desk) if en else contact.desk) if contact else None,
         "phone": contact.phone if contact else None,
         "url": record.front_subsidy_detail_page_url,
+        "how_to_apply": text(record.application_method),
         "fiscal_year": record.fiscal_year,
         "source_kind": record.source_kind(),
     }
