@@ -524,11 +524,13 @@ class Advisor:
             conv.state["clarify"] = {"query": question, "language": intent.language}
             return self._clarify(intent), question
         conv.state.pop("clarify", None)
-        if intent.act == "ask":
+        if intent.act in ("ask", "follow_up"):  # 「明日の天気どう？」 after a subsidy answer is no follow-up
             topic = guard.off_topic(question)
             # An everyday word does not outweigh two distinct SME measures named in the same
             # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").
-            if topic and not intent.programs and len({m.entry.id for m in matches if m.entry.direction}) < 2:
+            # a follow-up's programs are the conversation's, not named in the question: they do not count
+            named = intent.programs if intent.act == "ask" else []
+            if topic and not named and len({m.entry.id for m in matches if m.entry.direction}) < 2:
                 return self._refuse(question, "out_of_scope", topic=topic), question
         if intent.act == "follow_up" and conv.turns and self.llm is not None:
             history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]

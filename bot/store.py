@@ -33,10 +33,12 @@ import logging
 import math
 import re
 import secrets
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import (
     Boolean,
@@ -408,7 +410,25 @@ class ConversationStore:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         self._writer = self.engine.execution_options(smebot_write=True)
+        # SQLite lets one writer in at a time and makes the others poll with sleeps that grow to
+        # 100 ms; this process's writers queue on a lock instead, so only one of them polls (and a
+        # write that finishes hands over at once). PostgreSQL locks rows: nothing to queue for.
+        self._sqlite_writers = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self.timeout = timeout
         self.migrate()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), after this process's other writers."""
+        queue = self._sqlite_writers
+        if queue is not None and not queue.acquire(timeout=self.timeout):
+            raise OperationalError("waiting for this process's other writers", None, TimeoutError("lock wait"))
+        try:
+            with self._writer.begin() as conn:
+                yield conn
+        finally:
+            if queue is not None:
+                queue.release()
 
     # -- schema ----------------------------------------------------------------------------------
 
@@ -506,7 +526,7 @@ class ConversationStore:
         conv.profile, conv.state = mask_known(conv.profile, found), mask_known(conv.state, found)
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self._writer.begin() as conn:
+                with self._write() as conn:
                     n = self._take_turn(conn, conv, created)
                     answer = mask_known({**turn.answer, "turn": n} if "turn" in turn.answer else turn.answer, found)
                     conn.execute(
@@ -561,7 +581,7 @@ class ConversationStore:
         """Record 👍/👎 on one turn; UnknownConversation or LookupError if it does not exist."""
         if not well_formed(conversation_id):
             raise UnknownConversation(str(conversation_id))
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             known = conn.execute(
                 select(conversations.c.id).where(
                     conversations.c.id == conversation_id, conversations.c.channel == channel
@@ -586,7 +606,7 @@ class ConversationStore:
         if not well_formed(conversation_id):
             raise UnknownConversation(str(conversation_id))
         c = conversations.c
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             # the row's lock first: a turn being written to it waits, then finds it gone (404)
             found = conn.execute(
                 select(c.id).where(c.id == conversation_id, c.channel == channel).with_for_update()
@@ -603,7 +623,7 @@ class ConversationStore:
         c = conversations.c
         deleted = 0
         while True:
-            with self._writer.begin() as conn:
+            with self._write() as conn:
                 # locked as they are chosen: a turn written to one meanwhile waits, then finds it gone
                 ids = conn.execute(
                     select(c.id).where(c.updated_at < cutoff).limit(PURGE_BATCH).with_for_update(skip_locked=True)

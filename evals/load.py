@@ -15,7 +15,7 @@ twice, no gaps, and every acknowledged feedback stored.
 A second phase answers the throughput question the issue sets: chat only (new questions), 16 clients,
 embedded, with 1 and 2 workers; 2 workers should serve >= 1.6x the requests/s of 1, p95 <= 100 ms.
 
-Settings (environment): LOAD_CLIENTS, LOAD_SECONDS, LOAD_WORKERS ("1,2"), LOAD_STACKS
+Settings (environment): LOAD_CLIENTS, LOAD_SECONDS (0 skips the mixed runs), LOAD_WORKERS ("1,2"), LOAD_STACKS
 ("embedded,servers"), LOAD_CHAT_CLIENTS (16), LOAD_CHAT_SECONDS (30; 0 skips the phase).
 Writes evals/reports/load.md and load.json. The rate limit is off (every client here is 127.0.0.1);
 the turn gate (max_turns, max_waiting) is as deployed.
@@ -422,7 +422,7 @@ def main() -> dict:
         workdir = Path(tmp)
         for stack_name in env_list("LOAD_STACKS", "embedded,servers"):
             with stack(stack_name, workdir / stack_name) as the_stack:
-                for workers in workers_list:
+                for workers in workers_list if seconds > 0 else []:
                     print(f"mixed: {stack_name}, {workers} worker(s), {clients} clients, {seconds:.0f} s", file=sys.stderr)
                     mixed.append(one_run(the_stack, workers, clients, seconds, MIX, workdir))
                     print(json.dumps(mixed[-1], ensure_ascii=False), file=sys.stderr)

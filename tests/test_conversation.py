@@ -38,6 +38,14 @@ def test_a_short_follow_up_leans_on_the_previous_topic(talk):
     assert second.turn == 1 and first.turn == 0
 
 
+@pytest.mark.parametrize("aside", ["明日の東京の天気どう？", "Is it going to rain tomorrow in Shinjuku?"])
+def test_an_everyday_question_mid_conversation_is_declined_not_read_as_a_follow_up(talk, aside):
+    first, second, third = talk("展示会に出たいのですが、補助はありますか", aside, "上限はいくら？")
+    assert second.refused and second.reason == "out_of_scope" and not second.citations
+    # the conversation's topic survives the aside
+    assert not third.refused and third.programs and third.programs[0]["name"] == first.programs[0]["name"]
+
+
 def test_a_follow_up_asking_what_the_passages_do_not_say_is_told_so(index_settings, tmp_path):
     advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{tmp_path / 'k.db'}"))
     first = advisor.ask("サイバー攻撃が心配です。対策の費用に補助はありますか", kind="policy")
