@@ -212,7 +212,7 @@ def run(big_mb: float, embedding: str, workdir: Path) -> dict:
         "programs_in_index": "BCP緊急対策助成金" in programs,
         "answers": answers,
         "answers_with_injected_text": sum(1 for a in answers if a["injected"]),
-        "ok": report.ok,
+        "every_file_indexed": report.ok,  # false here by design: the hostile files are refused
     }
 
 
