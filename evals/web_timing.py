@@ -186,7 +186,7 @@ def extra_shots(browser, url: str) -> None:
 
 SHOT_NOTES = {
     "desktop-first-answer.png": "1280 px, light: the first dev answer opens at its first line under the question, with bold figures, a list, [n] links, its program cards; the input form sits below the pane.",
-    "desktop-tenth-answer.png": "1280 px, light: after ten questions in one conversation, the tenth answer opens at its first line (the core took the tenth, an off-topic weather question, as a follow-up and answered about equipment subsidies); the conversation list on the left names the conversation.",
+    "desktop-tenth-answer.png": "1280 px, light: after ten questions in one conversation, the tenth answer (an everyday weather question, politely declined with where to ask instead) opens at its first line, the ninth answer's citation cards and buttons above it; the conversation list on the left names the conversation.",
     "phone-first-answer.png": "390 px, light: the first answer's opening line at the top of the pane on a phone; the header buttons and the form are 44 px tall.",
     "phone-tenth-answer.png": "390 px, light: the tenth answer's first line at the top of the pane on a phone, bold figures and program names, [n] links; nothing is hidden behind the form.",
     "desktop-dark.png": "1280 px, dark (prefers-color-scheme): the カスハラ answer with program card (phone link, official page) and an opened citation card.",
