@@ -280,7 +280,7 @@ class Advisor:
                 offset = len(citations)
                 body = renumber(answer.answer, offset)
                 for c in answer.citations:
-                    citations.append(Citation(c.n + offset, c.result))
+                    citations.append(Citation(c.n + offset, c.result, url=self._official_page(c.result.chunk)))
                 if not answer.stated:
                     checks.append(message("draft.check.not_stated", "ja", n=i))
                 else:
@@ -419,10 +419,13 @@ class Advisor:
         so a reader sees a name and a link rather than a file path."""
         language = answer.intent.get("language") or "ja"
         for c in answer.citations:
-            chunk = c.result.chunk
-            record = self.library.records.get(chunk.program) if chunk.program else None
-            c.label = citation_label(chunk, language)
-            c.url = record.front_subsidy_detail_page_url if record else None
+            c.label = citation_label(c.result.chunk, language)
+            c.url = self._official_page(c.result.chunk)
+
+    def _official_page(self, chunk) -> str | None:
+        """The official page of the program a passage belongs to, when its record gives one."""
+        record = self.library.records.get(chunk.program) if chunk.program else None
+        return record.front_subsidy_detail_page_url if record else None
 
     def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:
         conv.state.pop("check_offer", None)

@@ -88,7 +88,8 @@ def renumber(answer_text: str, offset: int) -> str:
 
 def compose(inquiry: str, parts: list[str], citations: list[Citation], checks: list[str], questions: list[str]) -> Draft:
     """The reply around its parts: the draft label, the addressee, greeting, closing and sources."""
-    sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')} — {c.result.chunk.source}" for c in citations]
+    # a reply goes to an owner: the program's official page where one is known, never our file paths
+    sources = [f"[{c.n}] {citation_label(c.result.chunk, 'ja')}" + (f" — {c.url}" if c.url else "") for c in citations]
     text = "\n\n".join(
         [
             message("draft.head", "ja"),
@@ -121,7 +122,8 @@ def from_turn(turn: Any, inquiry: str = "") -> Draft:
     else:
         body = answer.get("answer", "")
         for c in answer.get("citations") or []:
-            citations.append(Citation(c["n"], SearchResult(Chunk.from_dict(c), float(c.get("score") or 0.0))))
+            result = SearchResult(Chunk.from_dict(c), float(c.get("score") or 0.0))
+            citations.append(Citation(c["n"], result, c.get("label"), c.get("url")))
         if answer.get("stated", True) is False:
             checks.append(message("draft.check.not_stated", "ja", n=1))
         elif citations:

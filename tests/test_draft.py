@@ -43,6 +43,11 @@ def test_draft_answers_each_question_with_citations_and_checks(advisor):
     assert numbers == list(range(1, len(numbers) + 1))  # numbered across the whole reply
     assert all(f"[{n}]" in draft.draft for n in numbers)
     assert any("募集要項" in c for c in draft.checks) and len(draft.checks) >= 4
+    # a program's passage is sourced to its official page, which the owner can open; never a file path of ours
+    sources = draft.draft.split("出典：", 1)[1]
+    linked = [c for c in draft.citations if c.url]
+    assert linked and all(c.url.startswith("https://") and c.url in sources for c in linked)
+    assert "corpus/" not in draft.draft
 
 
 def test_a_question_the_corpus_cannot_answer_is_flagged_for_staff(advisor):
