@@ -108,7 +108,11 @@ def from_turn(turn: Any, inquiry: str = "") -> Draft:
     as they were shown. A follow-up is named by the question it was resolved to."""
     answer = turn.answer
     follow_up = (answer.get("intent") or {}).get("act") == "follow_up"
-    question = turn.resolved if follow_up and turn.resolved else turn.question
+    question = turn.question
+    if follow_up:  # 「上限はいくら？」 names what it asks about: the program answered, else the question as searched
+        programs = answer.get("programs") or []
+        about = f"『{programs[0]['name']}』" if programs and programs[0].get("name") else None
+        question = f"{turn.question}（{about}について）" if about else (turn.resolved or turn.question)
     checks = [message("draft.check.sign", "ja"), message("draft.check.yearly", "ja")]
     if answer.get("degraded"):
         checks.append(message("draft.check.degraded", "ja"))

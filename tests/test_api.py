@@ -64,6 +64,7 @@ def test_a_follow_ups_draft_is_made_from_the_conversations_answer(client):
     data = r.json()
     assert r.status_code == 200, data
     assert "1,500万円" in data["draft"] and "確認できませんでした" not in data["draft"]
+    assert "1. 「上限はいくら？（『BCP実践促進助成金』について）」について" in data["draft"]  # the follow-up, named
     assert data["citations"] and all(f"[{c['n']}]" in data["draft"] for c in data["citations"])
     assert any("当てはまるか" in c for c in data["checks"])
     # without a turn, the last answer; a turn the conversation does not have, or an id not issued: 404
