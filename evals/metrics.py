@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 import statistics
 import unicodedata
 from dataclasses import dataclass, field
@@ -93,7 +94,17 @@ def _stem(phrase: str) -> str:
 def contains_any(text: str, phrases: list[str]) -> bool:
     # a quotation inside a quotation is written 『』: the same words
     haystack = compact(text).replace("『", "「").replace("』", "」")
-    return any(_stem(p) in haystack for p in phrases)
+    return any(_stem(p) in haystack or any(r in haystack for r in _renderings(p)) for p in phrases)
+
+
+@lru_cache(maxsize=4096)
+def _renderings(phrase: str) -> tuple[str, ...]:
+    """The English renderings (bot/data/policy_en.yaml) of the policy sentences holding `phrase`: an
+    English answer that gives the sentence in English gives its fact."""
+    from bot.core.passages import policy_english
+
+    stem = _stem(phrase)
+    return tuple(compact(en).rstrip(".") for ja, en in policy_english().items() if stem in compact(ja))
 
 
 def program_names(program: str) -> list[str]:
@@ -352,7 +363,12 @@ def fact_in_first(q: Question, answer_text: str, chars: int = 150) -> bool:
     if not q.phrases:
         return False
     head = answer_text.lstrip()[:chars]
-    return contains_any(head, q.phrases)
+    if contains_any(head, q.phrases):
+        return True
+    # an English rendering of the sentence holding the phrase, begun within the head (it is a whole
+    # sentence, longer than the head could ever hold)
+    haystack, head_len = compact(answer_text.lstrip()), len(compact(head))
+    return any(0 <= haystack.find(r) < head_len for p in q.phrases for r in _renderings(p))
 
 
 @dataclass

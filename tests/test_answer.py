@@ -209,7 +209,9 @@ def test_a_word_is_explained_from_the_sentence_that_uses_it(advisor):
     # the document's own quotation marks nest inside the quotation
     assert "『大廃業時代』" in answer.answer
     english = advisor.ask("What is a BCP?")
-    assert english.answer.startswith("On BCP, the documents say:") and "事業継続計画" in english.answer
+    # the policy's sentence in its English rendering, cited to the Japanese passage it translates
+    assert english.answer.startswith("On BCP, the documents say:") and "business continuity plan" in english.answer
+    assert "「" not in english.answer.split("[1]")[0] and english.citations[0].result.chunk.kind == "policy"
 
 
 def test_a_detail_no_guide_sentence_speaks_to_is_not_stated(advisor):

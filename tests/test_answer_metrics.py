@@ -235,3 +235,23 @@ def test_the_held_out_sets_are_well_formed():
     assert len(ids) == len(set(ids))
     raw = [json.loads(line) for line in (root / "evals" / "faq_heldout.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all("yes_no" in r for r in raw)
+
+
+def test_an_english_rendering_of_the_sentence_counts_as_its_fact():
+    q = Question(id="x", question="Does Tokyo help with trade show costs?", kind="in_scope", needs=["展示会等への出展に係る助成"])
+    english = ("Tokyo's policy measure “support for exhibiting at trade fairs” (「見本市への出展支援」) says: To strengthen "
+               "SMEs by opening new sales channels, Tokyo subsidizes exhibiting at trade shows and backs efforts to keep "
+               "promoting products after the show [1].")
+    assert fact_in_first_sentence(q, english) and fact_in_first(q, english)
+    assert not fact_in_first_sentence(q, "Tokyo's policy measure “support for exhibiting at trade fairs” helps [1].")
+
+
+def test_every_english_rendering_is_of_a_sentence_the_policy_holds():
+    from pathlib import Path
+
+    from bot.core.passages import policy_english
+    from bot.text import compact
+
+    policy = compact((Path(__file__).resolve().parents[1] / "corpus" / "policy" / "tokyo-sme-vision-strategy1.txt").read_text())
+    stale = [ja for ja in policy_english() if compact(ja) not in policy]
+    assert not stale, f"renderings of sentences the policy no longer holds: {stale[:3]}"

@@ -187,3 +187,15 @@ def english_gloss(label: str) -> str | None:
     """What a heading means, in English (the heading itself stays in Japanese)."""
     glosses = _glosses()
     return glosses.get(label) or glosses.get(f"（{label}）") or glosses.get(label.strip("（）()"))
+
+
+@lru_cache(maxsize=1)
+def policy_english() -> dict[str, str]:
+    """The policy's direction and measure sentences in English (bot/data/policy_en.yaml), by sentence."""
+    path = Path(__file__).resolve().parents[1] / "data" / "policy_en.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def english_rendering(sentence: str) -> str | None:
+    """The English of a policy sentence as the policy writes it; None where there is none."""
+    return policy_english().get(sentence.strip())

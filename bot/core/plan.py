@@ -24,7 +24,7 @@ from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
-from .passages import best_sentences, clean, english_gloss, measure_label, role_of, sentence_with, sentences_of
+from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
 
 MAX_POINTS = 3
@@ -50,9 +50,16 @@ class Bi:
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence of a passage, quoted: plain in Japanese, in 「」 in English."""
+    """A sentence of a passage, quoted: plain in Japanese; in English its English rendering where the
+    policy has one (bot/data/policy_en.yaml), else in 「」."""
 
     text: str
+    en: str | None = None
+
+
+def quote_of(sentence: str, tok: JapaneseTokenizer) -> Quote:
+    """A passage's sentence as an answer quotes it: polite Japanese, and its English where there is one."""
+    return Quote(clean(sentence, tok), english_rendering(sentence))
 
 
 @dataclass(frozen=True)
@@ -256,7 +263,7 @@ def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     rule = lib.rules_passage(section) if section and plan.guides else None
     sentences = sentences_of(rule.chunk) if rule is not None else []
     if sentences:
-        quote = Quote(clean(sentences[0], lib.tokenizer))
+        quote = quote_of(sentences[0], lib.tokenizer)
         plan.points.append(Say("point.common_rule", {"quote": quote}, plan.cite(rule)))
     return plan
 
@@ -401,7 +408,7 @@ def _yes_no_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord, hinge: t
     """はい/いいえ with the guide's sentence that says it of the owner's word, then the desk."""
     chunk, sentence, word = hinge
     plan.add_program(record)
-    quote = Quote(clean(sentence, lib.tokenizer))
+    quote = quote_of(sentence, lib.tokenizer)
     key = f"direct.quote_{_polarity(sentence, word)}"
     plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": quote}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, record)
@@ -446,7 +453,7 @@ def _specific_contact(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> 
     if not found or not found[1]:
         return None
     chunk, sentence = found
-    return Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, lib.tokenizer))}, plan.cite(SearchResult(chunk, 1.0)))
+    return Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
 
 
 def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, results: list[SearchResult]) -> AnswerPlan:
@@ -468,7 +475,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             cites = plan.cite(SearchResult(chunk, 1.0))
             polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
             key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
-            say = Say(key, {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, cites)
+            say = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
         plan.direct = say
         _add_slot_support(plan, lib, record)
         plan.next_step = _desk(plan, lib, record) if intent.asks != "contact" else None
@@ -482,7 +489,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
     chunk, sentence = found
     polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
     key = f"direct.quote_{polarity}" if polarity else "direct.quote"
-    plan.direct = Say(key, {"quote": Quote(clean(sentence, tok)), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
+    plan.direct = Say(key, {"quote": quote_of(sentence, tok), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, None)
     return plan
 
@@ -680,7 +687,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
     for r, sentence in _best_quotes(results, words, tok, room + (0 if programs else 1), behind):
-        values = {"label": Measure(measure_label(r.chunk)), "quote": Quote(clean(sentence, tok))}
+        values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}
         if plan.direct.key == "":
             plan.direct = Say("direct.measure" if role_of(r.chunk) == "measure" else "direct.quote", values, plan.cite(r))
         else:
@@ -692,7 +699,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         for r in results[:1]:
             sentence = next(iter(best_sentences(r.chunk, words, tok)), "")
             if sentence:
-                plan.direct = Say("direct.quote", {"quote": Quote(clean(sentence, tok)), "label": Measure(measure_label(r.chunk))}, plan.cite(r))
+                plan.direct = Say("direct.quote", {"quote": quote_of(sentence, tok), "label": Measure(measure_label(r.chunk))}, plan.cite(r))
     if plan.direct.key == "":
         plan.refused, plan.reason = True, "not_found"
         return plan
@@ -738,7 +745,7 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
             scored.append((-overlap, role_of(r.chunk) != role, len(scored), r, best[0]))
     scored.sort(key=lambda x: x[:3])
     for *_, r, sentence in scored[:2]:
-        values = {"label": Measure(measure_label(r.chunk)), "quote": Quote(clean(sentence, tok))}
+        values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}
         if plan.direct.key == "":
             plan.direct = Say(f"direct.doc_{role}", values, plan.cite(r))
         else:
@@ -783,7 +790,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     plan.add_program(record)
     _, chunk, sentence = best
     cites = plan.cite(SearchResult(chunk, 1.0))
-    plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": Quote(clean(sentence, tok))}, cites)
+    plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
     plan.next_step = _desk(plan, lib, record)
     _fiscal_note(plan, record)
     return plan
@@ -859,7 +866,7 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
     if best is None:
         return _not_stated(plan, lib, None)
     _, chunk, sentence = best
-    plan.direct = Say("direct.definition", {"term": term, "quote": Quote(clean(sentence, lib.tokenizer))}, plan.cite(SearchResult(chunk, 1.0)))
+    plan.direct = Say("direct.definition", {"term": term, "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
     return plan
 
 

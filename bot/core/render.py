@@ -89,6 +89,8 @@ class _Writer:
             return f"the {v.en} (「{v.ja}」)" if not v.en.lower().startswith("the ") else f"{v.en} (「{v.ja}」)"
         if isinstance(v, Quote):
             text = v.text.strip()
+            if en and v.en:  # the policy's sentence in English: the [n] beside it cites the Japanese
+                return v.en.strip().rstrip(".")
             if en:
                 return f"「{_inner(text)}」"
             return (_inner(text) if style == "in_quotes" else text).rstrip("。．.")
