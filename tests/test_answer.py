@@ -254,3 +254,16 @@ def test_a_requirement_every_applicant_meets_does_not_decide_yes(advisor):
     # 都内 is in the program's own requirements: it is not what this owner asks about (1年 in business)
     answer = advisor.ask("都内で会社を始めてまだ1年ちょっとです。躍進的な事業推進のための設備投資支援事業に申請できますか？")
     assert not answer.answer.startswith("はい") and "2年以上" in answer.answer
+
+
+def test_a_payment_question_naming_no_program_is_answered_by_the_common_rule(advisor):
+    """「助成金はいつ振り込まれますか」 is about subsidies in general: the rule all follow, not one program
+    picked from the search; a question naming a program still gets that program's answer."""
+    answer = advisor.ask("助成金はいつ振り込まれますか")
+    first = answer.answer.split("。")[0]
+    assert "精算払い" in first and not answer.programs and answer.citations[0].result.chunk.kind == "rules"
+    assert "概算払い" in answer.answer and "03-3251-7881" in answer.answer  # the exception, and where to ask
+    english = advisor.ask("When will the subsidy money be paid?")
+    assert english.answer.startswith("As a general rule, most subsidies and grants are paid after the project")
+    named = advisor.ask("BCPの助成金はいつ振り込まれますか")
+    assert named.programs and named.programs[0]["name"] == "BCP実践促進助成金"

@@ -257,6 +257,26 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
 COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間"}
 
 
+# Slots the common rules answer for every program, when a question names none
+GENERAL_SLOTS = ("payment_timing",)
+
+
+def _common_rule_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
+    """A question about subsidies in general, answered by the common rule: its first sentence, the
+    exception it names (概算払い), and the general desk."""
+    rule = lib.rules_passage(COMMON_RULE_SECTIONS[plan.intent.asks])
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    if not sentences:
+        return None
+    cites = plan.cite(rule)
+    plan.direct = Say("direct.common_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites)
+    exception = next((s for s in sentences[1:] if "一部の制度" in s), None)
+    if exception:
+        plan.points.append(Say("point.rule_exception", {"quote": quote_of(exception, lib.tokenizer)}, cites))
+    plan.next_step = _desk(plan, lib, None)
+    return plan
+
+
 def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     """After "the documents do not state it for this program": what the common rules say in general."""
     section = COMMON_RULE_SECTIONS.get(plan.intent.asks)
@@ -879,6 +899,13 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
         return _document_plan(plan, lib, results)
     if intent.slot and intent.act != "more":
         record = choose_program(intent, lib, results) if guides else None
+        if intent.asks in GENERAL_SLOTS and not intent.programs and guides:
+            # 「助成金はいつ振り込まれますか」 names no program: the rule all of them follow answers it,
+            # unless the program the passages point to states its own
+            if record is None or _evidence(lib, intent, lib.program_chunks(record.name)) is None:
+                general = _common_rule_plan(plan, lib)
+                if general is not None:
+                    return general
         return _slot_plan(plan, lib, record, results)
     if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
         detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
