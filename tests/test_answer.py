@@ -267,3 +267,11 @@ def test_a_payment_question_naming_no_program_is_answered_by_the_common_rule(adv
     assert english.answer.startswith("As a general rule, most subsidies and grants are paid after the project")
     named = advisor.ask("BCPの助成金はいつ振り込まれますか")
     assert named.programs and named.programs[0]["name"] == "BCP実践促進助成金"
+
+
+def test_a_phone_asked_for_a_program_whose_guide_gives_none_gets_its_operators_desk(advisor):
+    answer = advisor.ask("サイバーセキュリティ対策促進助成金の窓口の電話番号は？")
+    first = answer.answer.split("。")[0]
+    # says the program has no desk of its own in the documents, and gives the 公社's general desk with its number
+    assert "記載がありません" in first and "03-3251-7881" in first and not answer.stated
+    assert any("総合支援課" in c.result.chunk.text or "03-3251-7881" in c.result.chunk.text for c in answer.citations)

@@ -210,10 +210,18 @@ def _desk(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) -> Say:
         values = {"desk": Bi(c.desk, c.desk_en), "phone": c.phone or "", "hours": Bi(hours, c.hours_en or hours)}
         key = "next.desk_phone_hours" if c.phone and hours else "next.desk_phone" if c.phone else "next.desk"
         return Say(key, values, cites)
+    general = next((r for r in lib.records.values() if r.id == GENERAL_DESK_PROGRAM), None)
+    asked_for_a_number = plan.intent.asks == "contact"
     if record is not None and record.operator:
+        # 「窓口の電話番号は？」 of a 公社 program whose guide gives no number: the 公社's own general desk,
+        # whose number a guide does give, rather than "ask the 公社" with no way to reach it
+        if asked_for_a_number and general is not None and general.contact is not None and general.contact.phone \
+                and general.operator and general.operator in record.operator:
+            c = general.contact
+            cites = plan.cite(_passage_for(lib, general, c.phone, "問い合わせ先"))
+            return Say("next.general_desk", {"desk": Bi(c.desk, c.desk_en), "phone": c.phone}, cites)
         cites = plan.cite(_passage_for(lib, record, None, "問い合わせ先"))
         return Say("next.operator", {"operator": Bi(record.operator, record.operator_en)}, cites)
-    general = next((r for r in lib.records.values() if r.id == GENERAL_DESK_PROGRAM), None)
     if general is not None and general.contact is not None:
         c = general.contact
         cites = plan.cite(_passage_for(lib, general, c.phone or c.desk, "問い合わせ先"))
@@ -247,6 +255,8 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
         values["program"] = Name(record.name, record.name_en)
         plan.add_program(record)
     key = "not_stated." + desk.key.split(".", 1)[1] + (".program" if record is not None else "")
+    if record is not None and plan.intent.asks == "contact" and desk.key == "next.general_desk":
+        key = "not_stated.own_desk.program"  # no desk of its own: its operator's general desk, with its number
     plan.direct = Say(key, values, desk.cites)
     plan.stated = False
     plan.next_step = None
