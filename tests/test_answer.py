@@ -275,3 +275,9 @@ def test_a_phone_asked_for_a_program_whose_guide_gives_none_gets_its_operators_d
     # says the program has no desk of its own in the documents, and gives the 公社's general desk with its number
     assert "記載がありません" in first and "03-3251-7881" in first and not answer.stated
     assert any("総合支援課" in c.result.chunk.text or "03-3251-7881" in c.result.chunk.text for c in answer.citations)
+
+
+def test_what_a_program_is_comes_from_its_guides_overview(advisor):
+    answer = advisor.ask("事業承継ファンドって何？")
+    assert answer.stated and answer.programs and answer.programs[0]["name"] == "事業承継ファンド"
+    assert "ファンド" in answer.answer.split("。")[0] and answer.citations[0].result.chunk.section.endswith("概要")

@@ -894,7 +894,16 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
         if best is not None and best[0] == 2:
             break
     if best is None:
-        return _not_stated(plan, lib, None)
+        # 「事業承継ファンドって何？」: a program the guides name, not a word its text explains: its overview
+        record = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)
+        overview = _passage_for(lib, record, None, "概要") if record is not None else None
+        first = next(iter(sentences_of(overview.chunk)), "") if overview is not None else ""
+        if not first:
+            return _not_stated(plan, lib, None)
+        plan.add_program(record)
+        plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(first, lib.tokenizer)}, plan.cite(overview))
+        plan.next_step = _desk(plan, lib, record)
+        return plan
     _, chunk, sentence = best
     plan.direct = Say("direct.definition", {"term": term, "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
     return plan
