@@ -551,7 +551,9 @@ class Advisor:
             results = self.retriever.overview(query, intent.direction, self.settings.answer_passages + 1)
         else:
             results = self._find(intent, query, filters)
-        if not results or not (intent.reuse or intent.programs or self.in_domain(query, results)):
+        # whether a company counts as an SME is the common rules' to say, whatever the search found
+        decided_by_rules = intent.asks == "company_size"
+        if not decided_by_rules and (not results or not (intent.reuse or intent.programs or self.in_domain(query, results))):
             if intent.slot and not intent.exclude:  # a detail the documents do not hold: say so, name the desk
                 return self._answer(not_stated_plan(intent, library, guides=filters.kind != "policy")), intent.query
             return self._refuse(question, "no_more" if intent.exclude else "not_found", intent=intent), intent.query

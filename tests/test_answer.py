@@ -281,3 +281,20 @@ def test_what_a_program_is_comes_from_its_guides_overview(advisor):
     answer = advisor.ask("事業承継ファンドって何？")
     assert answer.stated and answer.programs and answer.programs[0]["name"] == "事業承継ファンド"
     assert "ファンド" in answer.answer.split("。")[0] and answer.citations[0].result.chunk.section.endswith("概要")
+
+
+@pytest.mark.parametrize(
+    "question, first_has",
+    [
+        ("従業員20人の小売業です。中小企業にあたりますか？", ["従業員20人の小売業は中小企業者にあたります"]),
+        ("うちは社員3人の飲食店。小規模企業者に該当しますか", ["小規模企業者にあたります"]),
+        ("従業員120人の卸売業ですが、中小企業に該当しますか", ["資本金が1億円以下であれば中小企業者にあたります"]),
+        ("We are a retailer with 60 employees. Do we count as an SME?", ["you count as an SME if your capital is JPY 50 million or less"]),
+        ("中小企業の定義を教えて", ["中小企業基本法第2条"]),
+    ],
+)
+def test_whether_a_company_counts_as_an_sme_is_decided_by_the_common_rules(advisor, question, first_has):
+    answer = advisor.ask(question)
+    first = answer.answer.split("。")[0] if not question.isascii() else answer.answer.split("[1]")[0]
+    assert all(p in first for p in first_has), answer.answer
+    assert answer.citations[0].result.chunk.kind == "rules" and not answer.refused and answer.stated

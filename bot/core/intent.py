@@ -64,7 +64,7 @@ _GENERIC_NAME_PARTS = {"事業", "支援", "助成", "助成金", "中小企業"
 SLOTS = (
     "multiple_applications", "payment_timing", "fee", "rate", "lower_limit", "upper_limit", "prerequisites", "documents",
     "review_time", "disclosure", "proxy", "times", "venue", "application_period", "how_to_apply", "hours", "contact", "covered_costs",
-    "eligibility", "definition",
+    "eligibility", "definition", "company_size",
 )
 DOCUMENT_ASKS = ("case", "statistic", "vision", "directions")
 

@@ -267,6 +267,65 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
 COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間"}
 
 
+_INDUSTRY_WORD = {"manufacturing_etc": "製造業", "wholesale": "卸売業", "service": "サービス業", "retail": "小売業"}
+
+
+def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
+    """「従業員20人の小売業です。中小企業にあたりますか？」: the common rules decide, from the facts the
+    owner gave (bot/core/rules.py); without enough facts, the rule itself, and where to ask."""
+    from .rules import get_table, size_class, yen_ja
+
+    owner = plan.intent.owner or {}
+    verdict = size_class(owner) if owner else None
+    sections = get_table().sections
+    if verdict is not None and verdict.size in ("sme", "small", "large") and not verdict.may_be_small:
+        rule = lib.rules_passage(verdict.section)
+        if rule is not None:
+            cites = plan.cite(rule)
+            key = "direct.size_verdict_large" if verdict.size == "large" else "direct.size_verdict"
+            values = {"owner": _owner_term(owner, verdict), "size": Term(f"size.{'sme' if verdict.size == 'large' else verdict.size}")}
+            plan.direct = Say(key, values, cites)
+            word = _INDUSTRY_WORD.get(verdict.industry or "", "")
+            sentences = sentences_of(rule.chunk)
+            # the rule's sentence that gives the owner's industry its thresholds
+            said = next((x for x in sentences if word and word in x and ("以下" in x)), None) if verdict.section == sections["sme"] else (sentences[0] if sentences else None)
+            if said:
+                plan.points.append(Say("point.size_rule", {"quote": quote_of(said, lib.tokenizer)}, cites))
+            plan.next_step = _desk(plan, lib, None)
+            return plan
+    rule = lib.rules_passage(sections["sme"])
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    if not sentences:
+        return _not_stated(plan, lib, None)
+    cites = plan.cite(rule)
+    group = get_table().group_of(owner.get("industry"))
+    employees = owner.get("employees")
+    if group is not None and isinstance(employees, int) and employees > group.sme_employees and owner.get("capital") is None:
+        # over the employee line: the capital decides (either one is enough)
+        word = _INDUSTRY_WORD.get(group.key, "")
+        said = next((x for x in sentences if word and word in x and "以下" in x), None)
+        owner_term = Term("owner.employees", {"employees": employees, "capital": "", "industry": Term(f"industry.{owner.get('industry') or 'other'}")})
+        capital = Bi(yen_ja(group.sme_capital), f"JPY {group.sme_capital // 1_000_000:,} million")
+        plan.direct = Say("direct.size_by_capital", {"owner": owner_term, "capital": capital}, cites)
+        if said:
+            plan.points.append(Say("point.size_rule", {"quote": quote_of(said, lib.tokenizer)}, cites))
+        either = next((x for x in sentences if "どちらか一方" in x), None)
+        if either:
+            plan.points.append(Say("point.size_rule", {"quote": quote_of(either, lib.tokenizer)}, cites))
+        plan.next_step = _desk(plan, lib, None)
+        return plan
+    plan.direct = Say("direct.size_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites)
+    for x in sentences[1:]:  # the thresholds by industry, and that meeting one of the two is enough
+        if "以下です" in x or "どちらか一方" in x:
+            plan.points.append(Say("point.size_rule", {"quote": quote_of(x, lib.tokenizer)}, cites))
+    small = lib.rules_passage(sections["small"])
+    small_sentences = sentences_of(small.chunk) if small is not None else []
+    if small_sentences:
+        plan.points.append(Say("point.size_rule", {"quote": quote_of(small_sentences[0], lib.tokenizer)}, plan.cite(small)))
+    plan.next_step = _desk(plan, lib, None)
+    return plan
+
+
 # Slots the common rules answer for every program, when a question names none
 GENERAL_SLOTS = ("payment_timing",)
 
@@ -896,6 +955,8 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
     if best is None:
         # 「事業承継ファンドって何？」: a program the guides name, not a word its text explains: its overview
         record = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)
+        if record is not None and key not in compact(record.name + "".join(record.aliases)):
+            record = None  # the word asked is not the program's name: 「指名できますか」 is no 「〇〇って何？」
         overview = _passage_for(lib, record, None, "概要") if record is not None else None
         first = next(iter(sentences_of(overview.chunk)), "") if overview is not None else ""
         if not first:
@@ -916,6 +977,8 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
         return _definition_plan(plan, lib, results)
     if intent.document_role:
         return _document_plan(plan, lib, results)
+    if intent.asks == "company_size":
+        return _size_plan(plan, lib)
     if intent.slot and intent.act != "more":
         record = choose_program(intent, lib, results) if guides else None
         if intent.asks in GENERAL_SLOTS and not intent.programs and guides:
