@@ -298,3 +298,9 @@ def test_whether_a_company_counts_as_an_sme_is_decided_by_the_common_rules(advis
     first = answer.answer.split("。")[0] if not question.isascii() else answer.answer.split("[1]")[0]
     assert all(p in first for p in first_has), answer.answer
     assert answer.citations[0].result.chunk.kind == "rules" and not answer.refused and answer.stated
+
+
+def test_a_desk_asked_for_without_a_program_is_a_consultation_service_not_a_subsidy(advisor):
+    answer = advisor.ask("最近取引先を装った怪しいメールが届くようになり、セキュリティ対策について相談できる窓口があれば教えてください。")
+    assert answer.programs and "Tcyss" in answer.programs[0]["name"]
+    assert "相談窓口" in answer.answer.split("。")[0]

@@ -46,7 +46,7 @@ def test_draft_answers_each_question_with_citations_and_checks(advisor):
     # a program's passage is sourced to its official page, which the owner can open; never a file path of ours
     sources = draft.draft.split("出典：", 1)[1]
     linked = [c for c in draft.citations if c.url]
-    assert linked and all(c.url.startswith("https://") and c.url in sources for c in linked)
+    assert linked and all(c.url.startswith(("https://", "http://")) and c.url in sources for c in linked)
     assert "corpus/" not in draft.draft
 
 

@@ -903,6 +903,10 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     fld = slot_field(intent.asks) if intent.slot else None
     best = next((r.score for r in results[:8] if r.chunk.program), 0.0)
     close = [c for c in candidates if any(r.chunk.program == c.name and r.score >= 0.8 * best for r in results[:8])]
+    if intent.asks == "contact" and not intent.programs:
+        # 「相談できる窓口は？」 naming no program: a consultation service before a subsidy found beside it
+        close.sort(key=lambda c: c.kind != "consultation")
+        candidates.sort(key=lambda c: c.kind != "consultation" or c not in close)
     for record in close:
         if fld and getattr(record, fld, None):
             return record
