@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,11 +38,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .metrics import load_set
-from .servers import CHROMA, ChromaServer, DidNotStart, PostgresServer, free_port, wait_until_up
+from .servers import CHROMA, ROOT, SMEBOT, ChromaServer, PostgresServer, child_env, smebot_serve
 
-ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "evals" / "reports"
-SMEBOT = Path(sys.executable).with_name("smebot")
 
 # what users do, in the proportions the load run sends
 MIX = (("chat", 0.3), ("continue", 0.3), ("search", 0.3), ("feedback", 0.1))
@@ -84,13 +81,10 @@ def cpu_s(pid: int) -> float:
     return total
 
 
-def child_env(**settings: str) -> dict[str, str]:
-    """This process's environment without the developer's SMEBOT_* settings, plus the ones given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMEBOT_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    env["SMEBOT_RATE_LIMIT"] = "none"  # every client here is 127.0.0.1: measure the server, not the limit
-    env.update({f"SMEBOT_{k.upper()}": v for k, v in settings.items()})
-    return env
+def load_env(**settings: str) -> dict[str, str]:
+    """A child process's environment (evals/servers.py), with no per-client rate: every client here is
+    127.0.0.1, and the run measures the server, not the limit."""
+    return child_env(**{"rate_limit": "none", **settings})
 
 
 @dataclass
@@ -123,40 +117,11 @@ def stack(name: str, workdir: Path):
         postgres.start()
         settings = {"data_dir": str(workdir / "data"), "chroma_url": chroma.url, "database_url": postgres.url}
         started = time.monotonic()
-        subprocess.run([str(SMEBOT), "ingest"], env=child_env(**settings), cwd=ROOT, check=True,
+        subprocess.run([str(SMEBOT), "ingest"], env=load_env(**settings), cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"  servers stack: chroma {chroma.url}, postgres :{postgres.port}, ingest {time.monotonic() - started:.1f} s",
               file=sys.stderr)
         yield Stack(name, settings)
-
-
-@contextmanager
-def serving(the_stack: Stack, workers: int, workdir: Path):
-    """`smebot serve --workers N` on the stack; its URL and process, stopped afterwards."""
-    port = free_port()
-    log_path = workdir / f"serve-{the_stack.name}-{workers}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen([str(SMEBOT), "serve", "--port", str(port), "--workers", str(workers)],
-                                env=child_env(**the_stack.settings), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        import httpx
-
-        # every worker up (each logs its start-up), not just the first to answer
-        up = log_path.read_text(errors="replace").count("Application startup complete") >= workers
-        return up and httpx.get(f"{url}/healthz/ready", timeout=2).status_code == 200
-
-    try:
-        try:
-            wait_until_up(ready, proc, f"smebot serve --workers {workers}", timeout=120 * workers)
-        except DidNotStart:
-            print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
-            raise
-        yield url, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 # -- the clients -----------------------------------------------------------------------------------
@@ -344,7 +309,8 @@ def summarize(tally: Tally, elapsed: float) -> dict:
 
 def one_run(the_stack: Stack, workers: int, clients: int, seconds: float, mix: tuple, workdir: Path) -> dict:
     asked = questions()
-    with serving(the_stack, workers, workdir) as (url, proc):
+    with smebot_serve(load_env(**the_stack.settings), workers, log_dir=workdir) as served:
+        url, proc = served.url, served.proc
         load_before = os.getloadavg()[0]
         started, cpu_before = time.monotonic(), cpu_s(proc.pid)
         tally = asyncio.run(run_clients(url, clients, seconds, mix, asked))
@@ -362,6 +328,14 @@ def one_run(the_stack: Stack, workers: int, clients: int, seconds: float, mix: t
         time.sleep(1.0)  # turns of clients that timed out finish (or are abandoned) before the store is read
     figures.update(check_store(tally, stored(the_stack.settings["database_url"])))
     return figures
+
+
+def run_load(data: Path, seconds: float, clients: int) -> dict:
+    """New questions only from `clients` clients for `seconds` against one `smebot serve` over the index
+    in `data` (a store of its own): `make bench`'s HTTP figures at each corpus size."""
+    with tempfile.TemporaryDirectory(prefix="smebot-load-") as tmp:
+        the_stack = Stack("embedded", {"data_dir": str(data), "database_url": f"sqlite:///{tmp}/load.db"})
+        return one_run(the_stack, 1, clients, seconds, (("chat", 1.0),), Path(tmp))
 
 
 # -- the report ------------------------------------------------------------------------------------

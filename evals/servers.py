@@ -1,8 +1,10 @@
-"""Real servers on loopback for the tests and the load run: `chroma run` and a PostgreSQL 15 of our own.
+"""Real servers on loopback for the tests and the load run: `chroma run`, a PostgreSQL 15 of our own,
+`smebot serve` in its own process, and the web app on uvicorn in a thread of this process.
 
-Each can be started, stopped (and started again on the same port and data), frozen and thawed, so a
-test or `make load` can use, break and mend the same dependency a deployment has. Nothing here is
-a stand-in: `chroma run` is Chroma's own server, PostgreSQL is Debian's (make system-deps).
+Chroma and PostgreSQL can be started, stopped (and started again on the same port and data), frozen
+and thawed, so a test or `make load` can use, break and mend the same dependency a deployment has.
+Nothing here is a stand-in: `chroma run` is Chroma's own server, PostgreSQL is Debian's (make
+system-deps), `smebot serve` is the command users run.
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMA = Path(sys.executable).with_name("chroma")
+SMEBOT = Path(sys.executable).with_name("smebot")
 PG_BIN = next((p for p in [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin")] if (p / "initdb").exists()), None)
 
 
@@ -160,3 +168,80 @@ def _ppid(stat: Path) -> int | None:
         return int(stat.read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+# -- the advisor itself ------------------------------------------------------------------------------
+
+
+def child_env(**settings: str) -> dict[str, str]:
+    """The environment of a process started here: this tree's code, nothing fetched from a hub, none of
+    the developer's SMEBOT_* settings, and the settings given (data_dir=... -> SMEBOT_DATA_DIR)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMEBOT_")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env.update({f"SMEBOT_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+@dataclass
+class Served:
+    url: str
+    proc: subprocess.Popen
+    log: Path  # its standard output and error
+
+
+@contextmanager
+def smebot_serve(env: dict[str, str], workers: int = 1, log_dir: Path | None = None) -> Iterator[Served]:
+    """`smebot serve --workers N` in its own process group on a free loopback port, once every worker
+    is up and the app says it is ready; stopped (the whole group) afterwards."""
+    import httpx
+
+    port = free_port()
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="smebot-serve-"))
+    log = log_dir / f"serve-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(SMEBOT), "serve", "--port", str(port), "--workers", str(workers)], env=env,
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        # every worker up (each logs its start-up), not just the first to answer
+        up = log.read_text(errors="replace").count("Application startup complete") >= workers
+        return up and httpx.get(f"{url}/healthz/ready", timeout=2).status_code == 200
+
+    try:
+        try:
+            wait_until_up(ready, proc, f"smebot serve --workers {workers}", timeout=120 * workers)
+        except DidNotStart as exc:
+            raise DidNotStart(f"{exc}:\n{log.read_text(errors='replace')[-3000:]}") from None
+        yield Served(url, proc, log)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+@contextmanager
+def uvicorn_thread(app: Any, timeout: float = 30.0) -> Iterator[str]:
+    """The ASGI app on real uvicorn, on a free loopback port, in a thread of this process (so the
+    caller reaches the app's objects); its URL, and the server stopped afterwards."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise DidNotStart("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .servers import ROOT, uvicorn_thread
 REPORTS = ROOT / "evals" / "reports"
 SHOTS = REPORTS / "screenshots"
 AXE = ROOT / "tests" / "fixtures" / "axe" / "axe.min.js"
@@ -76,17 +73,8 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(data_dir: Path):
-    import uvicorn
-
+    """The bundled corpus indexed into `data_dir`, its web app on uvicorn here: a context manager of its URL."""
     from bot.advisor import Advisor
     from bot.settings import Settings
     from bot.store import ConversationStore
@@ -96,15 +84,7 @@ def serve(data_dir: Path):
     settings = Settings(data_dir=data_dir, corpus_dir=ROOT / "corpus")
     assert ingest(settings).ok, "ingest failed"
     advisor = Advisor(settings, store=ConversationStore(f"sqlite:///{data_dir / 'web.db'}"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, advisor=advisor), host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the web server did not start")
-        time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    return uvicorn_thread(create_app(settings, advisor=advisor))
 
 
 def new_page(browser, url: str, viewport: dict, **options):
@@ -205,17 +185,13 @@ def main() -> int:
     SHOTS.mkdir(parents=True, exist_ok=True)
     qs = questions()
     with tempfile.TemporaryDirectory() as tmp:
-        server, url = serve(Path(tmp))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-                runs = {name: timed_run(browser, url, name, vp, qs) for name, vp in WIDTHS.items()}
-                axe = {name: axe_run(browser, url, name, vp) for name, vp in WIDTHS.items()}
-                axe.update({f"{name}-dark": axe_run(browser, url, name, vp, dark=True) for name, vp in WIDTHS.items()})
-                extra_shots(browser, url)
-                browser.close()
-        finally:
-            server.should_exit = True
+        with serve(Path(tmp)) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+            runs = {name: timed_run(browser, url, name, vp, qs) for name, vp in WIDTHS.items()}
+            axe = {name: axe_run(browser, url, name, vp) for name, vp in WIDTHS.items()}
+            axe.update({f"{name}-dark": axe_run(browser, url, name, vp, dark=True) for name, vp in WIDTHS.items()})
+            extra_shots(browser, url)
+            browser.close()
     report = {"questions": [q["id"] for q in qs], "runs": runs, "axe": axe, "screenshots": SHOT_NOTES}
     (REPORTS / "web_timing.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     lines = [

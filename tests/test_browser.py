@@ -2,17 +2,16 @@
 server on loopback. Screenshots are saved under test-artifacts/."""
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT
 
 from bot.advisor import Advisor
 from bot.settings import Settings
 from bot.store import ConversationStore
 from bot.web import create_app
+from evals.servers import uvicorn_thread
 from ingest.pipeline import ingest
 
 CHROMIUM = Path(os.environ.get("SMEBOT_CHROMIUM", "/usr/bin/chromium"))
@@ -25,28 +24,16 @@ pytestmark = [
 
 
 def serve(advisor: Advisor):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(advisor.settings, advisor=advisor), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("web server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
+    """The page and API of `advisor` on real uvicorn in this process: its URL (a context manager)."""
+    return uvicorn_thread(create_app(advisor.settings, advisor=advisor))
 
 
 @pytest.fixture(scope="module")
 def site(index_settings, tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "c.db"
     advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{db}"))
-    server, thread, url = serve(advisor)
-    yield url, advisor
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(advisor) as url:
+        yield url, advisor
 
 
 @pytest.fixture(scope="module")
@@ -198,17 +185,13 @@ def test_a_document_holding_markup_is_shown_as_text(browser, tmp_path, small_cor
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=small_corpus)
     assert ingest(settings).ok
     advisor = Advisor(settings, store=ConversationStore("sqlite://"))
-    server, thread, url = serve(advisor)
-    try:
+    with serve(advisor) as url:
         page = browser.new_page()
         page.goto(url)
         answer = ask(page, "悪意のある案内の展示会")
         assert page.evaluate("window.hacked") is None
         assert "<script>" in answer.inner_text() or "<img" in answer.inner_text()
         page.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 # -- program cards: one per program the answer relies on (the answer's `programs`) ----------------

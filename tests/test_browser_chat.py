@@ -153,10 +153,8 @@ class SlowAdvisor(Advisor):
 def slow_site(index_settings, tmp_path_factory):
     db = tmp_path_factory.mktemp("slow") / "c.db"
     advisor = SlowAdvisor(index_settings, store=ConversationStore(f"sqlite:///{db}"))
-    server, thread, url = serve(advisor)
-    yield url, advisor
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(advisor) as url:
+        yield url, advisor
 
 
 def test_stop_while_streaming_then_ask_again(browser, slow_site):

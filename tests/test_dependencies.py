@@ -14,10 +14,8 @@ Figures (time to answer while frozen, time to recover) land in test-artifacts/de
 from __future__ import annotations
 
 import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -26,7 +24,8 @@ from conftest import PG_BIN, ROOT, free_port, write_small_corpus
 from bot.advisor import Advisor
 from bot.settings import Settings
 from bot.store import DEADLINE_GRACE, ConversationStore, StoreUnavailable
-from evals.servers import CHROMA, ChromaServer, PostgresServer
+from bot.web import create_app
+from evals.servers import CHROMA, ChromaServer, PostgresServer, uvicorn_thread
 
 ARTIFACTS = ROOT / "test-artifacts"
 FIGURES: dict[str, object] = {}
@@ -48,28 +47,9 @@ def no_connection_details(body: str, *details: str) -> None:
         assert word.lower() not in lowered, f"{word!r} reached the client: {body[:300]}"
 
 
-@contextmanager
 def serving(settings: Settings, advisor: Advisor):
     """The web app on real uvicorn, on a loopback port, in this process (so the test reaches its Advisor)."""
-    import uvicorn
-
-    from bot.web import create_app
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, advisor), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    return uvicorn_thread(create_app(settings, advisor))
 
 
 @pytest.fixture(scope="module")

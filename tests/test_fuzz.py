@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_limits import uvicorn_thread
 
 from bot.advisor import Advisor
 from bot.store import ConversationStore
 from bot.web import create_app
+from evals.servers import uvicorn_thread
 
 ST = Path(sys.executable).with_name("st")
 EXAMPLES = int(os.environ.get("SMEBOT_FUZZ_EXAMPLES", "40"))

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port, wait_until_up
+from conftest import ROOT
 from fastapi.testclient import TestClient
 
 from bot.advisor import Advisor
 from bot.store import ConversationStore
 from bot.web import create_app
+from evals.servers import child_env, smebot_serve, uvicorn_thread
 
-SMEBOT = Path(sys.executable).with_name("smebot")
 
 
 @pytest.fixture(scope="module")
@@ -188,25 +184,6 @@ def test_a_turn_past_its_time_is_503_and_not_stored(index_settings, slow_advisor
     assert stored_conversations(slow_advisor) == before
 
 
-@contextmanager
-def uvicorn_thread(app):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 def test_a_client_that_leaves_is_not_answered_into_the_store(index_settings, slow_advisor):
     """On real uvicorn: the client hangs up while its turn computes; the turn stores nothing."""
     slow_advisor.delay = 1.0
@@ -224,32 +201,6 @@ def test_a_client_that_leaves_is_not_answered_into_the_store(index_settings, slo
 
 
 # -- a burst on real uvicorn ---------------------------------------------------------------------------
-
-
-@contextmanager
-def smebot_serve(data_dir: Path, **settings: str):
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMEBOT_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    env.update(SMEBOT_DATA_DIR=str(data_dir), **{f"SMEBOT_{k.upper()}": v for k, v in settings.items()})
-    port = free_port()
-    proc = subprocess.Popen([str(SMEBOT), "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    def up() -> bool:
-        try:
-            return httpx.get(url + "/healthz/live", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until_up(up, proc, "smebot serve", 120)
-        yield url, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 async def burst(url: str, n: int, timeout: float) -> dict:
@@ -302,9 +253,10 @@ def test_a_burst_of_1500_gets_quick_503s_not_timeouts(index_settings, tmp_path):
     # the session's index, read-only, and a store of its own (never a copy of a live SQLite file:
     # opening and closing it here would drop this process's locks on it)
     db = tmp_path / "burst.db"
-    with smebot_serve(index_settings.data_dir, rate_limit="none", database_url=f"sqlite:///{db}") as (url, proc):
-        run = asyncio.run(burst(url, 1500, timeout=30))
-        after = httpx.get(url + "/healthz/live", timeout=5)
+    env = child_env(data_dir=str(index_settings.data_dir), rate_limit="none", database_url=f"sqlite:///{db}")
+    with smebot_serve(env) as served:
+        run = asyncio.run(burst(served.url, 1500, timeout=30))
+        after = httpx.get(served.url + "/healthz/live", timeout=5)
     codes = [c for c, _, _ in run["results"]]
     counts = {c: codes.count(c) for c in set(codes)}
     ok = [t for c, t, _ in run["results"] if c == 200]

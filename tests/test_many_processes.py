@@ -13,33 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, free_port, wait_until_up
+from conftest import ROOT
 
 from bot.settings import Settings
 from bot.store import MIGRATIONS, ConversationStore
+from evals.servers import child_env, smebot_serve
 
 ARTIFACTS = ROOT / "test-artifacts"
-SMEBOT = Path(sys.executable).with_name("smebot")
-
-
-def child_env(**settings: str) -> dict[str, str]:
-    """The environment of a process started here: this tree's code, no developer SMEBOT_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMEBOT_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    env.update({f"SMEBOT_{k.upper()}": v for k, v in settings.items()})
-    return env
 
 
 def run_together(script: str, args: list[list[str]], timeout: float = 120) -> list[dict]:
@@ -131,36 +118,6 @@ CLIENTS = 32
 TURNS_EACH = 4
 
 
-@contextmanager
-def smebot_serve(env: dict[str, str], workers: int = 1):
-    """`smebot serve` in its own process group on a free loopback port; its URL once every worker is up."""
-    import httpx
-
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="smebot-serve-", suffix=".log", delete=False)
-    proc = subprocess.Popen([str(SMEBOT), "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    logged = Path(log.name)
-
-    def ready() -> bool:
-        up = logged.read_text(errors="replace").count("Application startup complete") >= workers
-        return up and httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-
-    try:
-        wait_until_up(ready, proc, f"smebot serve --workers {workers}", timeout=300)
-        yield url, logged
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        log.close()
-
-
 async def converse(urls: list[str], conversation_id: str) -> tuple[list[dict], float]:
     """CLIENTS clients, each posting TURNS_EACH turns to one conversation, alternating servers."""
     import httpx
@@ -210,11 +167,11 @@ def servers(layout: str, index_settings, request):
     else:
         env, store = child_env(data_dir=data, rate_limit="none"), index_settings.conversation_db  # the data dir's own store
     if layout == "one server, --workers 2":
-        with smebot_serve(env, workers=2) as (a, log_a):
-            yield [a], [log_a], store
+        with smebot_serve(env, workers=2) as a:
+            yield [a.url], [a.log], store
         return
-    with smebot_serve(env) as (a, log_a), smebot_serve(env) as (b, log_b):
-        yield [a, b], [log_a, log_b], store
+    with smebot_serve(env) as a, smebot_serve(env) as b:
+        yield [a.url, b.url], [a.log, b.log], store
 
 
 @pytest.mark.slow

@@ -267,62 +267,52 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
 COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間"}
 
 
-_INDUSTRY_WORD = {"manufacturing_etc": "製造業", "wholesale": "卸売業", "service": "サービス業", "retail": "小売業"}
-
-
 def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     """「従業員20人の小売業です。中小企業にあたりますか？」: the common rules decide, from the facts the
-    owner gave (bot/core/rules.py); without enough facts, the rule itself, and where to ask."""
+    owner gave (bot/core/rules.py): the verdict; over the employee line with the capital unknown, the
+    capital that would decide; without enough facts, the thresholds by industry. Each cited to the rule."""
     from .rules import get_table, size_class, yen_ja
 
+    table = get_table()
     owner = plan.intent.owner or {}
     verdict = size_class(owner) if owner else None
-    sections = get_table().sections
-    if verdict is not None and verdict.size in ("sme", "small", "large") and not verdict.may_be_small:
-        rule = lib.rules_passage(verdict.section)
-        if rule is not None:
-            cites = plan.cite(rule)
-            key = "direct.size_verdict_large" if verdict.size == "large" else "direct.size_verdict"
-            values = {"owner": _owner_term(owner, verdict), "size": Term(f"size.{'sme' if verdict.size == 'large' else verdict.size}")}
-            plan.direct = Say(key, values, cites)
-            word = _INDUSTRY_WORD.get(verdict.industry or "", "")
-            sentences = sentences_of(rule.chunk)
-            # the rule's sentence that gives the owner's industry its thresholds
-            said = next((x for x in sentences if word and word in x and ("以下" in x)), None) if verdict.section == sections["sme"] else (sentences[0] if sentences else None)
-            if said:
-                plan.points.append(Say("point.size_rule", {"quote": quote_of(said, lib.tokenizer)}, cites))
-            plan.next_step = _desk(plan, lib, None)
-            return plan
-    rule = lib.rules_passage(sections["sme"])
+    settled = verdict is not None and verdict.size in ("sme", "small", "large") and not verdict.may_be_small
+    rule = lib.rules_passage(verdict.section if settled else table.sections["sme"])
     sentences = sentences_of(rule.chunk) if rule is not None else []
     if not sentences:
         return _not_stated(plan, lib, None)
     cites = plan.cite(rule)
-    group = get_table().group_of(owner.get("industry"))
+    plan.next_step = _desk(plan, lib, None)
+    group = table.group_of(owner.get("industry"))
+
+    def quote(sentence: str | None, where: list[int] = cites) -> None:
+        if sentence:
+            plan.points.append(Say("point.size_rule", {"quote": quote_of(sentence, lib.tokenizer)}, where))
+
+    def thresholds() -> str | None:  # the rule's sentence giving the owner's industry its limits
+        return next((x for x in sentences if group is not None and group.name in x and "以下" in x), None)
+
+    if settled:
+        size = "sme" if verdict.size == "large" else verdict.size
+        key = "direct.size_verdict_large" if verdict.size == "large" else "direct.size_verdict"
+        plan.direct = Say(key, {"owner": _owner_term(owner, verdict.basis), "size": Term(f"size.{size}")}, cites)
+        quote(thresholds() if verdict.section == table.sections["sme"] else sentences[0])
+        return plan
     employees = owner.get("employees")
     if group is not None and isinstance(employees, int) and employees > group.sme_employees and owner.get("capital") is None:
-        # over the employee line: the capital decides (either one is enough)
-        word = _INDUSTRY_WORD.get(group.key, "")
-        said = next((x for x in sentences if word and word in x and "以下" in x), None)
-        owner_term = Term("owner.employees", {"employees": employees, "capital": "", "industry": Term(f"industry.{owner.get('industry') or 'other'}")})
+        # over the employee line: the capital decides (meeting either one is enough)
         capital = Bi(yen_ja(group.sme_capital), f"JPY {group.sme_capital // 1_000_000:,} million")
-        plan.direct = Say("direct.size_by_capital", {"owner": owner_term, "capital": capital}, cites)
-        if said:
-            plan.points.append(Say("point.size_rule", {"quote": quote_of(said, lib.tokenizer)}, cites))
-        either = next((x for x in sentences if "どちらか一方" in x), None)
-        if either:
-            plan.points.append(Say("point.size_rule", {"quote": quote_of(either, lib.tokenizer)}, cites))
-        plan.next_step = _desk(plan, lib, None)
+        plan.direct = Say("direct.size_by_capital", {"owner": _owner_term(owner, "employees"), "capital": capital}, cites)
+        quote(thresholds())
+        quote(next((x for x in sentences if "どちらか一方" in x), None))
         return plan
     plan.direct = Say("direct.size_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites)
     for x in sentences[1:]:  # the thresholds by industry, and that meeting one of the two is enough
         if "以下です" in x or "どちらか一方" in x:
-            plan.points.append(Say("point.size_rule", {"quote": quote_of(x, lib.tokenizer)}, cites))
-    small = lib.rules_passage(sections["small"])
-    small_sentences = sentences_of(small.chunk) if small is not None else []
-    if small_sentences:
-        plan.points.append(Say("point.size_rule", {"quote": quote_of(small_sentences[0], lib.tokenizer)}, plan.cite(small)))
-    plan.next_step = _desk(plan, lib, None)
+            quote(x)
+    small = lib.rules_passage(table.sections["small"])
+    if small is not None:
+        quote(next(iter(sentences_of(small.chunk)), None), plan.cite(small))
     return plan
 
 
@@ -380,7 +370,7 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
             cites = rule + plan.cite(_passage_for(lib, record, rate.ja, "助成率・上限"))
             values = {
                 "program": name, "value": _bi(rate), "year": year, "size": Term(f"size.{size}"),
-                "owner": _owner_term(owner, verdict),
+                "owner": _owner_term(owner, verdict.basis),
             }
             return Say("direct.rate_for_owner", values, cites)
         plain = [r for r in record.subsidy_rate if r.condition is None]
@@ -693,15 +683,15 @@ def _program_say(
     if kind == "upper_limit" and rate is not None and rate.size != "any" and rate_at is not None:
         rule = plan.cite(lib.rules_passage(verdict.section))
         cites += [n for n in rule + plan.cite(rate_at) if n not in cites]
-        values.update(rate=_bi(rate), size=Term(f"size.{size}"), owner=_owner_term(owner or {}, verdict))
+        values.update(rate=_bi(rate), size=Term(f"size.{size}"), owner=_owner_term(owner or {}, verdict.basis))
         kind = "upper_limit_rate"
     return Say(f"program.{kind}", values, cites)
 
 
-def _owner_term(owner: dict[str, Any], verdict: Any) -> Term:
-    """The owner as the size rule saw them: 従業員10人の製造業, 資本金3,000万円の小売業."""
+def _owner_term(owner: dict[str, Any], basis: str) -> Term:
+    """The owner as the size rule saw them (`basis`: the fact that decided): 従業員10人の製造業, 資本金3,000万円の小売業."""
     return Term(
-        "owner.employees" if "employees" in str(verdict.basis) and owner.get("employees") else "owner.capital",
+        "owner.employees" if "employees" in str(basis) and owner.get("employees") else "owner.capital",
         {"employees": owner.get("employees", ""), "capital": f"{owner.get('capital', 0):,}",
          "industry": Term(f"industry.{owner.get('industry') or 'other'}")},
     )
