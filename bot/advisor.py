@@ -34,6 +34,7 @@ from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
 from .store import SLACK, WEB, Conversation, ConversationStore, StoreUnavailable, Turn, UnknownConversation
 from .terms import get_term_map
+from .text import sentence_pieces
 from .tokenize import get_tokenizer
 from .vectorstore import noting_parts_down
 
@@ -57,11 +58,6 @@ class Filters:
 
 def _direction_of(answer: Answer) -> str | None:
     return answer.citations[0].result.chunk.direction if answer.citations else None
-
-
-def sentences(text: str) -> list[str]:
-    """The text in pieces that join back to it: each sentence with what follows it up to the next."""
-    return [p for p in re.split(r"(?<=[。！？!?\n])|(?<=\. )", text) if p]
 
 
 class BadRequest(ValueError):
@@ -251,7 +247,7 @@ class Advisor:
         _still_wanted(gone)
         answer = self._record(conv, question, answer, resolved)
         if on_delta:  # only now, checked and redacted: nothing streams that the answer then drops
-            for piece in sentences(answer.answer) if answer.mode == "llm" else [answer.answer]:
+            for piece in sentence_pieces(answer.answer) if answer.mode == "llm" else [answer.answer]:
                 on_delta(piece)
         return answer
 

@@ -72,6 +72,11 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def sentence_pieces(text: str) -> list[str]:
+    """The text in pieces that join back to it exactly (for streaming): each sentence with what follows it."""
+    return [p for p in re.split(r"(?<=[。！？!?\n])|(?<=\. )", text) if p]
+
+
 def ends_sentence(text: str) -> bool:
     text = text.rstrip()
     return bool(text) and (text[-1] in "。！？!?" or (len(text) > 1 and text[-1] in "」』）)" and text[-2] in "。！？"))
