@@ -304,3 +304,12 @@ def test_a_desk_asked_for_without_a_program_is_a_consultation_service_not_a_subs
     answer = advisor.ask("最近取引先を装った怪しいメールが届くようになり、セキュリティ対策について相談できる窓口があれば教えてください。")
     assert answer.programs and "Tcyss" in answer.programs[0]["name"]
     assert "相談窓口" in answer.answer.split("。")[0]
+
+
+@pytest.mark.parametrize("question", ["娘に会社を継がせたいけど、誰に相談すればいい？",
+                                      "Who do I talk to about passing my business to my daughter?"])
+def test_whom_to_ask_about_a_measure_is_its_consultation_desk(advisor, question):
+    """Only policy passages match; the measure they describe has several programs: its desk answers."""
+    answer = advisor.ask(question)
+    assert answer.stated and answer.programs and "事業承継・引継ぎ支援センター" in answer.programs[0]["name"]
+    assert "引継ぎ支援センター" in answer.answer.split("[1]")[0] or "Handover Support Center" in answer.answer.split("[1]")[0]

@@ -904,9 +904,11 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
         return candidates[0]
     for r in results[:2]:
         if role_of(r.chunk) == "measure":
-            guides = lib.program_guides(measure_label(r.chunk))
-            if len(guides) == 1 and guides[0].chunk.program in lib.records:
-                return lib.records[guides[0].chunk.program]
+            records = [lib.records[g.chunk.program] for g in lib.program_guides(measure_label(r.chunk)) if g.chunk.program in lib.records]
+            if intent.asks == "contact":  # 「誰に相談すれば」: the measure's consultation service, if it has one
+                records = [c for c in records if c.kind == "consultation"] or records
+            if len(records) == 1:
+                return records[0]
     return None
 
 
