@@ -33,7 +33,7 @@ TABLE = [
     ("中古の機械も対象になりますか", "ja", "covered_costs", [], True),
     ("設備投資の補助金はいつ申し込めますか", "ja", "application_period", [], False),
     ("従業員20人の小売業です。中小企業にあたりますか？", "ja", "company_size", [], True),
-    ("カスハラの奨励金って、もう一回もらえる？", "ja", "multiple_applications", [], True),
+    ("カスハラの奨励金って、もう一回もらえる？", "ja", "multiple_applications", ["カスタマーハラスメント防止対策"], True),
     ("Who do I talk to about passing my business to my daughter?", "en", "contact", [], False),
     ("We are a retailer with 60 employees. Do we count as an SME?", "en", "company_size", [], True),
     ("デジタルツールの補助、パソコンも買える？", "ja", "covered_costs", [], False),
