@@ -21,6 +21,7 @@ from .agent import AgentError, Brief, LLMUnavailable, OnDelta, PolicyAgent, cond
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .core.intent import DIRECTIONS, Intent, language_of, understand
 from .core.library import Library
+from .core.not_covered import not_covered_plan, note_others
 from .core.plan import AnswerPlan, not_stated_plan, plan_answer
 from .core.profile import merge as merge_facts
 from .core.profile import owner_facts
@@ -375,6 +376,7 @@ class Advisor:
             mode="llm",
             programs=[card(r, plan.intent.language) for r in plan.programs],
             stated=plan.stated,
+            answer_kind=plan.answer_kind(),
         )
         answer.intent = plan.intent.to_dict()
         return answer
@@ -427,7 +429,7 @@ class Advisor:
         conv.state.pop("check_offer", None)
         conv.state["diagnose"] = {"sheet": sheet.id, "scores": []}
         text, choices = question_text(sheet, 0)
-        return Answer(f"{sheet.intro}\n\n{text}", [], refused=False, choices=choices)
+        return Answer(f"{sheet.intro}\n\n{text}", [], refused=False, choices=choices, answer_kind="check")
 
     def _check_turn(self, question: str, conv: Conversation) -> Answer | None:
         """A turn that belongs to a check sheet (offer, question, result, or its follow-up); else None."""
@@ -437,16 +439,16 @@ class Advisor:
             sheet = sheets[running["sheet"]]
             if is_stop(question):
                 conv.state.pop("diagnose")
-                return Answer(message("check.stopped", "ja"), [], refused=False)
+                return Answer(message("check.stopped", "ja"), [], refused=False, answer_kind="check")
             index = len(running["scores"])
             score = sheet.pick(index, question)
             if score is None:
                 text, choices = question_text(sheet, index)
-                return Answer(f"{message('check.number_please', 'ja')}\n\n{text}", [], refused=False, choices=choices)
+                return Answer(f"{message('check.number_please', 'ja')}\n\n{text}", [], refused=False, choices=choices, answer_kind="check")
             running["scores"].append(score)
             if len(running["scores"]) < len(sheet.questions):
                 text, choices = question_text(sheet, len(running["scores"]))
-                return Answer(text, [], refused=False, choices=choices)
+                return Answer(text, [], refused=False, choices=choices, answer_kind="check")
             conv.state.pop("diagnose")
             total = sum(running["scores"])
             band = sheet.band_for(total)
@@ -466,7 +468,7 @@ class Advisor:
             conv.state["check_offer"] = {"sheet": sheet.id, "question": question}
             choices = [{"n": 1, "label": message("check.offer.yes", "ja")}, {"n": 2, "label": message("check.offer.no", "ja")}]
             text = message("check.offer", "ja", title=sheet.title, count=len(sheet.questions))
-            return Answer(text, [], refused=False, choices=choices)
+            return Answer(text, [], refused=False, choices=choices, answer_kind="check")
         return None
 
     def _check_result(self, sheet: CheckSheet, total: int, head: bool) -> Answer:
@@ -492,7 +494,7 @@ class Advisor:
         if support:
             lines += ["", message("check.support_head", "ja")] + support
         lines += ["", message("check.disclaimer", "ja")]
-        return Answer("\n".join(lines), citations, refused=False)
+        return Answer("\n".join(lines), citations, refused=False, answer_kind="check")
 
     def _turn(
         self, question: str, conv: Conversation, on_delta: OnDelta | None = None, filters: Filters | None = None
@@ -518,19 +520,20 @@ class Advisor:
             if owner.get("industry_word"):
                 conv.profile["industry"] = owner["industry_word"]
         library = self.library
-        intent = understand(question, conv.state, names=library.names, tokens=tokens, matches=matches, owner=owner)
+        intent = understand(
+            question, conv.state, names=library.names, tokens=tokens, matches=matches, owner=owner, directory=library.directory
+        )
         if intent.act == "clarify":
             conv.state["clarify"] = {"query": question, "language": intent.language}
             return self._clarify(intent), question
         conv.state.pop("clarify", None)
-        if intent.act in ("ask", "follow_up"):  # 「明日の天気どう？」 after a subsidy answer is no follow-up
-            topic = guard.off_topic(question)
-            # An everyday word does not outweigh two distinct SME measures named in the same
-            # question (株価 in "事業承継の株式評価で株価の決め方を知りたい").
-            # a follow-up's programs are the conversation's, not named in the question: they do not count
-            named = intent.programs if intent.act == "ask" else []
-            if topic and not named and len({m.entry.id for m in matches if m.entry.direction}) < 2:
-                return self._refuse(question, "out_of_scope", topic=topic), question
+        if intent.topic == "off_topic":
+            return self._refuse(question, "out_of_scope", intent=intent, topic=intent.off_topic), question
+        if intent.not_covered:  # a program, law or desk the documents do not hold: name it, who runs it, where to ask
+            plan = not_covered_plan(intent, library)
+            answer = self._answer(plan)
+            self._remember(conv, intent, plan, answer, filters)
+            return answer, intent.query
         if intent.act == "follow_up" and conv.turns and self.llm is not None:
             history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
             condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout), stream=self.settings.llm_stream)
@@ -556,6 +559,8 @@ class Advisor:
         plan = plan_answer(intent, results, library, guides=filters.kind != "policy")
         if plan.refused:
             return self._refuse(question, plan.reason or "not_found", intent=intent), intent.query
+        if intent.other_programs:
+            note_others(plan, library)
         answer = None
         fallback = None
         if self.llm is not None:  # the model words the plan the core chose; checked, or not used
@@ -568,9 +573,14 @@ class Advisor:
             fallback = "unavailable"
         if answer is None:
             answer = self._answer(plan, fallback)
-        programs = [r.name for r in plan.programs]
-        lead = plan.lead
         answer.intent = intent.to_dict()
+        self._remember(conv, intent, plan, answer, filters)
+        return answer, intent.query
+
+    @staticmethod
+    def _remember(conv: Conversation, intent: Intent, plan: AnswerPlan, answer: Answer, filters: Filters) -> None:
+        """What the next turn of this conversation leans on: the topic, the programs, the passages shown."""
+        programs = [r.name for r in plan.programs]
         shown = [c.result.chunk.id for c in answer.citations]
         previous = conv.state.get("last") or {}
         conv.state["last"] = {
@@ -580,12 +590,12 @@ class Advisor:
             "programs": programs or previous.get("programs", []) if intent.act == "follow_up" else programs,
             "shown_programs": programs + (previous.get("shown_programs", []) if intent.act == "more" else []),
             "asks": intent.asks,
-            "lead": lead,
+            "lead": plan.lead,
             "language": intent.language,
             "shown": shown,
             "cited": shown + [i for i in intent.exclude if i not in shown],
+            "other_programs": list(intent.other_programs),
         }
-        return answer, intent.query
 
     def _answer(self, plan: AnswerPlan, fallback: str | None = None) -> Answer:
         """The plan, worded in its language; the contract's programs and intent beside the text."""
@@ -600,6 +610,7 @@ class Advisor:
             fallback=fallback,
             programs=[card(r, plan.intent.language) for r in plan.programs],
             stated=plan.stated,
+            answer_kind=plan.answer_kind(),
         )
         answer.intent = plan.intent.to_dict()
         return answer
@@ -625,7 +636,7 @@ class Advisor:
             text = message("refusal.too_long", language, limit=f"{values.get('limit', 0):,}")
         else:
             text = message(f"refusal.{reason}", language)
-        answer = Answer(text, [], refused=True, reason=reason, stated=reason not in ("not_found", "no_more"))
+        answer = Answer(text, [], refused=True, reason=reason, stated=reason not in ("not_found", "no_more"), answer_kind="refused")
         if intent is not None:
             answer.intent = intent.to_dict()
         return answer
@@ -638,7 +649,7 @@ class Advisor:
         ]
         lines = [message("clarify.question", intent.language)]
         lines += [message("clarify.choice", intent.language, n=c["n"], marker="" if english else c["direction"], label=c["label"]).replace("  ", " ") for c in choices]
-        answer = Answer("\n".join(lines), [], refused=False, choices=choices)
+        answer = Answer("\n".join(lines), [], refused=False, choices=choices, answer_kind="clarify")
         answer.intent = intent.to_dict()
         return answer
 

@@ -97,6 +97,8 @@ class Answer:
     intent: dict[str, Any] = field(default_factory=dict)  # what was understood (bot.core.intent.Intent)
     degraded: bool = False  # made without a part that is down (BM25 only while the vector store is unreachable)
     stated: bool = True  # False when the documents do not state what was asked
+    # fact, not_stated, not_covered, support, definition, clarify, refused, check (../shared/CONTRACT.md)
+    answer_kind: str = "fact"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,4 +116,5 @@ class Answer:
             "intent": self.intent,
             "degraded": self.degraded,
             "stated": self.stated,
+            "answer_kind": self.answer_kind,
         }

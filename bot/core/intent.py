@@ -26,7 +26,9 @@ from typing import Any, Iterable
 
 import yaml
 
+from ..guard import off_topic
 from ..text import compact, normalize
+from .directory import Directory, unknown_names_in
 
 ASKS_PATH = Path(__file__).resolve().parents[1] / "data" / "asks.yaml"
 
@@ -90,6 +92,18 @@ class Intent:
     lead: str | None = None  # a restatement keeps what led the answer it restates: "programs" or "measure"
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
+    slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
+    other_programs: list[str] = field(default_factory=list)  # named, not in the documents (directory entries first)
+    unknown_programs: list[str] = field(default_factory=list)  # of those, the ones the directory does not know either
+    topic: str = "general"  # ①–⑤, "general", or "off_topic"
+    off_topic: str | None = None  # the everyday topic asked about, when it is one (天気, 株式投資)
+
+    about_other: bool = False  # what the question asks is about one of `other_programs` (not only the owner's situation)
+
+    @property
+    def not_covered(self) -> bool:
+        """The question is about something the documents do not hold (and names nothing they do)."""
+        return self.about_other and not self.programs and self.act in ("ask", "follow_up")
 
     @property
     def english(self) -> bool:
@@ -105,6 +119,8 @@ class Intent:
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's `intent` field."""
+        named = [{"name": n, "status": "in_documents"} for n in self.programs]
+        named += [{"name": n, "status": "unknown" if n in self.unknown_programs else "not_in_documents"} for n in self.other_programs]
         return {
             "language": self.language,
             "asks": self.asks,
@@ -114,6 +130,10 @@ class Intent:
             "condition": self.condition,
             "owner": dict(self.owner),
             "act": self.act,
+            "topic": self.topic,
+            "slot_confidence": round(self.slot_confidence, 2),
+            "other_programs": list(self.other_programs),
+            "named": named,
         }
 
 
@@ -132,6 +152,9 @@ class _Vocabulary:
     evidence_alone: frozenset[str]  # slots whose evidence word answers by itself
     money: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     fields: dict[str, str | None]
+    cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
+    slot_compounds: tuple[str, ...]
+    program_name_generic: tuple[str, ...]
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -170,6 +193,9 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         money=entries({"money": data["money"]})["money"],
         evidence_alone=frozenset(name for name, spec in data["slots"].items() if spec.get("evidence_alone")),
         fields={name: (None if spec.get("field") in (None, "none") else spec["field"]) for name, spec in data["slots"].items()},
+        cost_items=entries({"cost_items": data.get("cost_items") or {}})["cost_items"],
+        slot_compounds=tuple(normalize(w) for w in data.get("slot_compounds") or []),
+        program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
     )
 
 
@@ -224,7 +250,7 @@ def is_yes_no(text: str) -> bool:
             if first and first[0] in v.yes_no_en and not any(w in v.wh_en for w in first[:3]):
                 return True
         return False
-    last = re.split(r"[。！!]", q.rstrip("?？ 　"))[-1] or q
+    last = question_part(q.rstrip("?？ 　")) or q  # the question, not the situation before it (〜なんだけど)
     if any(w in last for w in v.wh_ja):
         return False
     asked = q.rstrip(" 　").endswith(("?", "？"))
@@ -263,15 +289,96 @@ class ProgramNames:
                 found.append(name)
         return found
 
+    def phrases_in(self, text: str) -> list[str]:
+        """The words of `text` that name a program of the documents (its name, a part, an alias)."""
+        q = compact(text)
+        return [key for key, _ in self._parts if key in q]
+
 
 def asks_money(text: str) -> bool:
     """Whether the owner asks for money (費用の補助, help pay) rather than advice."""
     return bool(_matches({"money": vocabulary().money}, normalize(text)))
 
 
+# Where the owner's situation ends and the question begins: the last sentence, and in it what follows
+# 「〜けど」「〜ので」「〜が、」 (「人件費が上がってるんだけど、設備の補助金ってある？」 asks for support).
+_SENTENCE_END = re.compile(r"[。！!？?\n]+")
+_CLAUSE_BREAK = re.compile(r"(?:けど|けれど|けれども|ので(?!しょう|す|は)|のに(?!は)|んだが|んですが|ですが|ますが|たが|だが|が、|が,|て、|で、|し、|から、)")
+# A message that asks: a question form or a request; 「…困っています」 alone tells a situation.
+_ASKS_FORM = re.compile(
+    r"(\?|？|か$|か[。.!！]|ますか|ですか|でしょうか|ませんか|かな|かね|の$|のか|教えて|知りたい|ください|下さい|お願い|"
+    r"ほしい|欲しい|たい$|たいです|たいんです|ある$|あります$|いる$|いますか|できる$|できます$|使える$|もらえる$|いい$|だっけ|って$|は$|とは$)"
+)
+SLOT_SURE = 0.5  # below this, the question is answered at the level the owner asked (the program, the support)
+SLOT_CONFIDENCE = {
+    "situation": 0.55,  # the slot's word sits in the owner's situation (a sentence that asks nothing), not in the question
+    "compound": 0.45,  # the slot's word is part of a longer noun (取引条件, 請求金額)
+    "no_program": 0.3,  # a program's detail with no program named, carried or asked for
+    "no_question": 0.3,  # the message tells a situation and asks nothing in so many words
+}
+# slots that only a program has; the others (contact, hours, fee, definition) make sense of a desk or a word
+_PROGRAM_ONLY = {"covered_costs", "eligibility", "upper_limit", "lower_limit", "rate", "prerequisites", "documents",
+                 "review_time", "application_period", "how_to_apply", "multiple_applications", "payment_timing"}
+
+
+def question_part(text: str) -> str:
+    """The part of a message that asks: its last sentence, after the last 〜けど・〜ので."""
+    q = normalize(text).strip()
+    sentences = [s for s in _SENTENCE_END.split(q) if s.strip()]
+    last = sentences[-1] if sentences else q
+    clauses = [c for c in _CLAUSE_BREAK.split(last) if c.strip()]
+    return clauses[-1] if clauses else last
+
+
+def _sentence_with(q: str, word: str) -> str:
+    """The clause of `q` (normalized) holding `word`: the part between the breaks around it."""
+    at = q.find(word)
+    if at < 0:
+        return q
+    pieces = [m.end() for m in _SENTENCE_END.finditer(q[:at])] + [m.end() for m in _CLAUSE_BREAK.finditer(q[:at])]
+    start = max(pieces, default=0)
+    ends = [m.start() for m in _SENTENCE_END.finditer(q, at)] + [m.end() for m in _CLAUSE_BREAK.finditer(q, at)]
+    end = min(ends, default=len(q))
+    tail = _SENTENCE_END.match(q, end)
+    return q[start:tail.end() if tail else end]
+
+
+def asks_something(text: str) -> bool:
+    """Whether the message asks (a question form or a request) rather than only telling a situation."""
+    q = normalize(text).strip().rstrip("。.!！ 　")
+    return bool(_ASKS_FORM.search(q)) or language_of(text) == "en" and bool(re.search(r"\?|^(what|how|who|where|when|which|can|could|is|are|do|does|will|please)\b", q))
+
+
+def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -> float:
+    """How surely `trigger` makes the message ask `slot` (1.0 sure; below SLOT_SURE, it is the owner's situation)."""
+    v = vocabulary()
+    q = normalize(text)
+    t = normalize(trigger).strip("?？!！。 ")
+    confidence = 1.0
+    asked = question_part(text)
+    if t and t not in asked and t in q and not asks_something(_sentence_with(q, t)):
+        confidence -= SLOT_CONFIDENCE["situation"]
+    at = q.find(t)
+    # a noun (条件, 金額) inside a longer noun; verbs (使える) and phrases are not checked
+    if at > 0 and re.fullmatch(r"[一-龥ァ-ヴー]+", t) and re.match(r"[一-龥ァ-ヴー]", q[at - 1]):
+        if not any(c in q and t in c for c in v.slot_compounds):
+            confidence -= SLOT_CONFIDENCE["compound"]
+    if slot in _PROGRAM_ONLY and not program_talk:
+        confidence -= SLOT_CONFIDENCE["no_program"]
+    if not asks_something(text):
+        confidence -= SLOT_CONFIDENCE["no_question"]
+    return max(0.0, min(1.0, confidence))
+
+
 def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str]]:
     """What is asked, and the words that said so. `program_context`: the last turn was about a program
     (「それって使えるの？」 then asks about that program)."""
+    asks, triggers, _ = detect_asks_surely(text, has_program=has_program, program_context=program_context, yes_no=yes_no)
+    return asks, triggers
+
+
+def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
+    """What is asked, the words that said so, and how sure that is (see slot_confidence)."""
     v = vocabulary()
     q = normalize(text)
     slots = _matches(v.slots, q)
@@ -282,12 +389,27 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
     docs = _matches(v.documents, q)
     if docs and (not slots or not program_talk):
         name, hit = docs[0]
-        return f"doc:{name}", [hit]
+        return f"doc:{name}", [hit], 1.0
     if slots:
-        name, hit = slots[0]
-        # 「相談窓口はありますか」 in a question about what support exists still wants the desk
-        return name, [hit]
-    return "support", []
+        # the first slot whose word the question itself asks; a word of the owner's situation gives way
+        scored = [(name, hit, slot_confidence(text, name, hit, program_talk=program_talk or program_context)) for name, hit in slots]
+        name, hit, sure = next((s for s in scored if s[2] >= SLOT_SURE), scored[0])
+        if name == "eligibility" and yes_no:
+            item = cost_item_in(question_part(text))
+            if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
+                return "covered_costs", [hit, item], sure
+        return name, [hit], sure
+    return "support", [], 1.0
+
+
+def cost_item_in(text: str) -> str | None:
+    """A thing a subsidy may pay for, named in `text` (ハードウェア, a laptop)."""
+    q = normalize(text)
+    ja, en = vocabulary().cost_items
+    for item in ja:  # the thing itself, as the subject asked about: 「パソコンも」「ハードウェアは」, not 設備投資支援事業
+        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用)", q):
+            return item
+    return next((_phrase(p) for p in en if p.search(q)), None)
 
 
 CONDITION_STOP = {
@@ -382,6 +504,7 @@ def understand(
     tokens: list[str],
     matches: list,
     owner: dict[str, Any] | None = None,
+    directory: Directory | None = None,
 ) -> Intent:
     """The intent of one message. `state` is the conversation's state (its last answered turn,
     a pending clarifying question); `tokens` and `matches` are the message's Sudachi tokens and
@@ -391,15 +514,30 @@ def understand(
     q = normalize(message)
     language = language_of(message)
     named = names.named_in(message)
+    others = directory.named_in(message, known=names.phrases_in(message)) if directory is not None else []
+    unknown = unknown_names_in(message, known=[*names.phrases_in(message), *others, *_aliases_in(directory, others)],
+                               generic=vocabulary().program_name_generic)
+    if directory is not None:  # a program, law or scheme before an institution merely mentioned (商工会 in 持続化の質問)
+        others.sort(key=lambda n: directory.entries[n].kind == "institution")
+    asked_part = question_part(message)
+    about_other = bool(others or unknown) and (
+        asked_part == normalize(message).strip()
+        or bool(directory is not None and directory.named_in(asked_part, known=names.phrases_in(asked_part)))
+        or bool(unknown_names_in(asked_part, generic=vocabulary().program_name_generic))
+        or not (named or _points_elsewhere(asked_part))
+    )
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
-    asks, triggers = detect_asks(message, has_program=bool(named), program_context=carried, yes_no=yes_no)
+    asks, triggers, sure = detect_asks_surely(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
+    if asks in SLOTS and sure < SLOT_SURE:
+        asks = "support"  # the owner's situation, not the question: answer at the level they asked
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
     intent = Intent(
         text=message, language=language, asks=asks, programs=named, yes_no=yes_no, money=asks_money(message), condition=condition,
-        owner=dict(owner or {}), query=message, triggers=triggers,
+        owner=dict(owner or {}), query=message, triggers=triggers, slot_confidence=sure,
+        other_programs=[*others, *unknown], unknown_programs=unknown, topic=_topic_of(matches), about_other=about_other,
     )
 
     pending = state.get("clarify")
@@ -435,7 +573,7 @@ def understand(
             return intent
         new_topic = _specific_directions(matches) - {last.get("direction")}
         leans = bool(_FOLLOW_MARK.search(q)) or not _specific_directions(matches) or (asks in SLOTS and not named)
-        if not new_topic and not named and leans:
+        if not new_topic and not named and not intent.other_programs and leans:
             intent.act = "follow_up"
             intent.direction = last.get("direction")
             intent.programs = list(last.get("programs", []))[:1]
@@ -445,9 +583,77 @@ def understand(
             intent.query = " ".join(p for p in (last["query"], industry, message) if p)
             if last.get("language") == "en" and language == "ja" and not re.search(r"[ぁ-んァ-ン一-龥]", message):
                 intent.language = "en"
+            intent.topic = last.get("direction") or intent.topic
+            _mark_off_topic(intent, message, matches, named=[])  # 「明日の天気どう？」 after a subsidy answer is no follow-up
             return intent
 
+    _mark_off_topic(intent, message, matches, named=named)
+    if intent.topic == "off_topic":
+        return intent
     trade = [intent.owner["industry_word"]] if intent.owner.get("industry_word") else []
-    if asks == "support" and not named and is_broad(message, tokens, matches, trade):
+    if asks == "support" and not named and not intent.other_programs and is_broad(message, tokens, matches, trade):
         intent.act = "clarify"
+    elif asks == "definition" and (named or intent.other_programs) and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory):
+        intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
+    elif asks == "support" and intent.act == "ask" and (intent.about_other or names.named_in(question_part(message))):
+        intent.asks = "overview"  # 「事業承継税制について教えて」: the program itself
     return intent
+
+
+def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, directory: Any) -> bool:
+    """Whether 「〇〇って何？」 asks about the program named (not 「持続化の正社員って何？」)."""
+    term = compact(term_asked(message) or "").lower()
+    if not term:
+        return True
+    words = [compact(p).lower() for p in programs]
+    words += [k for k in names.phrases_in(message)]
+    if directory is not None:
+        words += [compact(a).lower() for p in programs if p in directory.entries for a in directory.entries[p].aliases]
+    return any(w and (w in term or term in w) for w in words)
+
+
+_TERM = re.compile(r"([^\s、。,.!?！？「」『』]+?)」?(?:って|とは|の意味|という言葉|ってなに|ってなん)")
+
+
+def term_asked(text: str) -> str | None:
+    """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
+    m = _TERM.search(text)
+    if m:
+        return m.group(1).lstrip("「『")
+    m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())
+    return m.group(1) if m else None
+
+
+_ELSEWHERE = re.compile(r"他に|ほかに|他の|ほかの|別の|以外|代わりに|other than|instead|else")
+
+
+def _points_elsewhere(text: str) -> bool:
+    """Whether the question turns from what the owner named to something else: 「公庫だけじゃ足りない。他にどこで借りれば？」,
+    or asks about some program of its own kind (「…けど、使える補助金ある？」)."""
+    return bool(_ELSEWHERE.search(text) or _PROGRAM_WORDS.search(text))
+
+
+def _topic_of(matches: list) -> str:
+    """The direction the message's own words point to (the one most of its terms belong to), or general."""
+    counts: dict[str, int] = {}
+    for m in matches:
+        if m.entry.direction:
+            counts[m.entry.direction] = counts.get(m.entry.direction, 0) + 1
+    return max(counts, key=lambda d: (counts[d], -CIRCLED.find(d))) if counts else "general"
+
+
+def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str]) -> None:
+    """An everyday question (天気, 株価) outside SME support: off topic, unless it names a program, or
+    two distinct SME measures outweigh the everyday word (株価 in 事業承継の株式評価で株価の決め方)."""
+    if named or intent.other_programs:
+        return
+    everyday = off_topic(message)
+    if everyday and len({m.entry.id for m in matches if m.entry.direction}) < 2:
+        intent.off_topic = everyday
+        intent.topic = "off_topic"
+
+
+def _aliases_in(directory: Any, names: list[str]) -> list[str]:
+    if directory is None:
+        return []
+    return [a for n in names if n in directory.entries for a in directory.entries[n].aliases]

@@ -10,8 +10,9 @@ from pathlib import Path
 import yaml
 
 from ..models import Chunk, SearchResult
-from ..retrieval import Retriever
+from ..retrieval import DIRECTORY_KIND, Retriever
 from ..tokenize import JapaneseTokenizer
+from .directory import Directory
 from .intent import ProgramNames
 from .passages import role_of
 from .programs import ProgramRecord
@@ -24,7 +25,9 @@ class Library:
         self.retriever = retriever
         self.tokenizer: JapaneseTokenizer = retriever.tokenizer
         self.records = records
-        chunks = retriever.index.chunks
+        # the directory's passages are cited by name only (bot/core/directory.py), never read as the documents' text
+        self._directory_chunks = {c.section.split(" > ")[-1]: c for c in retriever.index.chunks if c.kind == DIRECTORY_KIND}
+        chunks = [c for c in retriever.index.chunks if c.kind != DIRECTORY_KIND]
         self.chunks: list[Chunk] = list(chunks)
         self._by_program: dict[str, list[Chunk]] = {}
         for c in chunks:
@@ -46,6 +49,12 @@ class Library:
             if c.program and c.program not in names:
                 names[c.program] = tuple(c.aliases.split())
         self.names = ProgramNames(names.items())
+        self.directory = Directory.load(corpus_dir)
+
+    def directory_passage(self, name: str) -> SearchResult | None:
+        """The directory's passage on an entry, to cite when an answer names it."""
+        chunk = self._directory_chunks.get(name)
+        return SearchResult(chunk, 1.0) if chunk is not None else None
 
     def program_chunks(self, name: str) -> list[Chunk]:
         return self._by_program.get(name, [])
@@ -56,7 +65,7 @@ class Library:
         ranking = self.retriever.bm25(self.retriever.prepare(text), n, kind="guide")
         order: dict[str, int] = {}
         for i, _ in sorted(ranking.hits.items(), key=lambda x: x[1][0]):
-            name = self.chunks[i].program
+            name = self.retriever.index.chunks[i].program
             if name and name not in order:
                 order[name] = len(order) + 1
         return order

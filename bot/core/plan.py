@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
-from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
+from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field, term_asked
 from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
 
@@ -116,6 +116,19 @@ class AnswerPlan:
     choices: list[dict[str, Any]] = field(default_factory=list)
     guides: bool = True  # False: this turn keeps to the policy (kind=policy); no guide is cited
     lead: str | None = None  # what leads a support answer: "programs" or "measure"
+    kind: str | None = None  # the contract's answer_kind, when the planner decided it (see answer_kind)
+
+    def answer_kind(self) -> str:
+        """fact, not_stated, not_covered, support or definition (the contract's `answer_kind`)."""
+        if self.kind:
+            return self.kind
+        if not self.stated:
+            return "not_stated"
+        if self.intent.asks == "definition":
+            return "definition"
+        if self.intent.slot or self.intent.document_role or self.intent.asks in ("company_size", "overview"):
+            return "fact"
+        return "support"
 
     def cite(self, result: SearchResult | None) -> list[int]:
         """The citation number of a passage (added when new), as a list for `Say.cites`."""
@@ -871,6 +884,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     cites = plan.cite(SearchResult(chunk, 1.0))
     plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
     plan.next_step = _desk(plan, lib, record)
+    plan.kind = "fact"  # a detail of the named program, quoted from its guide
     _fiscal_note(plan, record)
     return plan
 
@@ -910,18 +924,6 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
             if len(records) == 1:
                 return records[0]
     return None
-
-
-_TERM = re.compile(r"([^\s、。,.!?！？「」『』]+?)」?(?:って|とは|の意味|という言葉|ってなに|ってなん)")
-
-
-def term_asked(text: str) -> str | None:
-    """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
-    m = _TERM.search(text)
-    if m:
-        return m.group(1).lstrip("「『")
-    m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())
-    return m.group(1) if m else None
 
 
 def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
@@ -969,8 +971,8 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
 def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
     """The answer to `intent` from `results`; `guides=False` keeps it to the policy document."""
     plan = AnswerPlan(intent, Say(""), guides=guides)
-    if intent.asks == "definition":
-        return _definition_plan(plan, lib, results)
+    if intent.asks == "definition" or (intent.asks == "overview" and term_asked(intent.text)):
+        return _definition_plan(plan, lib, results)  # 「事業承継ファンドって何？」: its guide's overview
     if intent.document_role:
         return _document_plan(plan, lib, results)
     if intent.asks == "company_size":

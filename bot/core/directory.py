@@ -1,0 +1,169 @@
+"""The programs, laws, schemes and institutions owners ask about that the documents do not cover.
+
+They are data: `corpus/directory/*.md`, whose front matter lists the entries (name, aliases and
+owners' nicknames, who runs each, its desk, phone and official page) and whose body has one
+`## name` section per entry, indexed like any passage so that an answer can cite it. Adding one is
+adding an entry to that file; no code names a program.
+
+`Directory.named_in` finds the entries a message names; `unknown_names_in` finds program-like
+names (〇〇補助金, 〇〇法) that neither the documents nor the directory know.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from ..text import compact, normalize
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_FOLDER = "directory"
+MIN_ALIAS_CHARS = 2
+
+
+@dataclass(frozen=True)
+class OtherProgram:
+    """One entry of the directory: something owners ask about that the documents do not hold."""
+
+    id: str
+    name: str
+    name_en: str | None
+    kind: str
+    aliases: tuple[str, ...]
+    runs: str
+    runs_en: str | None
+    desk: str
+    desk_en: str | None
+    phone: str | None
+    url: str | None
+    source: str  # the directory file, as the index names it (corpus/directory/...)
+    source_kind: str | None = None
+    mentioned_in: tuple[str, ...] = ()  # ids of guides whose text mentions it (a related program)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "name_en": self.name_en, "kind": self.kind, "runs": self.runs, "runs_en": self.runs_en,
+            "desk": self.desk, "desk_en": self.desk_en, "phone": self.phone, "url": self.url,
+        }
+
+
+def _entries(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    if not text.lstrip("\ufeff").startswith("---"):
+        return []
+    try:
+        front = yaml.safe_load(text.lstrip("\ufeff").split("---", 2)[1])
+    except (yaml.YAMLError, IndexError) as exc:
+        log.warning("%s: the directory's front matter cannot be read (%s)", path, exc)
+        return []
+    if not isinstance(front, dict) or front.get("kind") != "directory" or not isinstance(front.get("entries"), list):
+        return []
+    return [e for e in front["entries"] if isinstance(e, dict) and e.get("name")]
+
+
+def _text(value: Any) -> str | None:
+    return str(value).strip() if value not in (None, "") and str(value).strip() else None
+
+
+class Directory:
+    """The directory's entries, and the names owners use for them (longest first)."""
+
+    def __init__(self, entries: Iterable[OtherProgram] = ()) -> None:
+        self.entries: dict[str, OtherProgram] = {}
+        self._keys: list[tuple[str, str, bool]] = []  # (compacted alias, entry name, is ascii)
+        for entry in entries:
+            self.entries.setdefault(entry.name, entry)
+        for entry in self.entries.values():
+            for alias in dict.fromkeys([entry.name, *entry.aliases]):
+                key = compact(alias).lower()
+                if len(key) >= MIN_ALIAS_CHARS:
+                    self._keys.append((key, entry.name, key.isascii()))
+        self._keys.sort(key=lambda k: -len(k[0]))
+
+    @classmethod
+    def load(cls, corpus_dir: Path, sources: Iterable[str] = ()) -> "Directory":
+        """The entries of every `directory/*.md` under `corpus_dir` (and of the indexed `sources`)."""
+        paths = sorted((Path(corpus_dir) / DIRECTORY_FOLDER).glob("*.md")) if Path(corpus_dir).is_dir() else []
+        entries: list[OtherProgram] = []
+        for path in paths:
+            try:
+                source = str(path.relative_to(Path(corpus_dir).parent)) if Path(corpus_dir).is_absolute() else str(path)
+            except ValueError:
+                source = str(path)
+            for e in _entries(path):
+                aliases = tuple(str(a) for a in (e.get("aliases") or []) if isinstance(a, (str, int)) and str(a).strip())
+                entries.append(OtherProgram(
+                    id=str(e.get("id") or e["name"]), name=str(e["name"]).strip(), name_en=_text(e.get("name_en")),
+                    kind=str(e.get("kind") or "scheme"), aliases=aliases, runs=_text(e.get("runs")) or "",
+                    runs_en=_text(e.get("runs_en")), desk=_text(e.get("desk")) or "", desk_en=_text(e.get("desk_en")),
+                    phone=_text(e.get("phone")), url=_text(e.get("url")), source=source,
+                    source_kind=_text(e.get("source_kind")), mentioned_in=tuple(str(m) for m in e.get("mentioned_in") or []),
+                ))
+        return cls(entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def named_in(self, text: str, known: Iterable[str] = ()) -> list[str]:
+        """The entries `text` names, in the order they first appear; `known` are phrases already
+        taken by the documents' own program names (their spans are not read again)."""
+        flat = compact(text).lower()
+        for phrase in known:
+            key = compact(phrase).lower()
+            if key:
+                flat = flat.replace(key, "\0" * len(key))
+        found: dict[str, int] = {}
+        for key, name, ascii_key in self._keys:
+            start = 0
+            while True:
+                at = flat.find(key, start)
+                if at < 0:
+                    break
+                end = at + len(key)
+                # an ASCII alias is a word of its own (IPA, not 'ipad'); kana and kanji need no boundary
+                if ascii_key and ((at > 0 and flat[at - 1].isascii() and flat[at - 1].isalnum())
+                                  or (end < len(flat) and flat[end].isascii() and flat[end].isalnum())):
+                    start = at + 1
+                    continue
+                found.setdefault(name, at)
+                flat = flat[:at] + "\0" * len(key) + flat[end:]  # longest first: 下請法 is not read again inside 中小受託取引適正化法
+                break
+        return sorted(found, key=found.get)
+
+
+# 〇〇補助金, 〇〇助成金, 〇〇法: a name of its own before a program word, not 「設備の補助金」
+_PROGRAM_WORD = r"(?:補助金|助成金|給付金|交付金|支援金|奨励金|協力金|税制|共済|法)"
+_PROGRAM_NAME = re.compile(r"([ァ-ヴーa-z0-9一-龥・&]{2,24}?" + _PROGRAM_WORD + r")(?![ァ-ヴー一-龥])")
+_WORD_ENDS = ("方法", "手法", "用法", "文法", "違法", "合法", "不法", "製法", "寸法", "作法", "魔法", "療法", "立法", "司法", "何法", "どの法")
+
+
+def unknown_names_in(text: str, known: Iterable[str] = (), generic: Iterable[str] = ()) -> list[str]:
+    """Program-like names in `text` that neither the documents' programs nor the directory know.
+
+    A name counts only when something of its own is left once the `generic` words (設備, 投資, IT…)
+    are taken out of what comes before 補助金/助成金/法: 「雇用調整助成金」 is a name, 「設備投資補助金」 is not."""
+    q = normalize(text)
+    taken = [compact(k).lower() for k in known if k]
+    words = sorted({normalize(w) for w in generic if w}, key=len, reverse=True)
+    found: list[str] = []
+    for m in _PROGRAM_NAME.finditer(q):
+        name = m.group(1).lstrip("・")
+        if name.endswith(_WORD_ENDS):
+            continue
+        own = re.sub(_PROGRAM_WORD + "$", "", name)
+        for w in words:
+            own = own.replace(w, "")
+        if len(compact(own)) < 2 or re.fullmatch(r"[ぁ-ゖ・]*", own):
+            continue
+        key = compact(name).lower()
+        if any(key in t or t in key for t in taken):
+            continue
+        if name not in found:
+            found.append(name)
+    return found

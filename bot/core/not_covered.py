@@ -1,0 +1,98 @@
+"""The answer to a question about something the documents do not hold.
+
+「持続化補助金って商工会に入ってないと申請できない？」 is about a national subsidy the documents do not
+cover: the first sentence names it, says the documents do not cover it, and says who runs it and where
+to ask, cited to the directory (corpus/directory/). It never answers about another program instead.
+A name the directory does not know either (〇〇助成金) is named back as not in the documents, with the
+general SME desk to ask.
+"""
+
+from __future__ import annotations
+
+from .directory import OtherProgram
+from .intent import Intent
+from ..models import SearchResult
+from ..text import compact
+from .passages import sentences_of
+from .plan import AnswerPlan, Bi, Library, Name, Say, Term, _desk, quote_of
+
+MAX_OTHER_POINTS = 2  # further names of the same message, each its own line
+
+
+def _about(intent: Intent) -> Term | None:
+    """What was asked of it, when a slot was: 「上限額を含め」."""
+    if intent.slot and intent.slot not in ("definition", "contact"):
+        return Term(f"slot.{intent.slot}")
+    return None
+
+
+def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term | None) -> Say:
+    values = {
+        "name": Name(entry.name, entry.name_en),
+        "kind": Term(f"other_kind.{entry.kind}" if entry.kind in _KINDS else "other_kind.scheme"),
+        "runs": Bi(entry.runs, entry.runs_en),
+        "desk": Bi(entry.desk, entry.desk_en),
+        "phone": entry.phone or "",
+        "what": about,
+    }
+    key = "not_covered" + (".phone" if entry.phone else "") + (".about" if about is not None else "")
+    return Say(key, values, plan.cite(lib.directory_passage(entry.name)))
+
+
+_KINDS = ("subsidy", "loan", "certification", "law", "tax", "institution", "scheme", "insurance")
+
+
+def _related(plan: AnswerPlan, lib: Library, entry: OtherProgram) -> Say | None:
+    """Where a guide of the documents mentions it (the BCP subsidy accepts a plan certified as
+    事業継続力強化計画): that sentence, quoted and cited, as a point after the answer."""
+    key = compact(entry.name)
+    for record in lib.records.values():
+        if record.id not in entry.mentioned_in:
+            continue
+        for chunk in lib.program_chunks(record.name):
+            for sentence in sentences_of(chunk):
+                if key in compact(sentence):
+                    cites = plan.cite(SearchResult(chunk, 1.0))
+                    plan.add_program(record)
+                    return Say("point.related_mention", {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, lib.tokenizer)}, cites)
+    return None
+
+
+def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
+    """Name each thing asked about that the documents do not hold, who runs it, and where to ask."""
+    plan = AnswerPlan(intent, Say(""), stated=False)
+    plan.kind = "not_covered"
+    about = _about(intent)
+    says: list[Say] = []
+    first_entry: OtherProgram | None = None
+    for name in intent.other_programs:
+        entry = lib.directory.entries.get(name)
+        if entry is not None:
+            says.append(_entry_say(plan, lib, entry, about if not says else None))
+            first_entry = first_entry or entry
+        else:
+            key = "not_covered.unknown.about" if about is not None and not says else "not_covered.unknown"
+            says.append(Say(key, {"name": Name(name), "what": about}))
+    plan.direct = says[0]
+    plan.points = says[1 : 1 + MAX_OTHER_POINTS]
+    if first_entry is not None and first_entry.url:
+        plan.next_step = Say("next.official_page", {"url": first_entry.url}, [])
+    if first_entry is not None:
+        related = _related(plan, lib, first_entry)
+        if related is not None:
+            plan.points.append(related)
+    if first_entry is None:  # nobody named to ask: the general SME desk
+        plan.next_step = _desk(plan, lib, None)
+    return plan
+
+
+def note_others(plan: AnswerPlan, lib: Library) -> AnswerPlan:
+    """A question that names a program of the documents beside one they do not hold (「ものづくり補助金と
+    BCPの助成金って併用できる？」) is answered about the first; the other is named as not covered, with its desk."""
+    for name in plan.intent.other_programs[:MAX_OTHER_POINTS]:
+        entry = lib.directory.entries.get(name)
+        if entry is not None:
+            plan.points.append(_entry_say(plan, lib, entry, None))
+        else:
+            plan.points.append(Say("not_covered.unknown", {"name": Name(name), "what": None}))
+    return plan
