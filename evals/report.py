@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from .understanding import render_understanding
 from pathlib import Path
 
 # Method keys of evals.run.METHODS, in the order the report shows them
@@ -277,6 +278,9 @@ def _conversations(name: str, s: dict) -> list[str]:
 
 def _failures(name: str, s: dict) -> list[str]:
     f = s["failures"]
+    if s["kind"] == "understanding":  # the dev split's questions shown; the test split's ids and reasons only
+        rows = [f"- {x['id']} ({x['split']})" + (f" 「{x['question']}」" if "question" in x else "") + f": {x['why']}" for x in f]
+        return [f"### {name}", "", *(rows or ["None."]), ""]
     if s["kind"] == "conversations":
         rows = [f"- {x['id']} turn {x['turn']} 「{x['message']}」: {x['why']}" for x in f]
         return [f"### {name}", "", *(rows or ["None."]), ""]
@@ -336,6 +340,8 @@ def render(data: dict, images: list[tuple[str, str]] = ()) -> str:
     for name, s in sets.items():
         if s["kind"] == "conversations":
             out += _conversations(name, s)
+        if s["kind"] == "understanding":
+            out += render_understanding(name, s)
     out += ["## Failures", ""]
     for name, s in sets.items():
         out += _failures(name, s)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.settings import Settings
 
@@ -231,7 +232,7 @@ def git_commit() -> str | None:
 
 @dataclass
 class EvalReport:
-    sets: list[SetReport | FollowupReport]
+    sets: list[Any]  # SetReport, FollowupReport or UnderstandingReport
     index_chunks: int
     embedding_model: str
     recipe_chunks: int | None = None
@@ -346,9 +347,13 @@ def run_eval(
         recipe = QuickstartRecipe(settings.corpus_dir)
         if progress:
             progress("quickstart recipe (indexing)", 1, 1)
+    from .understanding import evaluate_understanding, load_owners
+
     reports = [
         evaluate_followups(advisor, path.stem, load_conversations(path), progress)
         if path.stem.startswith("followups")
+        else evaluate_understanding(advisor, path.stem, load_owners(path), progress)
+        if path.stem.startswith("owners")
         else evaluate_set(advisor, path.stem, load_set(path), recipe, progress=progress)
         for path in sets
     ]
