@@ -116,6 +116,9 @@ class LoadedIndex:
     collection: Any | None  # a VectorStore; None when the index was built without a dense model
     # the program records, by program name (empty for an index built before programs.json)
     programs: dict[str, ProgramRecord] = field(default_factory=dict)
+    # the directory's passages (what the documents do not cover, bot/core/directory.py): cited by name,
+    # outside BM25 and the vector store, so they change no search
+    directory: list[Chunk] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -141,4 +144,5 @@ def load_index(settings: Settings) -> LoadedIndex:
         collection = VectorStore(settings, manifest["collection"])
         collection.connect()
     programs = read_programs(gen_dir / "programs.json")
-    return LoadedIndex(manifest, chunks, bm25, collection, programs)
+    directory = read_chunks(gen_dir / "directory.jsonl") if (gen_dir / "directory.jsonl").exists() else []
+    return LoadedIndex(manifest, chunks, bm25, collection, programs, directory)

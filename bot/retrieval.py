@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from functools import lru_cache
 
 import numpy as np
@@ -24,7 +23,7 @@ from .tokenize import JapaneseTokenizer
 from .vectorstore import VectorStoreDown, note_down
 
 METHODS = ("bm25", "dense", "hybrid")
-DIRECTORY_KIND = "directory"  # passages of what the documents do not cover (bot/core/directory.py)
+DIRECTORY_KIND = "directory"  # passages of what the documents do not cover: kept beside the index, never searched
 # A guide passage's fused score is scaled by this when the question is about a measure, not a program.
 GUIDE_WEIGHT_FOR_POLICY_QUESTIONS = 0.6
 # What a program question asks about, and the guide sections that say it.
@@ -99,7 +98,6 @@ class Retriever:
         self.settings = settings
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
         self._masks: dict[tuple[str | None, str | None], np.ndarray] = {}
-        self._has_directory = any(c.kind == DIRECTORY_KIND for c in index.chunks)
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
         self._aliases = {c.program: c.aliases.split() for c in index.chunks if c.program and c.aliases}
@@ -146,17 +144,14 @@ class Retriever:
     # -- rankings ------------------------------------------------------------------------------
 
     def _mask(self, direction: str | None, kind: str | None) -> np.ndarray | None:
-        """BM25 weights that keep to a direction or kind; built once per filter, not per query.
-        Without a kind, the directory of what the documents do not cover is left out: its
-        passages are cited by name when a question names one of its entries, never found for a need."""
-        if direction is None and kind is None and not self._has_directory:
+        """BM25 weights that keep to a direction or kind; built once per filter, not per query."""
+        if direction is None and kind is None:
             return None
         key = (direction, kind)
         if key not in self._masks:
             self._masks[key] = np.array(
                 [
-                    (direction is None or c.direction == direction)
-                    and (c.kind == kind if kind is not None else c.kind != DIRECTORY_KIND)
+                    (direction is None or c.direction == direction) and (kind is None or c.kind == kind)
                     for c in self.index.chunks
                 ],
                 dtype=np.float32,
@@ -181,9 +176,7 @@ class Retriever:
         vector = self.embedder.embed_query(query.dense_text)
         if not np.any(vector):
             return Ranking()
-        where: dict[str, Any] = {k: v for k, v in (("direction", direction), ("kind", kind)) if v is not None}
-        if kind is None and self._has_directory:
-            where["kind"] = {"$ne": DIRECTORY_KIND}
+        where = {k: v for k, v in (("direction", direction), ("kind", kind)) if v is not None}
         if len(where) > 1:
             where = {"$and": [{k: v} for k, v in where.items()]}
         try:
@@ -232,10 +225,11 @@ class Retriever:
 
     def passages(self, ids: list[str]) -> list[SearchResult]:
         """Known passages again, in the given order (to restate an answer, e.g. in English)."""
+        directory = {c.id: c for c in self.index.directory}
         return [
-            SearchResult(self.index.chunks[self._position[i]], 1.0 - 0.01 * n)
+            SearchResult(self.index.chunks[self._position[i]] if i in self._position else directory[i], 1.0 - 0.01 * n)
             for n, i in enumerate(ids)
-            if i in self._position
+            if i in self._position or i in directory
         ]
 
     def overview(self, query: Query, direction: str, k: int) -> list[SearchResult]:

@@ -50,10 +50,8 @@ def predicted_slot(intent: dict[str, Any], answer_kind: str) -> str:
     if intent.get("topic") == "off_topic":
         return "off_topic"
     asks = intent.get("asks") or "support"
-    if asks in SLOTS or asks.startswith("doc:"):
+    if asks in SLOTS or asks.startswith("doc:") or asks == "overview":
         return asks
-    if intent.get("act") == "ask" and (intent.get("programs") or intent.get("other_programs")):
-        return "overview"  # a named program, no detail asked: what it is
     return "support"
 
 

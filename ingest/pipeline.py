@@ -30,6 +30,7 @@ from typing import Callable
 
 from bot.core.programs import ProgramRecord, write_programs
 from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, write_manifest
+from bot.retrieval import DIRECTORY_KIND
 from bot.models import Chunk
 from bot.settings import Settings
 
@@ -151,6 +152,8 @@ def ingest(
         old_dir = generation_dir(index_dir, old["generation"])
         if (old_dir / "chunks.jsonl").exists():
             old_chunks = {c.id: c for c in read_chunks(old_dir / "chunks.jsonl")}
+            if (old_dir / "directory.jsonl").exists():
+                old_chunks.update({c.id: c for c in read_chunks(old_dir / "directory.jsonl")})
         old_records = _read_records(old_dir / "programs.json")
 
     files_out: dict[str, dict] = {}
@@ -233,6 +236,9 @@ def ingest(
         report.seconds = time.perf_counter() - started
         return report  # the serving generation, if any, goes on serving
 
+    # the directory of what the documents do not cover is kept beside the index: cited, never searched
+    directory = [c for c in chunks if c.kind == DIRECTORY_KIND]
+    chunks = [c for c in chunks if c.kind != DIRECTORY_KIND]
     generation = (old["generation"] + 1) if old else 1
     new_dir = generation_dir(index_dir, generation)
     if new_dir.exists():
@@ -264,6 +270,7 @@ def ingest(
                 progress("store", min(start + 500, len(chunks)), len(chunks))
         _write_bm25(new_dir, chunks, progress)
         write_chunks(new_dir / "chunks.jsonl", chunks)
+        write_chunks(new_dir / "directory.jsonl", directory)
         write_programs(new_dir / "programs.json", records)
         manifest = {
             "generation": generation,

@@ -85,6 +85,10 @@ class Directory:
                 if len(key) >= MIN_ALIAS_CHARS:
                     self._keys.append((key, entry.name, key.isascii()))
         self._keys.sort(key=lambda k: -len(k[0]))
+        self._words = {
+            key: re.compile(r"(?<![a-z0-9])" + r"\s*".join(re.escape(ch) for ch in key) + r"(?![a-z0-9])")
+            for key, _, ascii_key in self._keys if ascii_key
+        }
 
     @classmethod
     def load(cls, corpus_dir: Path, sources: Iterable[str] = ()) -> "Directory":
@@ -114,31 +118,29 @@ class Directory:
         """The entries `text` names, in the order they first appear; `known` are phrases already
         taken by the documents' own program names (their spans are not read again)."""
         flat = compact(text).lower()
+        spaced = normalize(text)  # English aliases are matched as words, with the spaces between them
         for phrase in known:
             key = compact(phrase).lower()
             if key:
                 flat = flat.replace(key, "\0" * len(key))
-        found: dict[str, int] = {}
+        found: dict[str, float] = {}
         for key, name, ascii_key in self._keys:
-            start = 0
-            while True:
-                at = flat.find(key, start)
-                if at < 0:
-                    break
-                end = at + len(key)
-                # an ASCII alias is a word of its own (IPA, not 'ipad'); kana and kanji need no boundary
-                if ascii_key and ((at > 0 and flat[at - 1].isascii() and flat[at - 1].isalnum())
-                                  or (end < len(flat) and flat[end].isascii() and flat[end].isalnum())):
-                    start = at + 1
-                    continue
+            if ascii_key:  # a word of its own (IPA, not 'ipad'; 'monozukuri subsidy' after 'the')
+                m = self._words[key].search(spaced)
+                if m:
+                    found.setdefault(name, m.start() / max(len(spaced), 1) * len(flat))
+                    spaced = spaced[: m.start()] + " " * (m.end() - m.start()) + spaced[m.end():]
+                continue
+            at = flat.find(key)
+            if at >= 0:
                 found.setdefault(name, at)
-                flat = flat[:at] + "\0" * len(key) + flat[end:]  # longest first: 下請法 is not read again inside 中小受託取引適正化法
-                break
+                # longest first: 下請法 is not read again inside 中小受託取引適正化法
+                flat = flat[:at] + "\0" * len(key) + flat[at + len(key):]
         return sorted(found, key=found.get)
 
 
 # 〇〇補助金, 〇〇助成金, 〇〇法: a name of its own before a program word, not 「設備の補助金」
-_PROGRAM_WORD = r"(?:補助金|助成金|給付金|交付金|支援金|奨励金|協力金|税制|共済|法)"
+_PROGRAM_WORD = r"(?:補助金|助成金|給付金|交付金|支援金|奨励金|税制|共済|法)"
 _PROGRAM_NAME = re.compile(r"([ァ-ヴーa-z0-9一-龥・&]{2,24}?" + _PROGRAM_WORD + r")(?![ァ-ヴー一-龥])")
 _WORD_ENDS = ("方法", "手法", "用法", "文法", "違法", "合法", "不法", "製法", "寸法", "作法", "魔法", "療法", "立法", "司法", "何法", "どの法")
 

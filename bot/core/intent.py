@@ -155,6 +155,7 @@ class _Vocabulary:
     cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
+    support_nouns: tuple[str, ...]
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -196,6 +197,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         cost_items=entries({"cost_items": data.get("cost_items") or {}})["cost_items"],
         slot_compounds=tuple(normalize(w) for w in data.get("slot_compounds") or []),
         program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
+        support_nouns=tuple(normalize(w) for w in data.get("support_nouns") or []),
     )
 
 
@@ -215,13 +217,16 @@ def evidence_answers_alone(slot: str) -> bool:
 
 def _matches(entries: dict, text: str) -> list[tuple[str, str]]:
     """(name, trigger) for each entry whose trigger occurs in `text` (normalized), in file order."""
+    return [(name, hits[0]) for name, hits in _all_matches(entries, text)]
+
+
+def _all_matches(entries: dict, text: str) -> list[tuple[str, list[str]]]:
+    """(name, every trigger of it in `text`) for each entry with one, in file order."""
     found = []
     for name, (ja, en) in entries.items():
-        hit = next((w for w in ja if w and w in text), None)
-        if hit is None:
-            hit = next((_phrase(p) for p in en if p.search(text)), None)
-        if hit is not None:
-            found.append((name, hit))
+        hits = [w for w in ja if w and w in text] + [_phrase(p) for p in en if p.search(text)]
+        if hits:
+            found.append((name, hits))
     return found
 
 
@@ -315,6 +320,7 @@ SLOT_CONFIDENCE = {
     "compound": 0.45,  # the slot's word is part of a longer noun (取引条件, 請求金額)
     "no_program": 0.3,  # a program's detail with no program named, carried or asked for
     "no_question": 0.3,  # the message tells a situation and asks nothing in so many words
+    "modifier": 0.55,  # the word describes a kind of support asked for after it (申請方法を教えてくれる専門家)
 }
 # slots that only a program has; the others (contact, hours, fee, definition) make sense of a desk or a word
 _PROGRAM_ONLY = {"covered_costs", "eligibility", "upper_limit", "lower_limit", "rate", "prerequisites", "documents",
@@ -326,8 +332,28 @@ def question_part(text: str) -> str:
     q = normalize(text).strip()
     sentences = [s for s in _SENTENCE_END.split(q) if s.strip()]
     last = sentences[-1] if sentences else q
-    clauses = [c for c in _CLAUSE_BREAK.split(last) if c.strip()]
+    clauses = [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")]
     return clauses[-1] if clauses else last
+
+
+def _describes_support(asked: str, name: str, directory: Any) -> bool:
+    """「下請法とか、取引に関する法律の講習会ってやってますか」: the named law only says what the seminar
+    asked for is about; the question is about the seminar (the documents'), not the law."""
+    words = [name] + (list(directory.entries[name].aliases) if directory is not None and name in directory.entries else [])
+    for w in sorted(words, key=len, reverse=True):
+        if normalize(w) in asked:
+            return _support_noun_after(asked, normalize(w))
+    return False
+
+
+def _support_noun_after(asked: str, word: str) -> bool:
+    """Whether, in the question, a kind of support (講習会, 専門家, 窓口…) comes after `word`: the word
+    then only describes what is asked for (「下請法とか、取引に関する法律の講習会ってやってますか」)."""
+    at = asked.find(word)
+    if at < 0:
+        return False
+    after = asked[at + len(word):]
+    return any(n in after for n in vocabulary().support_nouns)
 
 
 def _sentence_with(q: str, word: str) -> str:
@@ -356,7 +382,10 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     t = normalize(trigger).strip("?？!！。 ")
     confidence = 1.0
     asked = question_part(text)
-    if t and t not in asked and t in q and not asks_something(_sentence_with(q, t)):
+    # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
+    # question about a program hinges on: there the situation is the question
+    condition = slot in ("eligibility", "covered_costs") and program_talk and re.fullmatch(r"[一-龥ァ-ヴー]+", t)
+    if t and t not in asked and t in q and not condition and not asks_something(_sentence_with(q, t)):
         confidence -= SLOT_CONFIDENCE["situation"]
     at = q.find(t)
     # a noun (条件, 金額) inside a longer noun; verbs (使える) and phrases are not checked
@@ -365,6 +394,8 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
             confidence -= SLOT_CONFIDENCE["compound"]
     if slot in _PROGRAM_ONLY and not program_talk:
         confidence -= SLOT_CONFIDENCE["no_program"]
+    if slot != "contact" and _support_noun_after(asked, t):
+        confidence -= SLOT_CONFIDENCE["modifier"]  # 「やり方を教えてくれる勉強会」 asks for the seminar
     if not asks_something(text):
         confidence -= SLOT_CONFIDENCE["no_question"]
     return max(0.0, min(1.0, confidence))
@@ -392,13 +423,22 @@ def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = 
         return f"doc:{name}", [hit], 1.0
     if slots:
         # the first slot whose word the question itself asks; a word of the owner's situation gives way
-        scored = [(name, hit, slot_confidence(text, name, hit, program_talk=program_talk or program_context)) for name, hit in slots]
+        talk = program_talk or program_context
+        every = dict(_all_matches(v.slots, q))
+        if (program_talk or program_context) and yes_no:
+            for name, hits in _all_matches(v.slots_with_program, q):
+                every[name] = every.get(name, []) + hits
+        scored = []
+        for name, hit in slots:
+            best = max(every.get(name, [hit]), key=lambda h: slot_confidence(text, name, h, program_talk=talk))
+            scored.append((name, best, slot_confidence(text, name, best, program_talk=talk)))
         name, hit, sure = next((s for s in scored if s[2] >= SLOT_SURE), scored[0])
+        hits = [hit, *(h for h in every.get(name, []) if h != hit)]  # the others may name its condition (滞納)
         if name == "eligibility" and yes_no:
             item = cost_item_in(question_part(text))
             if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
-                return "covered_costs", [hit, item], sure
-        return name, [hit], sure
+                return "covered_costs", [*hits, item], sure
+        return name, hits, sure
     return "support", [], 1.0
 
 
@@ -409,6 +449,9 @@ def cost_item_in(text: str) -> str | None:
     for item in ja:  # the thing itself, as the subject asked about: 「パソコンも」「ハードウェアは」, not 設備投資支援事業
         if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用)", q):
             return item
+    m = re.search(r"([一-龥ァ-ヴー]{1,8}費用?)(は|も|って)", q)  # 「建設費用は補助対象？」: a cost of its own
+    if m:
+        return m.group(1)
     return next((_phrase(p) for p in en if p.search(q)), None)
 
 
@@ -460,6 +503,7 @@ _CONDITION_HINTS = (
     "中古", "リース", "レンタル", "個人事業主", "フリーランス", "子会社", "親会社", "グループ会社", "滞納", "創業", "開業",
     "都外", "他県", "npo", "医療法人", "社会福祉法人", "学校法人", "一般社団法人", "みなし大企業", "大企業", "人件費",
     "ソフトウェア", "パソコン", "タブレット", "スマートフォン", "中古品", "工事費", "設置費", "代理", "代行",
+    "消費税", "法人税", "住民税", "税金", "未納", "延滞", "遅れる", "赤字", "債務超過", "休業",
 )
 
 
@@ -519,18 +563,22 @@ def understand(
                                generic=vocabulary().program_name_generic)
     if directory is not None:  # a program, law or scheme before an institution merely mentioned (商工会 in 持続化の質問)
         others.sort(key=lambda n: directory.entries[n].kind == "institution")
-    asked_part = question_part(message)
-    about_other = bool(others or unknown) and (
-        asked_part == normalize(message).strip()
-        or bool(directory is not None and directory.named_in(asked_part, known=names.phrases_in(asked_part)))
-        or bool(unknown_names_in(asked_part, generic=vocabulary().program_name_generic))
-        or not (named or _points_elsewhere(asked_part))
-    )
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
     asks, triggers, sure = detect_asks_surely(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
+    asked_part = question_part(message)
+    first_other = (others or unknown or [""])[0]
+    only_desks = bool(others) and not unknown and directory is not None and all(directory.entries[n].kind == "institution" for n in others)
+    about_other = bool(others or unknown) and not _describes_support(asked_part, first_other, directory) and not (
+        only_desks and asks in _PROGRAM_ONLY  # 「商工会議所で聞いたら…上限は？」: a program's figure, not the desk's
+    ) and (
+        asked_part == normalize(message).strip()
+        or bool(directory is not None and directory.named_in(asked_part, known=names.phrases_in(asked_part)))
+        or bool(unknown_names_in(asked_part, generic=vocabulary().program_name_generic))
+        or not (named or _points_elsewhere(asked_part))
+    )
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
@@ -603,8 +651,10 @@ def understand(
 def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, directory: Any) -> bool:
     """Whether 「〇〇って何？」 asks about the program named (not 「持続化の正社員って何？」)."""
     term = compact(term_asked(message) or "").lower()
-    if not term:
-        return True
+    if not term or term in ("it", "this", "that", "それ", "これ", "あれ", "そこ"):
+        return True  # 「何それ」, "what is it?": the thing just named
+    # the word just before って: 「展示会の助成金の要項に休眠期間って」 asks 休眠期間
+    term = re.split(r"(?:という|でいう|っていう|たら|けど|の|に|は|が|を|で|も)", term)[-1] or term
     words = [compact(p).lower() for p in programs]
     words += [k for k in names.phrases_in(message)]
     if directory is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ..models import Chunk, SearchResult
-from ..retrieval import DIRECTORY_KIND, Retriever
+from ..retrieval import Retriever
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
 from .intent import ProgramNames
@@ -26,8 +26,8 @@ class Library:
         self.tokenizer: JapaneseTokenizer = retriever.tokenizer
         self.records = records
         # the directory's passages are cited by name only (bot/core/directory.py), never read as the documents' text
-        self._directory_chunks = {c.section.split(" > ")[-1]: c for c in retriever.index.chunks if c.kind == DIRECTORY_KIND}
-        chunks = [c for c in retriever.index.chunks if c.kind != DIRECTORY_KIND]
+        self._directory_chunks = {c.section.split(" > ")[-1]: c for c in retriever.index.directory}
+        chunks = retriever.index.chunks
         self.chunks: list[Chunk] = list(chunks)
         self._by_program: dict[str, list[Chunk]] = {}
         for c in chunks:
@@ -65,7 +65,7 @@ class Library:
         ranking = self.retriever.bm25(self.retriever.prepare(text), n, kind="guide")
         order: dict[str, int] = {}
         for i, _ in sorted(ranking.hits.items(), key=lambda x: x[1][0]):
-            name = self.retriever.index.chunks[i].program
+            name = self.chunks[i].program
             if name and name not in order:
                 order[name] = len(order) + 1
         return order

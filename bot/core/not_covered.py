@@ -27,10 +27,12 @@ def _about(intent: Intent) -> Term | None:
 
 
 def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term | None) -> Say:
+    # who runs it, unless its name already says (日本政策金融公庫 is run by 日本政策金融公庫)
+    runs = Term("other_runs", {"runs": Bi(entry.runs, entry.runs_en)}) if entry.runs and not entry.runs.startswith(entry.name) else None
     values = {
         "name": Name(entry.name, entry.name_en),
         "kind": Term(f"other_kind.{entry.kind}" if entry.kind in _KINDS else "other_kind.scheme"),
-        "runs": Bi(entry.runs, entry.runs_en),
+        "runs": runs,
         "desk": Bi(entry.desk, entry.desk_en),
         "phone": entry.phone or "",
         "what": about,
@@ -67,6 +69,8 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
     first_entry: OtherProgram | None = None
     for name in intent.other_programs:
         entry = lib.directory.entries.get(name)
+        if entry is not None and says and entry.kind == "institution":
+            continue  # 商工会 beside 持続化: the program's desk already says where to go
         if entry is not None:
             says.append(_entry_say(plan, lib, entry, about if not says else None))
             first_entry = first_entry or entry
@@ -89,8 +93,11 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
 def note_others(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     """A question that names a program of the documents beside one they do not hold (「ものづくり補助金と
     BCPの助成金って併用できる？」) is answered about the first; the other is named as not covered, with its desk."""
+    shown = {r.id for r in plan.programs}
     for name in plan.intent.other_programs[:MAX_OTHER_POINTS]:
         entry = lib.directory.entries.get(name)
+        if entry is not None and (entry.kind == "institution" or shown & set(entry.mentioned_in)):
+            continue  # a desk mentioned beside the program, or a scheme its own guide already explains
         if entry is not None:
             plan.points.append(_entry_say(plan, lib, entry, None))
         else:

@@ -715,7 +715,7 @@ def _first(lib: Library, record: ProgramRecord) -> SearchResult | None:
     return SearchResult(chunks[0], 1.0) if chunks else None
 
 
-_QUOTE_ROLES = {"measure": 1.0, "direction": 0.8, "case": 0.8, "other": 0.8}
+_QUOTE_ROLES = {"measure": 1.0, "direction": 0.8, "case": 0.8, "problem": 0.8, "other": 0.8}
 QUOTE_CANDIDATES = 5
 BEHIND_WEIGHT = 1.25  # the measure the leading program carries out, quoted before others
 
@@ -986,7 +986,12 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
                 general = _common_rule_plan(plan, lib)
                 if general is not None:
                     return general
-        return _slot_plan(plan, lib, record, results)
+        answered = _slot_plan(plan, lib, record, results)
+        if not answered.stated and not intent.programs and intent.asks in ("covered_costs", "eligibility") and guides:
+            # 「タブレットも対象になる？」 naming no program: not 'the documents do not say' of a program the
+            # owner never named, but the programs that fit, at the level they asked
+            return _support_plan(AnswerPlan(intent, Say(""), guides=guides), lib, results)
+        return answered
     if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
         detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
         if detail is not None:

@@ -1,0 +1,155 @@
+"""What the documents do not hold: named back with who runs it and where to ask, never swapped for a
+Tokyo program; and the owner's situation is not the question. Real index of the bundled corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.directory import Directory, unknown_names_in
+from bot.core.intent import question_part, slot_confidence, vocabulary
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+def first_sentence(text: str) -> str:
+    return text.split("\n", 1)[0].split("。", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "question,named",
+    [
+        ("商工会に入ってなくても持続化補助金に申請できる？", "小規模事業者持続化補助金"),
+        ("持続化のやつって上限いくらだっけ", "小規模事業者持続化補助金"),
+        ("ジギョケイってどうやってとるの？", "事業継続力強化計画"),
+        ("もの補助の次の公募っていつ頃？", "ものづくり・商業・サービス生産性向上促進補助金"),
+        ("下請法で支払期日は何日以内？", "下請法"),
+        ("セキュリティアクションの二つ星ってなに？", "SECURITY ACTION"),
+        ("日本公庫ってどんなところ？", "日本政策金融公庫"),
+    ],
+)
+def test_a_program_the_documents_do_not_hold_is_named_with_who_runs_it_and_where_to_ask(advisor, question, named):
+    answer = advisor.ask(question)
+    first = first_sentence(answer.answer)
+    entry = advisor.library.directory.entries[named]
+    assert answer.answer_kind == "not_covered"
+    assert named in first and "手元の資料" in first and "載っていない" in first
+    assert entry.desk.split("（")[0] in first  # where to ask, in the same sentence
+    assert answer.citations and answer.citations[0].result.chunk.kind == "directory"
+    assert answer.citations[0].result.chunk.section.endswith(named)
+    # never an answer about a Tokyo program instead
+    assert not first.startswith("「事業承継") and "BCP実践促進助成金」の" not in first
+    assert answer.to_dict()["intent"]["other_programs"][0] == named
+
+
+def test_an_english_question_about_one_is_answered_in_english(advisor):
+    answer = advisor.ask("How much can I get from the monozukuri subsidy?")
+    assert answer.answer_kind == "not_covered"
+    assert answer.answer.startswith("The Monozukuri Subsidy")
+    assert "not covered by the documents" in first_sentence(answer.answer) or "not covered by the documents" in answer.answer.split("\n")[0]
+    assert not any("\u3040" <= ch <= "\u309f" for ch in answer.answer.split("(「")[0])  # no hiragana before the Japanese name
+
+
+def test_where_a_guide_mentions_it_that_sentence_follows_cited(advisor):
+    answer = advisor.ask("ジギョケイってなに？")
+    assert answer.answer_kind == "not_covered"
+    assert any(c.result.chunk.program == "BCP実践促進助成金" for c in answer.citations)
+    assert "事業継続力強化計画" in answer.answer.split("\n")[1]
+
+
+def test_a_name_nobody_knows_is_said_to_be_outside_the_documents(advisor):
+    answer = advisor.ask("雇用調整助成金って今も使える？")
+    assert answer.answer_kind == "not_covered"
+    assert first_sentence(answer.answer).startswith("「雇用調整助成金」は手元の資料")
+    assert answer.intent["named"] == [{"name": "雇用調整助成金", "status": "unknown"}]
+
+
+def test_a_question_naming_a_tokyo_program_beside_one_outside_answers_the_tokyo_one(advisor):
+    answer = advisor.ask("ものづくり補助金とBCPの助成金って併用できる？")
+    assert answer.answer_kind in ("fact", "not_stated")
+    assert answer.answer.startswith("「BCP実践促進助成金」")
+    assert "ものづくり" in answer.answer.split("\n")[1]  # the other is named as not covered, with its desk
+
+
+def test_a_law_named_only_as_what_a_seminar_is_about_does_not_take_the_question(advisor):
+    answer = advisor.ask("下請法とか、取引に関する法律の講習会ってやってますか？")
+    assert answer.answer_kind == "support"
+    assert "講習会" in first_sentence(answer.answer)
+
+
+@pytest.mark.parametrize(
+    "question,unwanted",
+    [
+        ("材料費や人件費が上がっても販売価格に上乗せできず困っています", "人件費の扱い"),
+        ("取引条件の改善について指導してくれる人はいますか", "条件の扱い"),
+        ("納品して2か月たつのに取引先から代金が支払われません。どうしたらいいですか", "支払い時期"),
+    ],
+)
+def test_the_owners_situation_is_not_the_question(advisor, question, unwanted):
+    answer = advisor.ask(question)
+    assert answer.intent["asks"] == "support"
+    assert answer.intent["slot_confidence"] < 0.5
+    assert unwanted not in answer.answer and "記載がありません" not in first_sentence(answer.answer)
+
+
+def test_an_unpaid_supplier_is_sent_to_the_subcontracting_desk_not_to_succession(advisor):
+    answer = advisor.ask("納品して2か月たつのに取引先から代金が支払われません。どうしたらいいですか")
+    assert "下請" in answer.answer and "事業承継" not in answer.answer
+
+
+def test_hardware_asks_what_a_subsidy_covers(advisor):
+    answer = advisor.ask("DX推進助成金ってハードウェアは助成対象になる？")
+    assert answer.intent["asks"] == "covered_costs"
+    assert "ハードウェア" in first_sentence(answer.answer)
+
+
+def test_every_answer_says_what_kind_it_is(advisor):
+    kinds = {
+        "BCP実践促進助成金の上限はいくらですか": "fact",
+        "明日の東京の天気どう？": "refused",
+        "補助金ある？": "clarify",
+        "持続化補助金の上限は？": "not_covered",
+        "展示会に出たいけど支援ある？": "support",
+    }
+    for question, kind in kinds.items():
+        data = advisor.ask(question).to_dict()
+        assert data["answer_kind"] == kind, question
+        assert {"act", "topic", "slot_confidence", "other_programs"} <= set(data["intent"])
+
+
+def test_off_topic_is_read_by_the_understanding(advisor):
+    answer = advisor.ask("木曜に都内で客先回りあるんだけど傘いるかな")
+    assert answer.refused and answer.intent["topic"] == "off_topic"
+
+
+# -- the parts, without an index -----------------------------------------------------------------
+
+
+def test_the_directory_finds_nicknames_and_english_names_as_words():
+    directory = Directory.load(CORPUS)
+    assert len(directory) >= 30
+    assert directory.named_in("持続化のやつって上限いくら") == ["小規模事業者持続化補助金"]
+    assert directory.named_in("my accountant keeps mentioning mono hojo") == ["ものづくり・商業・サービス生産性向上促進補助金"]
+    assert directory.named_in("I use an iPad for IPA training") == ["情報処理推進機構（IPA）"]
+    assert directory.named_in("I use an iPad") == []
+    # the longer name is read once: 取適法's entry, not also 下請法 inside 改正下請法
+    assert directory.named_in("改正下請法っていつから？") == ["中小受託取引適正化法"]
+    # a name the documents hold is not read again as an outside one
+    assert directory.named_in("下請かけこみ寺に相談したい", known=["下請かけこみ寺"]) == []
+
+
+def test_unknown_program_names_are_names_of_their_own():
+    generic = vocabulary().program_name_generic
+    assert unknown_names_in("雇用調整助成金って使える？", generic=generic) == ["雇用調整助成金"]
+    assert unknown_names_in("設備投資補助金ってある？", generic=generic) == []
+    assert unknown_names_in("都の助成金とIT補助金の違い", generic=generic) == []
+    assert unknown_names_in("申請方法を教えて", generic=generic) == []
+
+
+def test_a_slot_word_in_the_owners_situation_is_unsure():
+    assert question_part("人件費が上がってるんだけど、設備の補助金ってある？") == "設備の補助金ってある"
+    sure = slot_confidence("BCP実践促進助成金の上限はいくらですか", "upper_limit", "上限", program_talk=True)
+    situation = slot_confidence("人件費が上がって困っています。どうすればいいですか", "covered_costs", "人件費", program_talk=False)
+    compound = slot_confidence("取引条件の改善について相談したい", "eligibility", "条件", program_talk=False)
+    assert sure == 1.0 and situation < 0.5 and compound < 0.5
