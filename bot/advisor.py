@@ -421,8 +421,12 @@ class Advisor:
             c.url = self._official_page(c.result.chunk)
 
     def _official_page(self, chunk) -> str | None:
-        """The official page of the program a passage belongs to, when its record gives one."""
+        """The official page of the program a passage belongs to, when its record gives one (or, for the
+        directory's passage on something the documents do not cover, the page its entry names)."""
         record = self.library.records.get(chunk.program) if chunk.program else None
+        if record is None and chunk.kind == "directory":
+            entry = self.library.directory.entries.get(chunk.section.split(" > ")[-1])
+            return entry.url if entry else None
         return record.front_subsidy_detail_page_url if record else None
 
     def _begin(self, conv: Conversation, sheet: CheckSheet) -> Answer:

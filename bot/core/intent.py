@@ -504,6 +504,7 @@ _CONDITION_HINTS = (
     "都外", "他県", "npo", "医療法人", "社会福祉法人", "学校法人", "一般社団法人", "みなし大企業", "大企業", "人件費",
     "ソフトウェア", "パソコン", "タブレット", "スマートフォン", "中古品", "工事費", "設置費", "代理", "代行",
     "消費税", "法人税", "住民税", "税金", "未納", "延滞", "遅れる", "赤字", "債務超過", "休業",
+    "実店舗", "ネットショップ", "ネット販売", "通販", "オンライン",
 )
 
 
@@ -650,7 +651,8 @@ def understand(
 
 def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, directory: Any) -> bool:
     """Whether 「〇〇って何？」 asks about the program named (not 「持続化の正社員って何？」)."""
-    term = compact(term_asked(message) or "").lower()
+    # the word asked about, in the question itself (「…って言われた。どんなところ？」 asks about what was named)
+    term = compact(term_asked(question_part(message)) or "").lower()
     if not term or term in ("it", "this", "that", "それ", "これ", "あれ", "そこ"):
         return True  # 「何それ」, "what is it?": the thing just named
     # the word just before って: 「展示会の助成金の要項に休眠期間って」 asks 休眠期間

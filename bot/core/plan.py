@@ -570,6 +570,9 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             say = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
         plan.direct = say
         _add_slot_support(plan, lib, record)
+        # 「どこに相談すれば？」: with the desk, what it is there for (the policy measure behind it)
+        if intent.asks == "contact" and intent.act == "ask" and len(plan.points) < MAX_SLOT_POINTS:
+            _add_measure_behind(plan, lib, record, results)
         plan.next_step = _desk(plan, lib, record) if intent.asks != "contact" else None
         _fiscal_note(plan, record)
         return plan
@@ -584,6 +587,24 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
     plan.direct = Say(key, {"quote": quote_of(sentence, tok), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, None)
     return plan
+
+
+def _add_measure_behind(plan: AnswerPlan, lib: Library, record: ProgramRecord, results: list[SearchResult]) -> None:
+    """A desk found for the owner's need (「ハッキングされたかも、どこに相談？」): the policy measure it
+    carries out, in the sentence of its passage closest to the question."""
+    tok = lib.tokenizer
+    if not record.measure or not plan.guides:
+        return
+    wanted = compact(record.measure).strip("()（）")
+    # the measure's passage the search found (the one closest to the question), else its first
+    found = [r for r in results if role_of(r.chunk) == "measure" and compact(measure_label(r.chunk)).strip("()（）") == wanted]
+    where = found[0] if found else lib.policy_passage(record.measure)
+    if where is None:
+        return
+    sentence = next(iter(best_sentences(where.chunk, _words(plan.intent, tok), tok)), None) or next(iter(sentences_of(where.chunk)), None)
+    if sentence:
+        values = {"label": Measure(measure_label(where.chunk)), "quote": quote_of(sentence, tok)}
+        plan.points.append(Say(f"point.{role_of(where.chunk)}", values, plan.cite(where)))
 
 
 def _add_slot_support(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> None:
