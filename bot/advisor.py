@@ -19,6 +19,7 @@ from typing import Any, Callable
 from . import guard
 from .agent import AgentError, Brief, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
+from .core.aspects import read_aspects
 from .core.intent import DIRECTIONS, Intent, language_of, understand
 from .core.library import Library
 from .core.not_covered import not_covered_plan, note_others
@@ -543,10 +544,12 @@ class Advisor:
             condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout), stream=self.settings.llm_stream)
             if condensed:
                 intent.query = condensed
+                intent.sections, intent.asks_detail = read_aspects(condensed)
         if intent.query == question:  # tokenized and matched above already
             query = self.retriever.prepare(intent.query, tokens=tokens, matches=matches)
         else:
             query = self.retriever.prepare(intent.query)
+        query.sections, query.asks_detail = intent.sections, intent.asks_detail  # read once, by the understanding
         intent.words = query.all_tokens
         if intent.reuse:
             results = self.retriever.passages(intent.reuse)

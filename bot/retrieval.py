@@ -17,6 +17,7 @@ from .embedding import Embedder
 from .index import LoadedIndex
 from .models import SearchResult
 from .settings import Settings
+from .core.aspects import read_aspects
 from .terms import TermMap, TermMatch, policy_words
 from .text import compact
 from .tokenize import JapaneseTokenizer
@@ -26,17 +27,6 @@ METHODS = ("bm25", "dense", "hybrid")
 DIRECTORY_KIND = "directory"  # passages of what the documents do not cover: kept beside the index, never searched
 # A guide passage's fused score is scaled by this when the question is about a measure, not a program.
 GUIDE_WEIGHT_FOR_POLICY_QUESTIONS = 0.6
-# What a program question asks about, and the guide sections that say it.
-ASPECT_SECTIONS = [
-    (re.compile(r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|最大|限度|奨励金|how much|maximum|\bcap\b|limit|rate|amount|cover"),
-     ("助成率・上限", "費用・利用条件")),
-    (re.compile(r"電話|連絡先|問い合わせ|問合せ|フリーダイヤル|phone|contact|number|call"), ("問い合わせ先",)),
-    (re.compile(r"申請|申し込|申込|締切|締め切り|期限|募集|いつまで|apply|application|deadline|submit|due|cut-?off|by when|until when"), ("申請方法",)),
-    (re.compile(r"いつ|何年から|何月|何日|開始|設立|できたの|始まったの|\bwhen\b|since|what year|what date|started|founded|launched"), ("申請方法", "概要")),
-    (re.compile(r"何人|何名|人数|何社|社数|何件|件数|how many"), ("概要", "費用・利用条件")),
-    (re.compile(r"対象|条件|要件|誰が|だれが|eligib|who can"), ("対象",)),
-    (re.compile(r"どこで|場所|会場|総額|where|venue"), ("概要",)),
-]
 ASPECT_BOOST = 1.6  # a guide section that says what is asked
 _ASPECT_WORD = re.compile(
     r"^(窓口|電話|番号|連絡先|問い合わせ|上限|限度|限度額|金額|助成率|補助率|いくら|最大|申請|申し込み|締め切り|期限|対象|条件|要件|相談)$"
@@ -45,13 +35,6 @@ NEAR_DUPLICATE = 0.8  # share of the shorter passage's character pairs found in 
 _TWIN_PAIRS = 100_000  # pairs of passages whose near-duplicate verdict is kept (then all forgotten), ~10 MB
 OVERVIEW_CANDIDATES = 60  # passages searched for a direction's overview
 NAMED_PROGRAM_BOOST = 1.4  # the passages of a program the question names
-_PROGRAM_DETAIL = re.compile(
-    r"上限|いくら|幾ら|何円|万円|億円|助成率|補助率|何割|金額|申請|申し込|申込|締切|締め切り|期限|募集|要件|条件|対象者"
-    r"|問い合わせ|問合せ|電話|窓口はどこ|フリーダイヤル|奨励金|総額|助成金|補助金の名前|制度の名前"
-    r"|how much|maximum|\bcap\b|deadline|apply|application|eligib|phone|contact|subsid|grant"
-)
-
-
 @dataclass
 class Query:
     """A question as the retriever sees it: its own tokens plus what the term map adds."""
@@ -61,6 +44,10 @@ class Query:
     expansion: list[str] = field(default_factory=list)
     expansion_tokens: list[str] = field(default_factory=list)
     matches: list[TermMatch] = field(default_factory=list)
+    # what the understanding read (bot.core.intent.read_aspects): the guide sections that say what is
+    # asked, and whether it asks a program's detail; None: read from the text (a bare search)
+    sections: tuple[str, ...] | None = None
+    asks_detail: bool | None = None
 
     @property
     def all_tokens(self) -> list[str]:
@@ -295,8 +282,7 @@ class Retriever:
 
         The programs are those it names and the two best found before lifting: boilerplate such as
         「問い合わせ先の窓口・電話番号は…確認できていません」 in other guides must not win on its words."""
-        text = query.text.lower()
-        sections = {sec for rx, secs in ASPECT_SECTIONS if rx.search(text) for sec in secs}
+        sections = set(query.sections if query.sections is not None else read_aspects(query.text)[0])
         named = self._named_programs(query)
         # which program the question is about: BM25 on its topic words alone (without 窓口, 上限, …)
         topic = [t for t in query.weighted_tokens(1) if not _ASPECT_WORD.search(t)]
@@ -338,8 +324,8 @@ class Retriever:
 
     def program_intent(self, query: Query) -> bool:
         """Whether a question is about a concrete program (its name, amounts, dates, how to apply)."""
-        text = query.text.lower()
-        if _PROGRAM_DETAIL.search(text) or any(rx.search(text) for rx, _ in ASPECT_SECTIONS[:2]):
+        detail = query.asks_detail if query.asks_detail is not None else read_aspects(query.text)[1]
+        if detail:
             return True
         text = compact(query.text)
         return any(len(part) >= 4 and part in text for program in self._program_words for part in self._parts_of(program))

@@ -28,6 +28,7 @@ import yaml
 
 from ..guard import off_topic
 from ..text import compact, normalize
+from .aspects import read_aspects
 from .directory import Directory, unknown_names_in
 
 ASKS_PATH = Path(__file__).resolve().parents[1] / "data" / "asks.yaml"
@@ -93,6 +94,8 @@ class Intent:
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
+    sections: tuple[str, ...] = ()  # the guide sections that say what is asked (read from `query`)
+    asks_detail: bool = False  # whether `query` asks a program's detail (amounts, dates, the desk)
     other_programs: list[str] = field(default_factory=list)  # named, not in the documents (directory entries first)
     unknown_programs: list[str] = field(default_factory=list)  # of those, the ones the directory does not know either
     topic: str = "general"  # ①–⑤, "general", or "off_topic"
@@ -541,7 +544,14 @@ def is_broad(message: str, tokens: list[str], matches: list, industry_words: Ite
 # -- the whole step ------------------------------------------------------------------------------
 
 
-def understand(
+def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Intent:
+    """The intent of one message (see `_understand`), with what the search reads of the question it resolves to."""
+    intent = _understand(message, state, **parts)
+    intent.sections, intent.asks_detail = read_aspects(intent.query)
+    return intent
+
+
+def _understand(
     message: str,
     state: dict[str, Any] | None,
     *,

@@ -555,6 +555,12 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         plan.add_program(record)
         chunks = lib.program_chunks(record.name)
         detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
+        by_size = _employees_verdict(plan, lib, record) if intent.asks == "eligibility" else None
+        if by_size is not None and by_size.key.startswith("direct."):  # 30 people against 20名以下: no, and why
+            plan.direct = by_size
+            plan.next_step = _desk(plan, lib, record)
+            _fiscal_note(plan, record)
+            return plan
         hinge = _hinge(lib, intent, chunks) if intent.yes_no and not detail and intent.asks in ("eligibility", "covered_costs") else None
         if hinge is not None:  # 「オンライン展示会も対象？」: the guide's sentence says yes or no of it
             return _yes_no_plan(plan, lib, record, hinge)
@@ -569,6 +575,8 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
             say = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
         plan.direct = say
+        if by_size is not None:  # within the record's employee limit: said as a point, never as a stock yes
+            plan.points.append(by_size)
         _add_slot_support(plan, lib, record)
         # 「どこに相談すれば？」: with the desk, what it is there for (the policy measure behind it)
         if intent.asks == "contact" and intent.act == "ask" and len(plan.points) < MAX_SLOT_POINTS:
@@ -587,6 +595,25 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
     plan.direct = Say(key, {"quote": quote_of(sentence, tok), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, None)
     return plan
+
+
+_EMPLOYEE_LIMIT = re.compile(r"(\d[\d,]*)\s*(?:人|名)以下")
+
+
+def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Say | None:
+    """The owner's employees (従業員30人) against the record's employee condition (300人以下), cited: over it,
+    the answer's first sentence (no, and why); within it, a point (the size condition is met)."""
+    employees = plan.intent.owner.get("employees")
+    fact = record.target_number_of_employees
+    if fact is None or not isinstance(employees, (int, float)):
+        return None
+    m = _EMPLOYEE_LIMIT.search(fact.ja)
+    if m is None:
+        return None
+    limit = int(m.group(1).replace(",", ""))
+    cites = plan.cite(_passage_for(lib, record, m.group(0), "対象") or _passage_for(lib, record, None, "対象"))
+    values = {"program": Name(record.name, record.name_en), "condition": Bi(fact.ja, fact.en), "employees": f"{employees:g}"}
+    return Say("direct.employees_over" if employees > limit else "point.employees_within", values, cites)
 
 
 def _add_measure_behind(plan: AnswerPlan, lib: Library, record: ProgramRecord, results: list[SearchResult]) -> None:
