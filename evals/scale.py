@@ -64,6 +64,8 @@ def real_sections(corpus: Path, leave_out: list[str] = ()) -> dict[Path, tuple[s
     out: dict[Path, tuple[str, list[Section]]] = {}
     for path in sorted(p for p in corpus.rglob("*") if p.is_file() and is_document(p)):
         doc = load(path)
+        if doc.kind == "directory":  # what the documents do not cover: kept beside the index, never searched
+            continue
         sections = [
             Section(
                 _without(c.section.split(" > ")[-1], leave_out, "参考"),
@@ -110,7 +112,8 @@ def build(corpus: Path, dest: Path, factor: int, leave_out: list[str] = (), seed
     shutil.copytree(corpus, dest / ORIGINAL_DIR)
     documents = real_sections(corpus, leave_out)
     pool = [s for _, sections in documents.values() for s in sections]
-    real_bytes = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())
+    # the directory (what the documents do not cover) is never searched: it does not count toward the size
+    real_bytes = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file() and "directory" not in p.relative_to(corpus).parts[:1])
     # copies are shorter than their originals: make as many as bring the corpus to `factor` times its size
     target, written, files, number = (factor - 1) * real_bytes, 0, 0, 0
     while written < target:
