@@ -159,6 +159,7 @@ class _Vocabulary:
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
+    not_within: dict[str, tuple[str, ...]]  # per slot: longer words its triggers do not count inside (ことは)
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -201,6 +202,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         slot_compounds=tuple(normalize(w) for w in data.get("slot_compounds") or []),
         program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
         support_nouns=tuple(normalize(w) for w in data.get("support_nouns") or []),
+        not_within={name: tuple(normalize(w) for w in spec.get("not_within") or []) for name, spec in data["slots"].items()},
     )
 
 
@@ -415,7 +417,7 @@ def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = 
     """What is asked, the words that said so, and how sure that is (see slot_confidence)."""
     v = vocabulary()
     q = normalize(text)
-    slots = _matches(v.slots, q)
+    slots = [(n, h) for n, h in _matches(v.slots, _outside(q, v.not_within)) if h]
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
     if (program_talk or program_context) and yes_no:
         order = list(v.slots)
@@ -427,7 +429,7 @@ def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = 
     if slots:
         # the first slot whose word the question itself asks; a word of the owner's situation gives way
         talk = program_talk or program_context
-        every = dict(_all_matches(v.slots, q))
+        every = dict(_all_matches(v.slots, _outside(q, v.not_within)))
         if (program_talk or program_context) and yes_no:
             for name, hits in _all_matches(v.slots_with_program, q):
                 every[name] = every.get(name, []) + hits
@@ -443,6 +445,14 @@ def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = 
                 return "covered_costs", [*hits, item], sure
         return name, hits, sure
     return "support", [], 1.0
+
+
+def _outside(q: str, not_within: dict[str, tuple[str, ...]]) -> str:
+    """The text with the words no trigger counts inside blanked out (「交渉することは」 holds no 「とは」)."""
+    for words in not_within.values():
+        for w in words:
+            q = q.replace(w, "\u3000" * len(w))
+    return q
 
 
 def cost_item_in(text: str) -> str | None:

@@ -924,7 +924,8 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
     if hinge is not None:
         return _yes_no_plan(plan, lib, record, hinge)
-    if best is None or best[0] < DETAIL_MIN_WORDS:
+    if best is None or best[0] < DETAIL_MIN_WORDS or plan.intent.yes_no:
+        # a yes/no question no sentence of the guide says yes or no to: a sentence near its words is no answer
         # a detail of this program that no sentence of its guide speaks to: say so, name the desk
         return _with_common_rule(_not_stated(plan, lib, record), lib)
     plan.add_program(record)
