@@ -153,3 +153,11 @@ def test_a_slot_word_in_the_owners_situation_is_unsure():
     situation = slot_confidence("人件費が上がって困っています。どうすればいいですか", "covered_costs", "人件費", program_talk=False)
     compound = slot_confidence("取引条件の改善について相談したい", "eligibility", "条件", program_talk=False)
     assert sure == 1.0 and situation < 0.5 and compound < 0.5
+
+
+def test_a_desk_question_the_guide_cannot_answer_names_the_desks_beyond_the_documents(advisor):
+    answer = advisor.ask("ランサムウェアにやられたっぽい。まずどこに連絡すればいい？")
+    lines = answer.answer.split("\n")
+    outside = [line for line in lines[1:] if line.startswith("・手元の資料の外の相談先")]
+    assert outside and any("03-5805-1731" in line for line in outside)
+    assert any(c.result.chunk.kind == "directory" for c in answer.citations)

@@ -568,6 +568,8 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         if say is None:
             found = _evidence(lib, intent, chunks)
             if found is None:
+                if intent.asks == "contact":  # no desk in the documents: the desks beyond them its guide names
+                    return _with_outside_desks(_not_stated(plan, lib, record), lib, record)
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
@@ -614,6 +616,23 @@ def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) ->
     cites = plan.cite(_passage_for(lib, record, m.group(0), "対象") or _passage_for(lib, record, None, "対象"))
     values = {"program": Name(record.name, record.name_en), "condition": Bi(fact.ja, fact.en), "employees": f"{employees:g}"}
     return Say("direct.employees_over" if employees > limit else "point.employees_within", values, cites)
+
+
+SPECIFIC_MENTIONS = 2  # a directory entry mentioned in more guides than this is a general desk (商工会), not this program's
+
+
+def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan:
+    """A program whose guide gives no desk (Tcyss) but names desks the documents do not hold (IPA, the
+    police's cyber desk): those desks, each marked as outside the documents and cited to the directory."""
+    directory = getattr(lib, "directory", None)
+    if directory is None:
+        return plan
+    related = [e for e in directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
+    for entry in sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]:
+        key = "point.outside_desk" + ("_only" if entry.desk.startswith(entry.name) else "") + (".phone" if entry.phone else "")
+        values = {"name": Name(entry.name, entry.name_en), "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
+        plan.points.append(Say(key, values, plan.cite(lib.directory_passage(entry.name))))
+    return plan
 
 
 def _add_measure_behind(plan: AnswerPlan, lib: Library, record: ProgramRecord, results: list[SearchResult]) -> None:
