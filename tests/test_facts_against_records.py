@@ -21,3 +21,10 @@ def test_within_the_limit_is_said_as_a_point_not_as_a_yes(advisor):
 def test_in_english_too(advisor):
     answer = advisor.ask("We have 400 employees. Can we get the customer harassment incentive?")
     assert answer.answer.startswith("No: ") and "400 employees" in answer.answer.split("\n")[0]
+
+
+def test_a_second_condition_the_guide_never_speaks_to_leaves_the_yes_open(advisor):
+    answer = advisor.ask("実店舗がなくてネットショップだけでやってる個人事業主なんですが、デジタルツール導入の助成金は使えますか？")
+    lines = answer.answer.split("\n")
+    assert not lines[0].startswith("はい") and "個人事業主" in lines[0]
+    assert any("実店舗" in line and "記載がありません" in line for line in lines[1:])

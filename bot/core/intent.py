@@ -83,6 +83,7 @@ class Intent:
     yes_no: bool = False
     money: bool = False  # asks for money (a subsidy, a grant), not advice
     condition: str | None = None  # what a yes/no or eligibility question hinges on (中古, 個人事業主)
+    other_conditions: list[str] = field(default_factory=list)  # further conditions the owner states (実店舗)
     owner: dict[str, Any] = field(default_factory=dict)  # the owner's facts so far
     act: str = "ask"  # ask, follow_up, more, restate, choose, clarify
     query: str = ""  # what to search
@@ -476,6 +477,20 @@ CONDITION_STOP = {
 }
 
 
+def other_conditions(text: str, tokens: list[str], programs: list[str], first: str | None) -> list[str]:
+    """Conditions the owner states besides the first (「実店舗がなくてネットショップだけの個人事業主」: 個人事業主
+    first, then 実店舗), each a word the guide may or may not speak to."""
+    if first is None or language_of(text) == "en":
+        return []
+    named = compact("".join(programs))
+    out: list[str] = []
+    for tok in tokens:
+        if len(tok) >= 2 and tok != first and tok not in CONDITION_STOP and compact(tok) not in named and not re.fullmatch(r"[ぁ-ゖ]+", tok):
+            if any(tok in normalize(w) for w in _CONDITION_HINTS) and tok not in out:
+                out.append(tok)
+    return out
+
+
 def condition_of(text: str, tokens: list[str], programs: list[str], trigger_words: list[str]) -> str | None:
     """The thing a yes/no question hinges on: 「中古の機械も対象ですか」 -> 中古; "sole proprietor" -> 個人事業主
     (the passages are Japanese, so an English condition is looked up by its Japanese word)."""
@@ -603,9 +618,10 @@ def _understand(
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
+    also = other_conditions(message, tokens, named, condition) if conditional else []
     intent = Intent(
         text=message, language=language, asks=asks, programs=named, yes_no=yes_no, money=asks_money(message), condition=condition,
-        owner=dict(owner or {}), query=message, triggers=triggers, slot_confidence=sure,
+        owner=dict(owner or {}), query=message, triggers=triggers, slot_confidence=sure, other_conditions=also,
         other_programs=[*others, *unknown], unknown_programs=unknown, topic=_topic_of(matches), about_other=about_other,
     )
 

@@ -574,6 +574,11 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
             polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
+            # a further condition the guide never speaks to (実店舗がない) leaves the yes open: no stock はい
+            unspoken = [c for c in intent.other_conditions if not any(compact(c) in compact(ch.text) for ch in chunks)]
+            if polarity == "yes" and unspoken:
+                polarity = None
+                plan.points.append(Say("point.condition_not_stated", {"condition": unspoken[0]}))
             key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
             say = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
         plan.direct = say
