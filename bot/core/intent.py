@@ -94,6 +94,8 @@ class Intent:
     lead: str | None = None  # a restatement keeps what led the answer it restates: "programs" or "measure"
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
+    tokens: list[str] = field(default_factory=list)  # the message's own Sudachi tokens (read once, here)
+    term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
     sections: tuple[str, ...] = ()  # the guide sections that say what is asked (read from `query`)
     asks_detail: bool = False  # whether `query` asks a program's detail (amounts, dates, the desk)
@@ -573,6 +575,8 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     """The intent of one message (see `_understand`), with what the search reads of the question it resolves to."""
     intent = _understand(message, state, **parts)
     intent.sections, intent.asks_detail = read_aspects(intent.query)
+    intent.tokens = list(parts.get("tokens") or [])
+    intent.term = term_asked(message)
     return intent
 
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Protocol
 from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
-from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field, term_asked
+from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
 from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
 
@@ -457,7 +457,7 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
     if not evidence:
         return None
     names = set(lib.tokenizer.tokens("".join(intent.programs)))
-    words = {t for t in lib.tokenizer.tokens(intent.text) if len(t) >= 2 and t not in _EVERYDAY and t not in names}
+    words = {t for t in intent.tokens if len(t) >= 2 and t not in _EVERYDAY and t not in names}
     asked_text = normalize(intent.text)
     for chunk in chunks:
         for s in sentences_of(chunk):
@@ -485,7 +485,7 @@ def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, st
         names |= set(lib.tokenizer.tokens("".join(f.ja for f in (*record.eligibility, *record.prerequisites))))
     seen: set[str] = set()
     # the condition understood (オンライン展示会 for "online trade shows") first, then the question's own words
-    candidates = ([intent.condition] if intent.condition else []) + lib.tokenizer.tokens(intent.text)
+    candidates = ([intent.condition] if intent.condition else []) + list(intent.tokens)
     for word in candidates:
         if len(word) < 2 or word in seen or word in names or word in _EVERYDAY or word in CONDITION_STOP or re.fullmatch(r"[ぁ-ゖ]+", word):
             continue
@@ -900,7 +900,7 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
         if role == "vision":  # the document heads its vision but states none of it in the text
             return _not_stated(plan, lib, None)
         return _support_plan(plan, lib, results)
-    words = {t for t in tok.tokens(intent.text) if len(t) >= 2}
+    words = {t for t in intent.tokens if len(t) >= 2}
     scored = []
     for r in passages[:12]:
         best = best_sentences(r.chunk, words, tok, limit=1)
@@ -934,7 +934,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     that shares most of the question's words, quoted first."""
     tok = lib.tokenizer
     name_words = set(tok.tokens(record.name + "".join(record.aliases)))
-    words = {t for t in tok.tokens(plan.intent.text) if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
+    words = {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
     best: tuple[int, Chunk, str] | None = None
     for chunk in lib.program_chunks(record.name):
         if chunk.section.split(" > ")[-1] in ("ご注意", "関連する東京都の施策"):
@@ -1002,7 +1002,7 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
 def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
     it in brackets or with とは first, then the first passage found that uses it); else not stated."""
-    term = term_asked(plan.intent.text)
+    term = plan.intent.term
     key = compact(term or "")
     if len(key) < 2:
         return _not_stated(plan, lib, None)
@@ -1044,7 +1044,7 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
 def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
     """The answer to `intent` from `results`; `guides=False` keeps it to the policy document."""
     plan = AnswerPlan(intent, Say(""), guides=guides)
-    if intent.asks == "definition" or (intent.asks == "overview" and term_asked(intent.text)):
+    if intent.asks == "definition" or (intent.asks == "overview" and intent.term):
         return _definition_plan(plan, lib, results)  # 「事業承継ファンドって何？」: its guide's overview
     if intent.document_role:
         return _document_plan(plan, lib, results)
