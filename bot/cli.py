@@ -147,6 +147,8 @@ def ingest_command(
             )
         else:
             typer.echo("indexed: nothing (no file gave a passage); the index in use, if any, is unchanged")
+        if report.directory:
+            typer.echo(f"directory: {report.directory} programs, laws and desks the documents do not cover (cited by name, not searched)")
     counts = {how: sum(1 for t in report.trust.values() if t == key) for key, how in TRUST_LABELS.items()}
     typer.echo("treated as: " + ", ".join(f"{how} {n}" for how, n in counts.items() if n))
     for src, notes in report.notes.items():

@@ -54,6 +54,7 @@ class IngestReport:
     trust: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     chunks: int = 0
+    directory: int = 0  # entries of what the documents do not cover, kept beside the index (not searched)
     embedded: int = 0
     seconds: float = 0.0
 
@@ -291,6 +292,7 @@ def ingest(
     _clean_old(index_dir, generation, client, collection_name, settings)
     report.generation = generation
     report.chunks = len(chunks)
+    report.directory = len(directory)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -54,8 +54,7 @@ def _related(plan: AnswerPlan, lib: Library, entry: OtherProgram) -> Say | None:
         for chunk in lib.program_chunks(record.name):
             for sentence in sentences_of(chunk):
                 if key in compact(sentence):
-                    cites = plan.cite(SearchResult(chunk, 1.0))
-                    plan.add_program(record)
+                    cites = plan.cite(SearchResult(chunk, 1.0))  # cited, but no card: the answer is not about it
                     return Say("point.related_mention", {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, lib.tokenizer)}, cites)
     return None
 
