@@ -158,6 +158,7 @@ def test_a_slot_word_in_the_owners_situation_is_unsure():
 def test_a_desk_question_the_guide_cannot_answer_names_the_desks_beyond_the_documents(advisor):
     answer = advisor.ask("ランサムウェアにやられたっぽい。まずどこに連絡すればいい？")
     lines = answer.answer.split("\n")
-    outside = [line for line in lines[1:] if line.startswith("・手元の資料の外の相談先")]
-    assert outside and any("03-5805-1731" in line for line in outside)
-    assert any(c.result.chunk.kind == "directory" for c in answer.citations)
+    # the first sentence: the documents give no desk, and the desk beyond them with its phone
+    assert "記載がありません" in lines[0] and "手元の資料の外" in lines[0] and "03-5805-1731" in lines[0]
+    assert any(line.startswith("・手元の資料の外の相談先") for line in lines[1:])  # IPA
+    assert answer.citations[0].result.chunk.kind == "directory" and answer.answer_kind == "not_stated"

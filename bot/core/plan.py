@@ -569,7 +569,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             found = _evidence(lib, intent, chunks)
             if found is None:
                 if intent.asks == "contact":  # no desk in the documents: the desks beyond them its guide names
-                    return _with_outside_desks(_not_stated(plan, lib, record), lib, record)
+                    return _with_outside_desks(plan, lib, record)
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
@@ -631,12 +631,27 @@ def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -
     police's cyber desk): those desks, each marked as outside the documents and cited to the directory."""
     directory = getattr(lib, "directory", None)
     if directory is None:
-        return plan
+        return _not_stated(plan, lib, record)
     related = [e for e in directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
-    for entry in sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]:
+    related = sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
+    own = _not_stated(AnswerPlan(plan.intent, Say(""), guides=plan.guides), lib, record)
+    if not related or own.direct.key == "not_stated.own_desk.program":
+        return _not_stated(plan, lib, record)  # its operator's own desk, with a number, comes first
+    # the first sentence gives a desk and its phone: the documents' silence, then the first desk beyond them;
+    # the program's own operator follows as the next step
+    first = related[0]
+    plan.add_program(record)
+    plan.stated = False
+    cites = plan.cite(lib.directory_passage(first.name))
+    values = {"program": Name(record.name, record.name_en), "desk": Bi(first.desk, first.desk_en), "phone": first.phone or "",
+              "name": Name(first.name, first.name_en)}
+    only = "_only" if first.desk.startswith(first.name) else ""
+    plan.direct = Say("not_stated.outside_desk" + only + (".phone" if first.phone else ""), values, cites)
+    for entry in related[1:]:
         key = "point.outside_desk" + ("_only" if entry.desk.startswith(entry.name) else "") + (".phone" if entry.phone else "")
         values = {"name": Name(entry.name, entry.name_en), "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
         plan.points.append(Say(key, values, plan.cite(lib.directory_passage(entry.name))))
+    plan.next_step = _desk(plan, lib, record)
     return plan
 
 
