@@ -20,6 +20,7 @@ from . import guard
 from .agent import AgentError, Brief, LLMUnavailable, OnDelta, PolicyAgent, condense, make_chat_model
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .core.aspects import read_aspects
+from .core.directory import DIRECTORY_KIND
 from .core.intent import DIRECTIONS, Intent, language_of, understand
 from .core.library import Library
 from .core.not_covered import not_covered_plan, note_others
@@ -425,7 +426,7 @@ class Advisor:
         """The official page of the program a passage belongs to, when its record gives one (or, for the
         directory's passage on something the documents do not cover, the page its entry names)."""
         record = self.library.records.get(chunk.program) if chunk.program else None
-        if record is None and chunk.kind == "directory":
+        if record is None and chunk.kind == DIRECTORY_KIND:
             entry = self.library.directory.entries.get(chunk.section.split(" > ")[-1])
             return entry.url if entry else None
         return record.front_subsidy_detail_page_url if record else None
@@ -601,7 +602,6 @@ class Advisor:
             "language": intent.language,
             "shown": shown,
             "cited": shown + [i for i in intent.exclude if i not in shown],
-            "other_programs": list(intent.other_programs),
         }
 
     def _answer(self, plan: AnswerPlan, fallback: str | None = None) -> Answer:

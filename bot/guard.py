@@ -7,6 +7,9 @@ Off-topic words only count when the question carries no sign of the SME domain, 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import yaml
 
 from .text import normalize
 
@@ -31,34 +34,11 @@ _RULES = [
 ]
 _RULES_RE = re.compile("|".join(f"(?:{p})" for p in _RULES))
 
-# Everyday topics outside SME support. Word -> the topic named in the polite refusal.
+# Everyday topics outside SME support, word -> the topic named in the polite refusal (data: bot/data/off_topic.yaml).
 _OFF_TOPIC = {
-    "天気": "天気", "天候": "天気", "気温": "天気", "降水": "天気", "雨が降": "天気", "weather": "天気",
-    "forecast": "天気", "レストラン": "飲食店探し", "ランチ": "飲食店探し", "ディナー": "飲食店探し",
-    "美味しい店": "飲食店探し", "おいしい店": "飲食店探し", "おすすめの店": "飲食店探し", "居酒屋": "飲食店探し",
-    "restaurant": "飲食店探し", "ラーメン": "飲食店探し", "寿司屋": "飲食店探し", "グルメ": "飲食店探し",
-    "晩ごはん": "料理", "晩御飯": "料理", "夕飯": "料理", "晩飯": "料理", "おかず": "料理", "傘": "天気", "雨降": "天気", "雨どれ": "天気", "降ってる": "天気", "降水確率": "天気", "株買": "株式投資", "どんな株": "株式投資",
-    "株価": "株式投資", "銘柄": "株式投資", "株で": "株式投資", "株を買": "株式投資", "値上がり": "株式投資",
-    "ビットコイン": "暗号資産", "仮想通貨": "暗号資産", "暗号資産": "暗号資産", "bitcoin": "暗号資産",
-    "crypto": "暗号資産", "stock tip": "株式投資", "stocks": "株式投資", "fx": "投資",
-    "詩を": "創作", "詩で": "創作", "ポエム": "創作", "俳句": "創作", "短歌": "創作", "川柳": "創作",
-    "小説": "創作", "歌詞": "創作", "poem": "創作", "haiku": "創作", "joke": "創作", "ジョーク": "創作",
-    "野球": "スポーツ", "サッカー": "スポーツ", "試合結果": "スポーツ", "優勝": "スポーツ", "baseball": "スポーツ",
-    "頭痛": "健康・医療", "風邪": "健康・医療", "病院": "健康・医療", "薬": "健康・医療", "ダイエット": "健康・医療",
-    "旅行": "旅行", "観光": "旅行", "温泉": "旅行", "ホテル": "旅行", "行き方": "道案内", "乗り換え": "道案内",
-    "恋愛": "恋愛相談", "彼女": "恋愛相談", "彼氏": "恋愛相談", "占い": "占い", "星座": "占い",
-    "宿題": "宿題", "芸能": "芸能", "アイドル": "芸能", "俳優": "芸能", "映画": "娯楽", "ゲーム攻略": "娯楽",
-    "レシピ": "料理", "献立": "料理", "競馬": "ギャンブル", "宝くじ": "ギャンブル", "パチンコ": "ギャンブル",
-    "好きな人": "恋愛相談", "告白": "恋愛相談", "デート": "恋愛相談", "片思い": "恋愛相談", "婚活": "恋愛相談",
-    "芸能人": "芸能", "スキャンダル": "芸能", "熱愛": "芸能", "ジャニーズ": "芸能", "ゴシップ": "芸能",
-    "数学": "宿題", "算数": "宿題", "読書感想文": "宿題", "作文": "宿題", "夏休みの": "宿題",
-    "歌って": "創作", "物語を": "創作", "なぞなぞ": "創作", "ダジャレ": "創作",
-    "筋トレ": "健康・医療", "睡眠": "健康・医療", "症状": "健康・医療",
-    "rain": "天気", "recipe": "料理", "cook": "料理", "movie": "娯楽", "song": "創作",
-    "story": "創作", "girlfriend": "恋愛相談", "boyfriend": "恋愛相談", "dating": "恋愛相談",
-    "homework": "宿題", "celebrity": "芸能", "gossip": "芸能", "football": "スポーツ", "soccer": "スポーツ",
-    "sushi": "飲食店探し", "ramen": "飲食店探し", "sightseeing": "旅行", "hotel": "旅行", "medicine": "健康・医療",
-    "headache": "健康・医療", "stock": "株式投資", "invest in": "投資", "lottery": "ギャンブル",
+    word: topic
+    for topic, words in yaml.safe_load((Path(__file__).parent / "data" / "off_topic.yaml").read_text(encoding="utf-8"))["topics"].items()
+    for word in words
 }
 _OFF_TOPIC_RE = re.compile(
     "|".join(

@@ -119,6 +119,7 @@ class LoadedIndex:
     # the directory's passages (what the documents do not cover, bot/core/directory.py): cited by name,
     # outside BM25 and the vector store, so they change no search
     directory: list[Chunk] = field(default_factory=list)
+    directory_entries: list[dict[str, Any]] = field(default_factory=list)  # their names, aliases and desks
 
     @property
     def size(self) -> int:
@@ -145,4 +146,5 @@ def load_index(settings: Settings) -> LoadedIndex:
         collection.connect()
     programs = read_programs(gen_dir / "programs.json")
     directory = read_chunks(gen_dir / "directory.jsonl") if (gen_dir / "directory.jsonl").exists() else []
-    return LoadedIndex(manifest, chunks, bm25, collection, programs, directory)
+    entries = json.loads((gen_dir / "directory.json").read_text(encoding="utf-8")) if (gen_dir / "directory.json").exists() else []
+    return LoadedIndex(manifest, chunks, bm25, collection, programs, directory, entries)

@@ -13,18 +13,17 @@ from functools import lru_cache
 
 import numpy as np
 
+from .core.aspects import read_aspects
 from .embedding import Embedder
 from .index import LoadedIndex
 from .models import SearchResult
 from .settings import Settings
-from .core.aspects import read_aspects
 from .terms import TermMap, TermMatch, policy_words
 from .text import compact
 from .tokenize import JapaneseTokenizer
 from .vectorstore import VectorStoreDown, note_down
 
 METHODS = ("bm25", "dense", "hybrid")
-DIRECTORY_KIND = "directory"  # passages of what the documents do not cover: kept beside the index, never searched
 # A guide passage's fused score is scaled by this when the question is about a measure, not a program.
 GUIDE_WEIGHT_FOR_POLICY_QUESTIONS = 0.6
 ASPECT_BOOST = 1.6  # a guide section that says what is asked
@@ -35,6 +34,8 @@ NEAR_DUPLICATE = 0.8  # share of the shorter passage's character pairs found in 
 _TWIN_PAIRS = 100_000  # pairs of passages whose near-duplicate verdict is kept (then all forgotten), ~10 MB
 OVERVIEW_CANDIDATES = 60  # passages searched for a direction's overview
 NAMED_PROGRAM_BOOST = 1.4  # the passages of a program the question names
+
+
 @dataclass
 class Query:
     """A question as the retriever sees it: its own tokens plus what the term map adds."""
@@ -44,7 +45,7 @@ class Query:
     expansion: list[str] = field(default_factory=list)
     expansion_tokens: list[str] = field(default_factory=list)
     matches: list[TermMatch] = field(default_factory=list)
-    # what the understanding read (bot.core.intent.read_aspects): the guide sections that say what is
+    # what the understanding read (bot.core.aspects.read_aspects): the guide sections that say what is
     # asked, and whether it asks a program's detail; None: read from the text (a bare search)
     sections: tuple[str, ...] | None = None
     asks_detail: bool | None = None
@@ -84,6 +85,7 @@ class Retriever:
         self.terms = terms
         self.settings = settings
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
+        self._directory = {c.id: c for c in index.directory}  # cited passages outside the search (英語で restates them)
         self._masks: dict[tuple[str | None, str | None], np.ndarray] = {}
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
@@ -212,11 +214,10 @@ class Retriever:
 
     def passages(self, ids: list[str]) -> list[SearchResult]:
         """Known passages again, in the given order (to restate an answer, e.g. in English)."""
-        directory = {c.id: c for c in self.index.directory}
         return [
-            SearchResult(self.index.chunks[self._position[i]] if i in self._position else directory[i], 1.0 - 0.01 * n)
+            SearchResult(self.index.chunks[self._position[i]] if i in self._position else self._directory[i], 1.0 - 0.01 * n)
             for n, i in enumerate(ids)
-            if i in self._position or i in directory
+            if i in self._position or i in self._directory
         ]
 
     def overview(self, query: Query, direction: str, k: int) -> list[SearchResult]:

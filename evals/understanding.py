@@ -27,6 +27,8 @@ from typing import Any
 from bot.core.intent import SLOTS
 from bot.text import compact
 
+from .metrics import first_sentence
+
 TEST_SHARE = 0.4  # of the groups, by a hash of the group id: fixed, whatever is added later
 SPLITS = ("dev", "test")
 CONFUSIONS_SHOWN = 15
@@ -45,7 +47,7 @@ def load_owners(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def predicted_slot(intent: dict[str, Any], answer_kind: str) -> str:
+def predicted_slot(intent: dict[str, Any]) -> str:
     """The label the advisor's understanding gives a question, in the set's terms."""
     if intent.get("topic") == "off_topic":
         return "off_topic"
@@ -53,14 +55,6 @@ def predicted_slot(intent: dict[str, Any], answer_kind: str) -> str:
     if asks in SLOTS or asks.startswith("doc:") or asks == "overview":
         return asks
     return "support"
-
-
-def _first_sentence(text: str) -> str:
-    head = text.split("\n", 1)[0]
-    for end in ("。", ". "):
-        if end in head:
-            return head.split(end, 1)[0]
-    return head
 
 
 @dataclass
@@ -159,7 +153,7 @@ def evaluate_understanding(advisor: Any, name: str, rows: list[dict[str, Any]], 
         intent = answer.intent or {}
         score = report.scores[row["split"]]
         gold = row["slot"]
-        pred = predicted_slot(intent, answer.answer_kind)
+        pred = predicted_slot(intent)
         score.n += 1
         score.per_gold[gold] += 1
         score.per_pred[pred] += 1
@@ -191,7 +185,7 @@ def evaluate_understanding(advisor: Any, name: str, rows: list[dict[str, Any]], 
         score.nc_fn += gold_nc and not said_nc
         if gold_nc and said_nc:
             wanted = _canonical(row["other_programs"], directory)
-            first = compact(_first_sentence(answer.answer))
+            first = compact(first_sentence(answer.answer))
             if any(compact(w) in first for w in wanted):
                 score.nc_named_first += 1
             else:

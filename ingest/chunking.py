@@ -25,7 +25,7 @@ from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 10  # 10: the directory kept beside the index (directory.jsonl); 9: screened (trust, links, text addressing the assistant); 8: source_kind, programs.json
+CHUNKER_VERSION = 11  # 11: the directory's entries in the index (directory.json); 10: the directory kept beside the index (directory.jsonl); 9: screened (trust, links, text addressing the assistant); 8: source_kind, programs.json
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。

@@ -30,7 +30,7 @@ from typing import Callable
 
 from bot.core.programs import ProgramRecord, write_programs
 from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, write_manifest
-from bot.retrieval import DIRECTORY_KIND
+from bot.core.directory import DIRECTORY_KIND, entries_of
 from bot.models import Chunk
 from bot.settings import Settings
 
@@ -272,6 +272,9 @@ def ingest(
         _write_bm25(new_dir, chunks, progress)
         write_chunks(new_dir / "chunks.jsonl", chunks)
         write_chunks(new_dir / "directory.jsonl", directory)
+        # its entries (names, aliases, desks) beside its passages: a serving host needs no corpus/ to read them
+        entries = [e for src in sorted({c.source for c in directory}) for e in entries_of(wanted[src])]
+        (new_dir / "directory.json").write_text(json.dumps(entries, ensure_ascii=False, default=str), encoding="utf-8")
         write_programs(new_dir / "programs.json", records)
         manifest = {
             "generation": generation,

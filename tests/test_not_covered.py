@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.directory import Directory, unknown_names_in
-from bot.core.intent import question_part, slot_confidence, vocabulary
+from bot.core.directory import Directory
+from bot.core.intent import question_part, slot_confidence, unknown_names_in
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -140,11 +140,10 @@ def test_the_directory_finds_nicknames_and_english_names_as_words():
 
 
 def test_unknown_program_names_are_names_of_their_own():
-    generic = vocabulary().program_name_generic
-    assert unknown_names_in("雇用調整助成金って使える？", generic=generic) == ["雇用調整助成金"]
-    assert unknown_names_in("設備投資補助金ってある？", generic=generic) == []
-    assert unknown_names_in("都の助成金とIT補助金の違い", generic=generic) == []
-    assert unknown_names_in("申請方法を教えて", generic=generic) == []
+    assert unknown_names_in("雇用調整助成金って使える？") == ["雇用調整助成金"]
+    assert unknown_names_in("設備投資補助金ってある？") == []
+    assert unknown_names_in("都の助成金とIT補助金の違い") == []
+    assert unknown_names_in("申請方法を教えて") == []
 
 
 def test_a_slot_word_in_the_owners_situation_is_unsure():
@@ -162,3 +161,21 @@ def test_a_desk_question_the_guide_cannot_answer_names_the_desks_beyond_the_docu
     assert "記載がありません" in lines[0] and "手元の資料の外" in lines[0] and "03-5805-1731" in lines[0]
     assert any(line.startswith("・手元の資料の外の相談先") for line in lines[1:])  # IPA
     assert answer.citations[0].result.chunk.kind == "directory" and answer.answer_kind == "not_stated"
+
+
+def test_a_serving_host_reads_the_directory_from_the_index_not_from_corpus(tmp_path):
+    """Deployments ingest once and share the data dir: the directory's entries travel in the index."""
+    import shutil
+
+    from bot.advisor import Advisor
+    from bot.settings import Settings
+    from bot.store import ConversationStore
+    from ingest.pipeline import ingest
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    assert ingest(settings).ok
+    shutil.rmtree(corpus)  # the serving host has no corpus/
+    answer = Advisor(settings, store=ConversationStore("sqlite://")).ask("ジギョケイってなに？")
+    assert answer.answer_kind == "not_covered" and answer.citations[0].result.chunk.kind == "directory"

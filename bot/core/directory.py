@@ -5,8 +5,8 @@ owners' nicknames, who runs each, its desk, phone and official page) and whose b
 `## name` section per entry, indexed like any passage so that an answer can cite it. Adding one is
 adding an entry to that file; no code names a program.
 
-`Directory.named_in` finds the entries a message names; `unknown_names_in` finds program-like
-names (〇〇補助金, 〇〇法) that neither the documents nor the directory know.
+`Directory.named_in` finds the entries a message names (the understanding, bot/core/intent.py, also
+looks for program-like names that neither the documents nor the directory know).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..text import compact, normalize
 log = logging.getLogger(__name__)
 
 DIRECTORY_FOLDER = "directory"
+DIRECTORY_KIND = "directory"  # the `kind:` of a directory file and of its passages, kept beside the index, never searched
 MIN_ALIAS_CHARS = 2
 
 
@@ -42,18 +43,11 @@ class OtherProgram:
     desk_en: str | None
     phone: str | None
     url: str | None
-    source: str  # the directory file, as the index names it (corpus/directory/...)
-    source_kind: str | None = None
     mentioned_in: tuple[str, ...] = ()  # ids of guides whose text mentions it (a related program)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "name_en": self.name_en, "kind": self.kind, "runs": self.runs, "runs_en": self.runs_en,
-            "desk": self.desk, "desk_en": self.desk_en, "phone": self.phone, "url": self.url,
-        }
 
-
-def _entries(path: Path) -> list[dict[str, Any]]:
+def entries_of(path: Path) -> list[dict[str, Any]]:
+    """The entries a directory file's front matter lists ([] for any other file)."""
     text = path.read_text(encoding="utf-8")
     if not text.lstrip("\ufeff").startswith("---"):
         return []
@@ -62,7 +56,7 @@ def _entries(path: Path) -> list[dict[str, Any]]:
     except (yaml.YAMLError, IndexError) as exc:
         log.warning("%s: the directory's front matter cannot be read (%s)", path, exc)
         return []
-    if not isinstance(front, dict) or front.get("kind") != "directory" or not isinstance(front.get("entries"), list):
+    if not isinstance(front, dict) or front.get("kind") != DIRECTORY_KIND or not isinstance(front.get("entries"), list):
         return []
     return [e for e in front["entries"] if isinstance(e, dict) and e.get("name")]
 
@@ -91,25 +85,25 @@ class Directory:
         }
 
     @classmethod
-    def load(cls, corpus_dir: Path, sources: Iterable[str] = ()) -> "Directory":
-        """The entries of every `directory/*.md` under `corpus_dir` (and of the indexed `sources`)."""
-        paths = sorted((Path(corpus_dir) / DIRECTORY_FOLDER).glob("*.md")) if Path(corpus_dir).is_dir() else []
-        entries: list[OtherProgram] = []
-        for path in paths:
-            try:
-                source = str(path.relative_to(Path(corpus_dir).parent)) if Path(corpus_dir).is_absolute() else str(path)
-            except ValueError:
-                source = str(path)
-            for e in _entries(path):
-                aliases = tuple(str(a) for a in (e.get("aliases") or []) if isinstance(a, (str, int)) and str(a).strip())
-                entries.append(OtherProgram(
-                    id=str(e.get("id") or e["name"]), name=str(e["name"]).strip(), name_en=_text(e.get("name_en")),
-                    kind=str(e.get("kind") or "scheme"), aliases=aliases, runs=_text(e.get("runs")) or "",
-                    runs_en=_text(e.get("runs_en")), desk=_text(e.get("desk")) or "", desk_en=_text(e.get("desk_en")),
-                    phone=_text(e.get("phone")), url=_text(e.get("url")), source=source,
-                    source_kind=_text(e.get("source_kind")), mentioned_in=tuple(str(m) for m in e.get("mentioned_in") or []),
-                ))
-        return cls(entries)
+    def from_records(cls, records: Iterable[dict[str, Any]]) -> "Directory":
+        """The directory from its entries as the front matter gives them (as ingest keeps them in the index)."""
+        return cls(
+            OtherProgram(
+                id=str(e.get("id") or e["name"]), name=str(e["name"]).strip(), name_en=_text(e.get("name_en")),
+                kind=str(e.get("kind") or "scheme"),
+                aliases=tuple(str(a) for a in (e.get("aliases") or []) if isinstance(a, (str, int)) and str(a).strip()),
+                runs=_text(e.get("runs")) or "", runs_en=_text(e.get("runs_en")), desk=_text(e.get("desk")) or "",
+                desk_en=_text(e.get("desk_en")), phone=_text(e.get("phone")), url=_text(e.get("url")),
+                mentioned_in=tuple(str(m) for m in e.get("mentioned_in") or []),
+            )
+            for e in records
+            if isinstance(e, dict) and e.get("name")
+        )
+
+    @classmethod
+    def load(cls, corpus_dir: Path) -> "Directory":
+        """The entries of every `directory/*.md` under `corpus_dir`, read from the files."""
+        return cls.from_records(e for path in sorted((Path(corpus_dir) / DIRECTORY_FOLDER).glob("*.md")) for e in entries_of(path))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -137,35 +131,3 @@ class Directory:
                 # longest first: 下請法 is not read again inside 中小受託取引適正化法
                 flat = flat[:at] + "\0" * len(key) + flat[at + len(key):]
         return sorted(found, key=found.get)
-
-
-# 〇〇補助金, 〇〇助成金, 〇〇法: a name of its own before a program word, not 「設備の補助金」
-_PROGRAM_WORD = r"(?:補助金|助成金|給付金|交付金|支援金|奨励金|税制|共済|法)"
-_PROGRAM_NAME = re.compile(r"([ァ-ヴーa-z0-9一-龥・&]{2,24}?" + _PROGRAM_WORD + r")(?![ァ-ヴー一-龥])")
-_WORD_ENDS = ("方法", "手法", "用法", "文法", "違法", "合法", "不法", "製法", "寸法", "作法", "魔法", "療法", "立法", "司法", "何法", "どの法")
-
-
-def unknown_names_in(text: str, known: Iterable[str] = (), generic: Iterable[str] = ()) -> list[str]:
-    """Program-like names in `text` that neither the documents' programs nor the directory know.
-
-    A name counts only when something of its own is left once the `generic` words (設備, 投資, IT…)
-    are taken out of what comes before 補助金/助成金/法: 「雇用調整助成金」 is a name, 「設備投資補助金」 is not."""
-    q = normalize(text)
-    taken = [compact(k).lower() for k in known if k]
-    words = sorted({normalize(w) for w in generic if w}, key=len, reverse=True)
-    found: list[str] = []
-    for m in _PROGRAM_NAME.finditer(q):
-        name = m.group(1).lstrip("・")
-        if name.endswith(_WORD_ENDS):
-            continue
-        own = re.sub(_PROGRAM_WORD + "$", "", name)
-        for w in words:
-            own = own.replace(w, "")
-        if len(compact(own)) < 2 or re.fullmatch(r"[ぁ-ゖ・]*", own):
-            continue
-        key = compact(name).lower()
-        if any(key in t or t in key for t in taken):
-            continue
-        if name not in found:
-            found.append(name)
-    return found

@@ -29,7 +29,7 @@ import yaml
 from ..guard import off_topic
 from ..text import compact, normalize
 from .aspects import read_aspects
-from .directory import Directory, unknown_names_in
+from .directory import Directory
 
 ASKS_PATH = Path(__file__).resolve().parents[1] / "data" / "asks.yaml"
 
@@ -163,6 +163,10 @@ class _Vocabulary:
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
     not_within: dict[str, tuple[str, ...]]  # per slot: longer words its triggers do not count inside (ことは)
+    condition_hints: tuple[str, ...]
+    elsewhere: tuple[str, ...]
+    program_name_words: tuple[str, ...]
+    not_program_name_ends: tuple[str, ...]
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -206,6 +210,10 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
         support_nouns=tuple(normalize(w) for w in data.get("support_nouns") or []),
         not_within={name: tuple(normalize(w) for w in spec.get("not_within") or []) for name, spec in data["slots"].items()},
+        condition_hints=tuple(str(w) for w in data.get("condition_hints") or []),
+        elsewhere=tuple(normalize(w) for w in data.get("elsewhere") or []),
+        program_name_words=tuple(str(w) for w in data.get("program_name_words") or []),
+        not_program_name_ends=tuple(str(w) for w in data.get("not_program_name_ends") or []),
     )
 
 
@@ -228,11 +236,15 @@ def _matches(entries: dict, text: str) -> list[tuple[str, str]]:
     return [(name, hits[0]) for name, hits in _all_matches(entries, text)]
 
 
-def _all_matches(entries: dict, text: str) -> list[tuple[str, list[str]]]:
-    """(name, every trigger of it in `text`) for each entry with one, in file order."""
+def _all_matches(entries: dict, text: str, not_within: dict[str, tuple[str, ...]] | None = None) -> list[tuple[str, list[str]]]:
+    """(name, every trigger of it in `text`) for each entry with one, in file order; an entry's
+    `not_within` words hide its triggers inside them (「交渉することは」 holds no 「とは」)."""
     found = []
     for name, (ja, en) in entries.items():
-        hits = [w for w in ja if w and w in text] + [_phrase(p) for p in en if p.search(text)]
+        seen = text
+        for w in (not_within or {}).get(name, ()):
+            seen = seen.replace(w, "\u3000" * len(w))
+        hits = [w for w in ja if w and w in seen] + [_phrase(p) for p in en if p.search(seen)]
         if hits:
             found.append((name, hits))
     return found
@@ -344,6 +356,25 @@ def question_part(text: str) -> str:
     return clauses[-1] if clauses else last
 
 
+def _asks_about_other(message: str, asks: str, named: list[str], others: list[str], unknown: list[str],
+                      names: ProgramNames, directory: Directory | None) -> bool:
+    """Whether what the question asks is about a name the documents do not hold, not only the owner's situation."""
+    if not (others or unknown):
+        return False
+    asked = question_part(message)
+    if _describes_support(asked, (others or unknown)[0], directory):
+        return False  # 「下請法とか…の講習会ってやってますか」 asks about the seminar
+    only_desks = bool(others) and not unknown and directory is not None and all(directory.entries[n].kind == "institution" for n in others)
+    if only_desks and asks in _PROGRAM_ONLY:
+        return False  # 「商工会議所で聞いたら…上限は？」: a program's figure, not the desk's
+    return (
+        asked == normalize(message).strip()  # one clause: it is the question
+        or bool(directory is not None and directory.named_in(asked, known=names.phrases_in(asked)))
+        or bool(unknown_names_in(asked))
+        or not (named or _points_elsewhere(asked))
+    )
+
+
 def _describes_support(asked: str, name: str, directory: Any) -> bool:
     """「下請法とか、取引に関する法律の講習会ってやってますか」: the named law only says what the seminar
     asked for is about; the question is about the seminar (the documents'), not the law."""
@@ -409,53 +440,37 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     return max(0.0, min(1.0, confidence))
 
 
-def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str]]:
-    """What is asked, and the words that said so. `program_context`: the last turn was about a program
-    (「それって使えるの？」 then asks about that program)."""
-    asks, triggers, _ = detect_asks_surely(text, has_program=has_program, program_context=program_context, yes_no=yes_no)
-    return asks, triggers
-
-
-def detect_asks_surely(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
-    """What is asked, the words that said so, and how sure that is (see slot_confidence)."""
+def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
+    """What is asked, the words that said so, and how sure that is (see slot_confidence).
+    `program_context`: the last turn was about a program (「それって使えるの？」 then asks about that program)."""
     v = vocabulary()
     q = normalize(text)
-    slots = [(n, h) for n, h in _matches(v.slots, _outside(q, v.not_within)) if h]
+    every = dict(_all_matches(v.slots, q, v.not_within))  # slot -> its triggers in the text, in file order
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
-    if (program_talk or program_context) and yes_no:
-        order = list(v.slots)
-        slots = sorted({**dict(_matches(v.slots_with_program, q)), **dict(slots)}.items(), key=lambda x: order.index(x[0]))
+    talk = program_talk or program_context
+    if talk and yes_no:
+        for name, hits in _all_matches(v.slots_with_program, q):
+            every[name] = every.get(name, []) + hits
+        every = {name: every[name] for name in v.slots if name in every}
     docs = _matches(v.documents, q)
-    if docs and (not slots or not program_talk):
+    if docs and (not every or not program_talk):
         name, hit = docs[0]
         return f"doc:{name}", [hit], 1.0
-    if slots:
-        # the first slot whose word the question itself asks; a word of the owner's situation gives way
-        talk = program_talk or program_context
-        every = dict(_all_matches(v.slots, _outside(q, v.not_within)))
-        if (program_talk or program_context) and yes_no:
-            for name, hits in _all_matches(v.slots_with_program, q):
-                every[name] = every.get(name, []) + hits
-        scored = []
-        for name, hit in slots:
-            best = max(every.get(name, [hit]), key=lambda h: slot_confidence(text, name, h, program_talk=talk))
-            scored.append((name, best, slot_confidence(text, name, best, program_talk=talk)))
-        name, hit, sure = next((s for s in scored if s[2] >= SLOT_SURE), scored[0])
-        hits = [hit, *(h for h in every.get(name, []) if h != hit)]  # the others may name its condition (滞納)
-        if name == "eligibility" and yes_no:
-            item = cost_item_in(question_part(text))
-            if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
-                return "covered_costs", [*hits, item], sure
-        return name, hits, sure
-    return "support", [], 1.0
-
-
-def _outside(q: str, not_within: dict[str, tuple[str, ...]]) -> str:
-    """The text with the words no trigger counts inside blanked out (「交渉することは」 holds no 「とは」)."""
-    for words in not_within.values():
-        for w in words:
-            q = q.replace(w, "\u3000" * len(w))
-    return q
+    if not every:
+        return "support", [], 1.0
+    # each slot by its surest trigger; the first slot the question itself asks wins, a word of the
+    # owner's situation gives way
+    scored = []
+    for name, hits in every.items():
+        sure, best = max((slot_confidence(text, name, h, program_talk=talk), -i, h) for i, h in enumerate(hits))[::2]
+        scored.append((name, best, sure))
+    name, hit, sure = next((s for s in scored if s[2] >= SLOT_SURE), scored[0])
+    hits = [hit, *(h for h in every[name] if h != hit)]  # the others may name its condition (滞納)
+    if name == "eligibility" and yes_no:
+        item = cost_item_in(question_part(text))
+        if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
+            return "covered_costs", [*hits, item], sure
+    return name, hits, sure
 
 
 def cost_item_in(text: str) -> str | None:
@@ -488,7 +503,7 @@ def other_conditions(text: str, tokens: list[str], programs: list[str], first: s
     out: list[str] = []
     for tok in tokens:
         if len(tok) >= 2 and tok != first and tok not in CONDITION_STOP and compact(tok) not in named and not re.fullmatch(r"[ぁ-ゖ]+", tok):
-            if any(tok in normalize(w) for w in _CONDITION_HINTS) and tok not in out:
+            if any(tok in normalize(w) for w in vocabulary().condition_hints) and tok not in out:
                 out.append(tok)
     return out
 
@@ -511,7 +526,7 @@ def condition_of(text: str, tokens: list[str], programs: list[str], trigger_word
             return tok
     for tok in tokens:
         if len(tok) >= 2 and tok not in CONDITION_STOP and compact(tok) not in named and not re.fullmatch(r"[ぁ-ゖ]+", tok):
-            if any(tok in normalize(w) for w in _CONDITION_HINTS):
+            if any(tok in normalize(w) for w in vocabulary().condition_hints):
                 return tok
     return None
 
@@ -528,14 +543,6 @@ _CONDITION_EN = {
     "weekend": "土日", "anonymous": "匿名", "anonymously": "匿名", "online trade show": "オンライン展示会",
 }
 
-# words that name a condition worth checking in the passages, when the question hinges on them
-_CONDITION_HINTS = (
-    "中古", "リース", "レンタル", "個人事業主", "フリーランス", "子会社", "親会社", "グループ会社", "滞納", "創業", "開業",
-    "都外", "他県", "npo", "医療法人", "社会福祉法人", "学校法人", "一般社団法人", "みなし大企業", "大企業", "人件費",
-    "ソフトウェア", "パソコン", "タブレット", "スマートフォン", "中古品", "工事費", "設置費", "代理", "代行",
-    "消費税", "法人税", "住民税", "税金", "未納", "延滞", "遅れる", "赤字", "債務超過", "休業",
-    "実店舗", "ネットショップ", "ネット販売", "通販", "オンライン",
-)
 
 
 def _specific_directions(matches: list) -> set[str]:
@@ -598,27 +605,17 @@ def _understand(
     q = normalize(message)
     language = language_of(message)
     named = names.named_in(message)
-    others = directory.named_in(message, known=names.phrases_in(message)) if directory is not None else []
-    unknown = unknown_names_in(message, known=[*names.phrases_in(message), *others, *_aliases_in(directory, others)],
-                               generic=vocabulary().program_name_generic)
+    taken = names.phrases_in(message)  # the words that name a program of the documents
+    others = directory.named_in(message, known=taken) if directory is not None else []
+    unknown = unknown_names_in(message, known=[*taken, *others, *_aliases_in(directory, others)])
     if directory is not None:  # a program, law or scheme before an institution merely mentioned (商工会 in 持続化の質問)
         others.sort(key=lambda n: directory.entries[n].kind == "institution")
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
-    asks, triggers, sure = detect_asks_surely(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
+    asks, triggers, sure = detect_asks(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
-    asked_part = question_part(message)
-    first_other = (others or unknown or [""])[0]
-    only_desks = bool(others) and not unknown and directory is not None and all(directory.entries[n].kind == "institution" for n in others)
-    about_other = bool(others or unknown) and not _describes_support(asked_part, first_other, directory) and not (
-        only_desks and asks in _PROGRAM_ONLY  # 「商工会議所で聞いたら…上限は？」: a program's figure, not the desk's
-    ) and (
-        asked_part == normalize(message).strip()
-        or bool(directory is not None and directory.named_in(asked_part, known=names.phrases_in(asked_part)))
-        or bool(unknown_names_in(asked_part, generic=vocabulary().program_name_generic))
-        or not (named or _points_elsewhere(asked_part))
-    )
+    about_other = _asks_about_other(message, asks, named, others, unknown, names, directory)
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
@@ -716,13 +713,39 @@ def term_asked(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-_ELSEWHERE = re.compile(r"他に|ほかに|他の|ほかの|別の|以外|代わりに|other than|instead|else")
 
 
 def _points_elsewhere(text: str) -> bool:
     """Whether the question turns from what the owner named to something else: 「公庫だけじゃ足りない。他にどこで借りれば？」,
     or asks about some program of its own kind (「…けど、使える補助金ある？」)."""
-    return bool(_ELSEWHERE.search(text) or _PROGRAM_WORDS.search(text))
+    return any(w in text for w in vocabulary().elsewhere) or bool(_PROGRAM_WORDS.search(text))
+
+
+def unknown_names_in(text: str, known: Iterable[str] = ()) -> list[str]:
+    """Program-like names in `text` that neither the documents' programs nor the directory know.
+
+    A name ends in a program word (補助金, 助成金, 法: `program_name_words`) and counts only when something
+    of its own is left once the generic words (設備, 投資, IT…: `program_name_generic`) are taken out of what
+    comes before it: 「雇用調整助成金」 is a name, 「設備投資補助金」 and 「申請方法」 are not."""
+    v = vocabulary()
+    ending = "(?:" + "|".join(map(re.escape, v.program_name_words)) + ")"
+    q = normalize(text)
+    taken = [compact(k).lower() for k in known if k]
+    generic = sorted({normalize(w) for w in v.program_name_generic if w}, key=len, reverse=True)
+    found: list[str] = []
+    for m in re.finditer(r"([ァ-ヴーa-z0-9一-龥・&]{2,24}?" + ending + r")(?![ァ-ヴー一-龥])", q):
+        name = m.group(1).lstrip("・")
+        if name.endswith(v.not_program_name_ends):
+            continue
+        own = re.sub(ending + "$", "", name)
+        for w in generic:
+            own = own.replace(w, "")
+        key = compact(name).lower()
+        if len(compact(own)) < 2 or re.fullmatch(r"[ぁ-ゖ・]*", own) or any(key in t or t in key for t in taken):
+            continue
+        if name not in found:
+            found.append(name)
+    return found
 
 
 def _topic_of(matches: list) -> str:

@@ -49,7 +49,7 @@ class Library:
             if c.program and c.program not in names:
                 names[c.program] = tuple(c.aliases.split())
         self.names = ProgramNames(names.items())
-        self.directory = Directory.load(corpus_dir)
+        self.directory = Directory.from_records(retriever.index.directory_entries)
 
     def directory_passage(self, name: str) -> SearchResult | None:
         """The directory's passage on an entry, to cite when an answer names it."""

@@ -31,7 +31,6 @@ def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term 
     runs = Term("other_runs", {"runs": Bi(entry.runs, entry.runs_en)}) if entry.runs and not entry.runs.startswith(entry.name) else None
     values = {
         "name": Name(entry.name, entry.name_en),
-        "kind": Term(f"other_kind.{entry.kind}" if entry.kind in _KINDS else "other_kind.scheme"),
         "runs": runs,
         "desk": Bi(entry.desk, entry.desk_en),
         "phone": entry.phone or "",
@@ -39,9 +38,6 @@ def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term 
     }
     key = "not_covered" + (".phone" if entry.phone else "") + (".about" if about is not None else "")
     return Say(key, values, plan.cite(lib.directory_passage(entry.name)))
-
-
-_KINDS = ("subsidy", "loan", "certification", "law", "tax", "institution", "scheme", "insurance")
 
 
 def _related(plan: AnswerPlan, lib: Library, entry: OtherProgram) -> Say | None:

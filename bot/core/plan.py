@@ -23,6 +23,7 @@ from typing import Any, Iterable, Protocol
 from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
+from .directory import Directory
 from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
 from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
@@ -150,6 +151,7 @@ class Library(Protocol):
 
     tokenizer: JapaneseTokenizer
     records: dict[str, ProgramRecord]
+    directory: Directory  # what the documents do not hold (bot/core/directory.py)
 
     chunks: list[Chunk]
 
@@ -160,6 +162,7 @@ class Library(Protocol):
     def rules_passage(self, section: str) -> SearchResult | None: ...
     def role_passages(self, role: str, results: list[SearchResult], query: str = "") -> list[SearchResult]: ...
     def directions(self) -> list[tuple[str, str, SearchResult | None]]: ...
+    def directory_passage(self, name: str) -> SearchResult | None: ...
 
 
 # -- facts and the passages that state them ------------------------------------------------------
@@ -627,30 +630,26 @@ SPECIFIC_MENTIONS = 2  # a directory entry mentioned in more guides than this is
 
 
 def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan:
-    """A program whose guide gives no desk (Tcyss) but names desks the documents do not hold (IPA, the
-    police's cyber desk): those desks, each marked as outside the documents and cited to the directory."""
-    directory = getattr(lib, "directory", None)
-    if directory is None:
-        return _not_stated(plan, lib, record)
-    related = [e for e in directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
+    """A program whose guide gives no desk and whose operator has none with a number (Tcyss) but names desks
+    the documents do not hold (IPA, the police's cyber desk): the first sentence says the documents give no
+    desk and gives the first desk beyond them, with its phone; the others follow, each marked as outside
+    the documents and cited to the directory; the program's operator comes last."""
+    related = [e for e in lib.directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
     related = sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
-    own = _not_stated(AnswerPlan(plan.intent, Say(""), guides=plan.guides), lib, record)
-    if not related or own.direct.key == "not_stated.own_desk.program":
+    own = _desk(AnswerPlan(plan.intent, Say(""), guides=plan.guides), lib, record)  # what the documents offer
+    if not related or own.values.get("phone"):
         return _not_stated(plan, lib, record)  # its operator's own desk, with a number, comes first
-    # the first sentence gives a desk and its phone: the documents' silence, then the first desk beyond them;
-    # the program's own operator follows as the next step
-    first = related[0]
     plan.add_program(record)
     plan.stated = False
-    cites = plan.cite(lib.directory_passage(first.name))
-    values = {"program": Name(record.name, record.name_en), "desk": Bi(first.desk, first.desk_en), "phone": first.phone or "",
-              "name": Name(first.name, first.name_en)}
-    only = "_only" if first.desk.startswith(first.name) else ""
-    plan.direct = Say("not_stated.outside_desk" + only + (".phone" if first.phone else ""), values, cites)
-    for entry in related[1:]:
-        key = "point.outside_desk" + ("_only" if entry.desk.startswith(entry.name) else "") + (".phone" if entry.phone else "")
-        values = {"name": Name(entry.name, entry.name_en), "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
-        plan.points.append(Say(key, values, plan.cite(lib.directory_passage(entry.name))))
+    for i, entry in enumerate(related):
+        key = ("not_stated" if i == 0 else "point") + ".outside_desk" + ("_only" if entry.desk.startswith(entry.name) else "")
+        values = {"program": Name(record.name, record.name_en), "name": Name(entry.name, entry.name_en),
+                  "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
+        say = Say(key + (".phone" if entry.phone else ""), values, plan.cite(lib.directory_passage(entry.name)))
+        if i == 0:
+            plan.direct = say
+        else:
+            plan.points.append(say)
     plan.next_step = _desk(plan, lib, record)
     return plan
 
