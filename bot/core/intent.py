@@ -718,7 +718,7 @@ def term_asked(text: str) -> str | None:
 def _points_elsewhere(text: str) -> bool:
     """Whether the question turns from what the owner named to something else: 「公庫だけじゃ足りない。他にどこで借りれば？」,
     or asks about some program of its own kind (「…けど、使える補助金ある？」)."""
-    return any(w in text for w in vocabulary().elsewhere) or bool(_PROGRAM_WORDS.search(text))
+    return any(w in text for w in vocabulary().elsewhere)
 
 
 def unknown_names_in(text: str, known: Iterable[str] = ()) -> list[str]:
