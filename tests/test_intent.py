@@ -71,6 +71,15 @@ TABLE = [
     ("When is the deadline for the trade show subsidy?", "en", "application_period", [], False),
     ("We want to prepare for earthquakes. What support is there?", "en", "support", [], False),
     ("I'd like to exhibit at a trade show. Does the city help with booth fees?", "en", "support", [], True),
+    # owners drop が and を as they type: a trigger still matches (お金が入る, 申請ができ)
+    ("BCPの助成金、お金入るまでどれくらい待つの", "ja", "payment_timing", [], False),
+    ("設立2年目の会社ですが申請ができますか", "ja", "eligibility", [], True),
+    # a sentence before the question tells the situation unless it asks in so many words
+    ("親会社の支払いがいつも遅れることがある。どう動けばいい？", "ja", "support", [], False),
+    # a cost item as the thing made or bought: what the subsidy pays for
+    ("デジタルツールの助成でホームページ制作は対象となりますか", "ja", "covered_costs", [], True),
+    # examples of a named program ask about the program, not the policy document's cases
+    ("BCP実践促進助成金の事例ってある？", "ja", "overview", ["BCP実践促進助成金"], True),
 ]
 
 

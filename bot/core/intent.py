@@ -244,10 +244,20 @@ def _all_matches(entries: dict, text: str, not_within: dict[str, tuple[str, ...]
         seen = text
         for w in (not_within or {}).get(name, ()):
             seen = seen.replace(w, "\u3000" * len(w))
-        hits = [w for w in ja if w and w in seen] + [_phrase(p) for p in en if p.search(seen)]
+        loose = _without_particles(seen)
+        hits = [w for w in ja if w and (w in seen or _without_particles(w) in loose)] + [_phrase(p) for p in en if p.search(seen)]
         if hits:
             found.append((name, hits))
     return found
+
+
+# が and を after a noun, which owners drop when they type (「お金入るまで」「申請できますか」 for
+# 「お金が入るまで」「申請ができますか」): a trigger matches with or without them.
+_PARTICLE = re.compile(r"(?<=[一-龥ァ-ヴー])[がを](?=[一-龥ぁ-んァ-ヴー])")
+
+
+def _without_particles(text: str) -> str:
+    return _PARTICLE.sub("", text)
 
 
 # -- the parts of understanding -----------------------------------------------------------------
@@ -334,6 +344,7 @@ _ASKS_FORM = re.compile(
     r"(\?|？|か$|か[。.!！]|ますか|ですか|でしょうか|ませんか|かな|かね|の$|のか|教えて|知りたい|ください|下さい|お願い|"
     r"ほしい|欲しい|たい$|たいです|たいんです|ある$|あります$|いる$|いますか|できる$|できます$|使える$|もらえる$|いい$|だっけ|って$|は$|とは$)"
 )
+_ASKS_EXPLICIT = re.compile(r"(\?|？|か$|か[。.!！]|ますか|ですか|でしょうか|ませんか|かな|教えて|知りたい|ください|下さい|お願い)")
 SLOT_SURE = 0.5  # below this, the question is answered at the level the owner asked (the program, the support)
 SLOT_CONFIDENCE = {
     "situation": 0.55,  # the slot's word sits in the owner's situation (a sentence that asks nothing), not in the question
@@ -414,17 +425,25 @@ def asks_something(text: str) -> bool:
     return bool(_ASKS_FORM.search(q)) or language_of(text) == "en" and bool(re.search(r"\?|^(what|how|who|where|when|which|can|could|is|are|do|does|will|please)\b", q))
 
 
+def _sentence_asks(sentence: str, asked: str) -> bool:
+    """Whether a sentence asks: the question's own sentence by any question form; one before it only by
+    an explicit one (「半年待たされることもある。どう動けばいい？」: the first sentence tells, the second asks)."""
+    if asked and asked in sentence:
+        return asks_something(sentence)
+    return bool(_ASKS_EXPLICIT.search(sentence))
+
+
 def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -> float:
     """How surely `trigger` makes the message ask `slot` (1.0 sure; below SLOT_SURE, it is the owner's situation)."""
     v = vocabulary()
-    q = normalize(text)
-    t = normalize(trigger).strip("?？!！。 ")
+    q = _without_particles(normalize(text))
+    t = _without_particles(normalize(trigger).strip("?？!！。 "))
     confidence = 1.0
-    asked = question_part(text)
+    asked = _without_particles(question_part(text))
     # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
     # question about a program hinges on: there the situation is the question
     condition = slot in ("eligibility", "covered_costs") and program_talk and re.fullmatch(r"[一-龥ァ-ヴー]+", t)
-    if t and t not in asked and t in q and not condition and not asks_something(_sentence_with(q, t)):
+    if t and t not in asked and t in q and not condition and not _sentence_asks(_sentence_with(q, t), asked):
         confidence -= SLOT_CONFIDENCE["situation"]
     at = q.find(t)
     # a noun (条件, 金額) inside a longer noun; verbs (使える) and phrases are not checked
@@ -453,7 +472,7 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
             every[name] = every.get(name, []) + hits
         every = {name: every[name] for name in v.slots if name in every}
     docs = _matches(v.documents, q)
-    if docs and (not every or not program_talk):
+    if docs and not has_program and (not every or not program_talk):  # a named program's examples ask about it
         name, hit = docs[0]
         return f"doc:{name}", [hit], 1.0
     if not every:
@@ -478,7 +497,7 @@ def cost_item_in(text: str) -> str | None:
     q = normalize(text)
     ja, en = vocabulary().cost_items
     for item in ja:  # the thing itself, as the subject asked about: 「パソコンも」「ハードウェアは」, not 設備投資支援事業
-        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用)", q):
+        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用|の?制作|の?作成|の?開発)", q):
             return item
     m = re.search(r"([一-龥ァ-ヴー]{1,8}費用?)(は|も|って)", q)  # 「建設費用は補助対象？」: a cost of its own
     if m:
