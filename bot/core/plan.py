@@ -864,7 +864,11 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
-    for r, sentence in _best_quotes(results, words, tok, room + (0 if programs else 1), behind):
+    quotes = _best_quotes(results, words, tok, room + (0 if programs and choosing else 1), behind)
+    if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
+        home = _direction_of(lib, programs[0][0].name)
+        quotes = quotes[:room] + [q for q in quotes[room:] if home and q[0].chunk.direction == home]
+    for r, sentence in quotes:
         values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}
         if plan.direct.key == "":
             plan.direct = Say("direct.measure" if role_of(r.chunk) == "measure" else "direct.quote", values, plan.cite(r))
