@@ -28,6 +28,7 @@ import yaml
 
 from ..guard import off_topic
 from ..text import compact, normalize
+from .ask_model import second_opinion
 from .aspects import read_aspects
 from .directory import Directory
 
@@ -459,16 +460,30 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     return max(0.0, min(1.0, confidence))
 
 
+# Someone else's words quoted in the message (「タダにしろ」って言う客, 『対象です』って言われた): a quote
+# followed by a verb of saying, or one long enough to be speech with the message going on after it.
+# A short quote is a term (「自己宣言」とは); a message that is all quote is the question itself.
+_QUOTED = re.compile(
+    r"[「『\"“]([^「」『』\"“”]{2,})[」』\"”](?=(?:って|と)[^。？?]{0,8}?(?:言|い[わうっえ]|聞|書|要求|怒鳴|迫|求め|頼ま))"
+    r"|[「『\"“]([^「」『』\"“”]{8,})[」』\"”](?=.*[^\s。．.!！?？])"
+)
+
+
+def _without_quoted_speech(text: str) -> str:
+    return _QUOTED.sub(lambda m: "「" + "\u3000" * len(m.group(1) or m.group(2)) + "」", text)
+
+
 def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
     """What is asked, the words that said so, and how sure that is (see slot_confidence).
     `program_context`: the last turn was about a program (「それって使えるの？」 then asks about that program)."""
     v = vocabulary()
     q = normalize(text)
-    every = dict(_all_matches(v.slots, q, v.not_within))  # slot -> its triggers in the text, in file order
+    said = _without_quoted_speech(q)  # 「タダにしろ」って言うお客さん: the customer's words, not the owner's question
+    every = dict(_all_matches(v.slots, said, v.not_within))  # slot -> its triggers in the text, in file order
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
     talk = program_talk or program_context
     if talk and yes_no:
-        for name, hits in _all_matches(v.slots_with_program, q):
+        for name, hits in _all_matches(v.slots_with_program, said):
             every[name] = every.get(name, []) + hits
         every = {name: every[name] for name in v.slots if name in every}
     docs = _matches(v.documents, q)
@@ -632,6 +647,8 @@ def _understand(
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
     asks, triggers, sure = detect_asks(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
+    opinion = second_opinion(message, asks, sure, found_words=bool(triggers), slots=SLOTS, vetoable=_PROGRAM_ONLY)  # what the words cannot know
+    asks, sure = opinion.asks, opinion.confidence
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
     about_other = _asks_about_other(message, asks, named, others, unknown, names, directory)

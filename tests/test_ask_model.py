@@ -1,0 +1,70 @@
+"""The learned second opinion on what a message asks: its examples are data, and it reads what the
+words in asks.yaml cannot, without overruling them where they are sure."""
+
+import json
+
+import pytest
+
+from bot.core.ask_model import NOT_SLOTS, AskModel, load_examples, second_opinion
+from bot.core.intent import SLOTS, ProgramNames, detect_asks, understand
+from bot.terms import get_term_map
+from bot.tokenize import get_tokenizer
+
+NAMES = ProgramNames([("BCP実践促進助成金", ()), ("展示会出展助成事業・展示会出展助成プラス", ())])
+
+
+@pytest.fixture(scope="module")
+def parts():
+    return get_tokenizer(), get_term_map()
+
+
+def read(parts, question):
+    tokenizer, terms = parts
+    tokens = tokenizer.tokens(question)
+    return understand(question, None, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+
+
+def test_every_example_is_labeled_with_something_the_understanding_knows():
+    texts, labels = load_examples()
+    assert len(texts) >= 1000
+    assert set(labels) <= set(SLOTS) | set(NOT_SLOTS)
+    assert len(set(texts)) == len(texts)  # no example twice
+
+
+def test_a_broken_example_is_named_by_file_and_line(tmp_path):
+    (tmp_path / "mine.jsonl").write_text('{"text": "上限は？", "slot": "upper_limit"}\n{"text": "締切は"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"mine\.jsonl:2"):
+        load_examples(tmp_path)
+
+
+def test_a_question_the_words_do_not_know_is_read_by_the_model(parts):
+    question = "採択の発表っていつごろ？"
+    assert detect_asks(question, has_program=False)[0] == "support"  # no word of asks.yaml says it
+    intent = read(parts, question)
+    assert intent.asks == "review_time"
+    assert 0.45 <= intent.slot_confidence < 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["取引条件がきつくて困ってる。誰か間に入ってくれない？", "うちは従業員の条件もクリアしてるし、とにかく相談に乗ってくれる人がほしい"],
+)
+def test_a_slot_word_in_the_owners_situation_does_not_become_the_question(parts, question):
+    assert detect_asks(question, has_program=False)[0] == "eligibility"  # 条件 is an eligibility word
+    assert read(parts, question).asks == "support"
+
+
+def test_sure_words_stand_where_the_model_doubts_them():
+    model_free = second_opinion("BCP実践促進助成金の下限額は", "lower_limit", 1.0, found_words=True, slots=SLOTS)
+    assert (model_free.asks, model_free.confidence, model_free.changed) == ("lower_limit", 1.0, False)  # no example of it
+    document = second_opinion("事例を教えて", "doc:case", 1.0, found_words=True, slots=SLOTS)
+    assert document.asks == "doc:case" and not document.changed
+
+
+def test_a_new_way_of_asking_is_a_line_of_data(tmp_path):
+    rows = [{"text": t, "slot": s} for t, s in [("上限いくら", "upper_limit"), ("最大いくら出る", "upper_limit"), ("いつ締切", "application_period"),
+                                                 ("締め切りいつ", "application_period"), ("支援ある？", "support"), ("何か支援ない？", "support")]]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    model = AskModel(*load_examples(tmp_path))
+    probabilities = model.probabilities("上限って最大いくら")
+    assert max(probabilities, key=probabilities.get) == "upper_limit"
