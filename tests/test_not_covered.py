@@ -163,6 +163,15 @@ def test_a_desk_question_the_guide_cannot_answer_names_the_desks_beyond_the_docu
     assert answer.citations[0].result.chunk.kind == "directory" and answer.answer_kind == "not_stated"
 
 
+@pytest.mark.parametrize("question", ["ハッキングされたかもしれない…どこに相談すればいいの？", "Tcyssの電話番号は？"])
+def test_a_desk_question_goes_to_its_topics_desk_and_a_sentence_without_a_number_is_no_desk(advisor, question):
+    """「ハッキングされた…どこに相談」 is the cyber desk's question, not the general one's; Tcyss's guide says a
+    desk was opened but gives no number, so the desks beyond the documents with their phones come first."""
+    answer = advisor.ask(question)
+    first = answer.answer.split("\n")[0]
+    assert "Tcyss" in first and "03-5805-1731" in first and "ワンストップ" not in answer.answer
+
+
 def test_a_serving_host_reads_the_directory_from_the_index_not_from_corpus(tmp_path):
     """Deployments ingest once and share the data dir: the directory's entries travel in the index."""
     import shutil

@@ -24,7 +24,7 @@ from ..models import Chunk, SearchResult
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
-from .intent import Intent, evidence_answers_alone, slot_evidence, slot_field
+from .intent import CIRCLED, Intent, evidence_answers_alone, slot_evidence, slot_field
 from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
 from .programs import Amount, Fact, ProgramRecord, Rate
 
@@ -570,9 +570,11 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         say = None if detail else _specific_contact(plan, lib, record) or _value_say(plan, lib, record, intent.asks)
         if say is None:
             found = _evidence(lib, intent, chunks)
+            # no desk with a number in the documents (「相談窓口を開設しました」 gives none): the desks beyond
+            # them its guide names (IPA, the police's cyber desk)
+            if intent.asks == "contact" and (found is None or not _PHONE.search(found[1])) and _outside_desks(lib, record):
+                return _with_outside_desks(plan, lib, record)
             if found is None:
-                if intent.asks == "contact":  # no desk in the documents: the desks beyond them its guide names
-                    return _with_outside_desks(plan, lib, record)
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
@@ -629,13 +631,21 @@ def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) ->
 SPECIFIC_MENTIONS = 2  # a directory entry mentioned in more guides than this is a general desk (商工会), not this program's
 
 
+_PHONE = re.compile(r"\d{2,4}[-‐－]\d{2,4}[-‐－]\d{3,4}|#\d{4}")
+
+
+def _outside_desks(lib: Library, record: ProgramRecord) -> list[Any]:
+    """The desks beyond the documents that a program's guide names (specific to a few programs), those with a phone first."""
+    related = [e for e in lib.directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
+    return sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
+
+
 def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan:
     """A program whose guide gives no desk and whose operator has none with a number (Tcyss) but names desks
     the documents do not hold (IPA, the police's cyber desk): the first sentence says the documents give no
     desk and gives the first desk beyond them, with its phone; the others follow, each marked as outside
     the documents and cited to the directory; the program's operator comes last."""
-    related = [e for e in lib.directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
-    related = sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
+    related = _outside_desks(lib, record)
     own = _desk(AnswerPlan(plan.intent, Say(""), guides=plan.guides), lib, record)  # what the documents offer
     if not related or own.values.get("phone"):
         return _not_stated(plan, lib, record)  # its operator's own desk, with a number, comes first
@@ -999,9 +1009,15 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     best = next((r.score for r in results[:8] if r.chunk.program), 0.0)
     close = [c for c in candidates if any(r.chunk.program == c.name and r.score >= 0.8 * best for r in results[:8])]
     if intent.asks == "contact" and not intent.programs:
-        # 「相談できる窓口は？」 naming no program: a consultation service before a subsidy found beside it
-        close.sort(key=lambda c: c.kind != "consultation")
-        candidates.sort(key=lambda c: c.kind != "consultation" or c not in close)
+        # 「相談できる窓口は？」 naming no program: a desk of the question's own topic (「ハッキングされた」: the
+        # cyber desk, not the general one), then a consultation service before a subsidy found beside it
+        def off_topic_desk(c: ProgramRecord) -> bool:
+            return intent.topic in CIRCLED and _direction_of(lib, c.name) != intent.topic
+
+        close.sort(key=lambda c: (off_topic_desk(c), c.kind != "consultation"))
+        candidates.sort(key=lambda c: (off_topic_desk(c), c.kind != "consultation" or c not in close))
+        if close and intent.topic in CIRCLED and not off_topic_desk(close[0]):
+            return close[0]  # the topic's own desk, even where its guide gives no phone (its operator's desks follow)
     for record in close:
         if fld and getattr(record, fld, None):
             return record
