@@ -61,10 +61,15 @@ _SUPPORT = re.compile(
 )
 
 
+def asks_for_support(question: str) -> bool:
+    """Whether the question holds a word that asks for support (支援, 相談, 東京都…)."""
+    return bool(_SUPPORT.search(normalize(question)))
+
+
 def off_topic(question: str) -> str | None:
     """The everyday topic a question asks about, when it asks for nothing the SME domain offers."""
     q = normalize(question)
-    if _SUPPORT.search(q):
+    if asks_for_support(q):
         return None
     for m in _OFF_TOPIC_RE.finditer(q):
         if _OWN_BUSINESS.match(q[m.end():]) or _RUN_A.search(q[: m.start()]):

@@ -68,3 +68,21 @@ def test_a_new_way_of_asking_is_a_line_of_data(tmp_path):
     model = AskModel(*load_examples(tmp_path))
     probabilities = model.probabilities("上限って最大いくら")
     assert max(probabilities, key=probabilities.get) == "upper_limit"
+
+
+@pytest.mark.parametrize(
+    "question,off_topic",
+    [("肩こりがひどいんだけど、いい整体知らない？", True), ("上限は？", False), ("はじめまして", False),
+     ("どうすればいい？", False), ("展示会に出たいんだけど、何かある？", False)],
+)
+def test_everyday_talk_with_no_word_of_sme_support_is_off_topic(parts, question, off_topic):
+    assert (read(parts, question).topic == "off_topic") is off_topic
+
+
+def test_a_short_follow_up_is_never_taken_for_everyday_talk(parts):
+    tokenizer, terms = parts
+    state = {"last": {"query": "BCPの助成金", "programs": ["BCP実践促進助成金"], "direction": "④", "asks": "support"}}
+    question = "肩こりがひどいんだけど、いい整体知らない？"
+    tokens = tokenizer.tokens(question)
+    intent = understand(question, state, names=NAMES, tokens=tokens, matches=terms.matches(question, tokens))
+    assert intent.topic != "off_topic" or intent.off_topic  # only the listed everyday words, never the model, after a turn

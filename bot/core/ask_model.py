@@ -9,7 +9,9 @@ n-grams, trained on examples of owners' messages labeled with what they ask, rea
   is unsure, and the question is answered at the level the owner asked (the program, the support),
   not with a confident "the documents do not say" about something nobody asked;
 - **reading**: the words found no slot, and the model is fairly sure of one (ADD or more): that
-  slot is asked, with the model's probability as its confidence.
+  slot is asked, with the model's probability as its confidence;
+- **everyday talk**: a message with no word of SME support at all (no term of the domain, no
+  program, no word asking for support) that the model reads as off topic (OFF_TOPIC or more).
 
 The examples are data: a new way of asking is a new line, never code. They were written in owners'
 chat words, situation first, with hard negatives (a slot's word in the situation, another asked),
@@ -31,6 +33,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "ask_examples"
 VETO = 0.1  # a slot the words found, below this probability (and the model reads no slot), is unsure
 ADD = 0.45  # a slot the words did not find, at this probability or more, is read
 NOT_SLOTS = ("support", "overview", "off_topic")  # labels that ask no slot: the words' reading stands
+OFF_TOPIC = 0.3  # a message with no word of SME support, read as everyday talk at this probability or more
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,9 @@ def second_opinion(
     if best in slots and best not in NOT_SLOTS and probabilities[best] >= ADD:
         return Opinion(best, probabilities[best], True)
     return Opinion(asks, confidence, False)
+
+
+def reads_off_topic(text: str) -> bool:
+    """Whether the model reads `text` as everyday talk (the caller has found no word of SME support in it:
+    the model never overrules the domain's own words)."""
+    return ask_model().probabilities(text).get("off_topic", 0.0) >= OFF_TOPIC

@@ -26,9 +26,9 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..guard import off_topic
+from ..guard import asks_for_support, off_topic
 from ..text import compact, normalize
-from .ask_model import second_opinion
+from .ask_model import reads_off_topic, second_opinion
 from .aspects import read_aspects
 from .directory import Directory
 
@@ -706,7 +706,8 @@ def _understand(
             if last.get("language") == "en" and language == "ja" and not re.search(r"[ぁ-んァ-ン一-龥]", message):
                 intent.language = "en"
             intent.topic = last.get("direction") or intent.topic
-            _mark_off_topic(intent, message, matches, named=[])  # 「明日の天気どう？」 after a subsidy answer is no follow-up
+            # 「明日の天気どう？」 after a subsidy answer is no follow-up; a short 「それっていくら？」 is, whatever the model reads
+            _mark_off_topic(intent, message, matches, named=[], read_by_model=False)
             return intent
 
     _mark_off_topic(intent, message, matches, named=named)
@@ -793,15 +794,20 @@ def _topic_of(matches: list) -> str:
     return max(counts, key=lambda d: (counts[d], -CIRCLED.find(d))) if counts else "general"
 
 
-def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str]) -> None:
+def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str], *, read_by_model: bool = True) -> None:
     """An everyday question (天気, 株価) outside SME support: off topic, unless it names a program, or
-    two distinct SME measures outweigh the everyday word (株価 in 事業承継の株式評価で株価の決め方)."""
+    two distinct SME measures outweigh the everyday word (株価 in 事業承継の株式評価で株価の決め方). A message
+    with no everyday word listed is off topic when it holds no word of SME support at all and the
+    learned model reads it as everyday talk (a new question only: a short follow-up is the last topic's)."""
     if named or intent.other_programs:
         return
     everyday = off_topic(message)
-    if everyday and len({m.entry.id for m in matches if m.entry.direction}) < 2:
+    measures = {m.entry.id for m in matches if m.entry.direction}
+    if everyday and len(measures) < 2:
         intent.off_topic = everyday
         intent.topic = "off_topic"
+    elif read_by_model and not everyday and not matches and not asks_for_support(message) and reads_off_topic(message):
+        intent.topic = "off_topic"  # 「寝る前にできるストレッチ教えて」: no word of SME support, read as everyday talk
 
 
 def _aliases_in(directory: Any, names: list[str]) -> list[str]:
