@@ -144,6 +144,10 @@ def test_unknown_program_names_are_names_of_their_own():
     assert unknown_names_in("設備投資補助金ってある？") == []
     assert unknown_names_in("都の助成金とIT補助金の違い") == []
     assert unknown_names_in("申請方法を教えて") == []
+    # a program's name may end in 〜助成事業, 〜貸与事業 or 〜ビザ as well as in 〜助成金
+    assert unknown_names_in("新製品・新技術開発助成事業の締切は？") == ["新製品・新技術開発助成事業"]
+    assert unknown_names_in("外国人でもスタートアップビザって取れる？") == ["スタートアップビザ"]
+    assert unknown_names_in("事業承継の支援事業ってある？") == []
 
 
 def test_a_slot_word_in_the_owners_situation_is_unsure():
