@@ -165,3 +165,12 @@ def test_yes_no_questions(text, expected):
 def test_language():
     assert language_of("How much can we get?") == "en"
     assert language_of("ＢＣＰの助成金") == "ja"
+
+
+def test_the_word_a_definition_asks_about_and_a_question_that_only_uses_tte():
+    from bot.core.intent import term_asked
+
+    assert term_asked("ＢＣＰって何？") == "ＢＣＰ"
+    assert term_asked("事業承継ファンドってネットで調べてもよくわからん。どういう仕組み？") == "事業承継ファンド"
+    assert term_asked("BCPの助成金、採択の発表っていつごろ？") is None  # asks when, not what 採択の発表 is
+    assert term_asked("持続化っていくら出る？") is None

@@ -8,8 +8,8 @@ n-grams, trained on examples of owners' messages labeled with what they ask, rea
   deadline...) that the model finds very unlikely (below VETO) while it reads no slot at all (support, overview): the slot
   is unsure, and the question is answered at the level the owner asked (the program, the support),
   not with a confident "the documents do not say" about something nobody asked;
-- **reading**: the words found no slot, and the model is fairly sure of one (ADD or more): that
-  slot is asked, with the model's probability as its confidence;
+- **reading**: the words found no slot, and the model is fairly sure of one (ADD or more; ADD_NAMED
+  when a program is named): that slot is asked, with the model's probability as its confidence;
 - **everyday talk**: a message with no word of SME support at all (no term of the domain, no
   program, no word asking for support) that the model reads as off topic (OFF_TOPIC or more).
 
@@ -32,6 +32,7 @@ from ..text import normalize
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "ask_examples"
 VETO = 0.1  # a slot the words found, below this probability (and the model reads no slot), is unsure
 ADD = 0.45  # a slot the words did not find, at this probability or more, is read
+ADD_NAMED = 0.35  # the same when a program is named: an owner naming one mostly asks one of its details
 NOT_SLOTS = ("support", "overview", "off_topic")  # labels that ask no slot: the words' reading stands
 OFF_TOPIC = 0.3  # a message with no word of SME support, read as everyday talk at this probability or more
 
@@ -96,11 +97,13 @@ def ask_model() -> AskModel:
 
 
 def second_opinion(
-    text: str, asks: str, confidence: float, *, found_words: bool, slots: tuple[str, ...], vetoable: frozenset[str] | set[str] = frozenset()
+    text: str, asks: str, confidence: float, *, found_words: bool, slots: tuple[str, ...],
+    vetoable: frozenset[str] | set[str] = frozenset(), program_named: bool = False,
 ) -> Opinion:
     """What is asked, once the model has read `text` beside the words' reading (`asks`, `confidence`;
     `found_words`: whether any of the words was found; `vetoable`: the slots the model may doubt, those
-    whose wrong answer is a confident "the documents do not say" about something nobody asked)."""
+    whose wrong answer is a confident "the documents do not say" about something nobody asked;
+    `program_named`: a program is named or carried from the last turn)."""
     if asks not in slots and (found_words or asks != "support"):
         return Opinion(asks, confidence, False)  # a document question, or words the model has no say on
     probabilities = ask_model().probabilities(text)
@@ -110,7 +113,7 @@ def second_opinion(
         if doubted and probabilities[asks] < VETO and best in NOT_SLOTS:
             return Opinion(asks, min(confidence, probabilities[asks]), True)
         return Opinion(asks, confidence, False)  # a slot the examples do not hold (lower_limit) stands
-    if best in slots and best not in NOT_SLOTS and probabilities[best] >= ADD:
+    if best in slots and best not in NOT_SLOTS and probabilities[best] >= (ADD_NAMED if program_named else ADD):
         return Opinion(best, probabilities[best], True)
     return Opinion(asks, confidence, False)
 

@@ -647,7 +647,9 @@ def _understand(
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
     asks, triggers, sure = detect_asks(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
-    opinion = second_opinion(message, asks, sure, found_words=bool(triggers), slots=SLOTS, vetoable=_PROGRAM_ONLY)  # what the words cannot know
+    opinion = second_opinion(  # what the words cannot know
+        message, asks, sure, found_words=bool(triggers), slots=SLOTS, vetoable=_PROGRAM_ONLY, program_named=bool(named or others or carried)
+    )
     asks, sure = opinion.asks, opinion.confidence
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
@@ -738,7 +740,10 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     return any(w and (w in term or term in w) for w in words)
 
 
-_TERM = re.compile(r"([^\s、。,.!?！？「」『』]+?)」?(?:って|とは|の意味|という言葉|ってなに|ってなん)")
+# 「〇〇って何？」「〇〇とは」; not 「採択の発表っていつごろ？」, where って is followed by what else is asked
+_TERM = re.compile(
+    r"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:いつ|いくら|どこ|誰|だれ|どの|どれ|何[日円回人月年時か]|何が|何を|何に)))"
+)
 
 
 def term_asked(text: str) -> str | None:

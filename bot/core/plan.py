@@ -31,6 +31,7 @@ from .programs import Amount, Fact, ProgramRecord, Rate
 MAX_POINTS = 3
 MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind them, and the deciding requirement
 MAX_SLOT_POINTS = 2
+SLOT_ANSWER_SURE = 0.7  # below this, a slot the documents do not state is answered at the level asked, not as 'not stated'
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
 _NO = re.compile(r"対象外|向けでない|ではない|でないもの|は休み|休業|不要|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
@@ -1094,6 +1095,12 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
                 if general is not None:
                     return general
         answered = _slot_plan(plan, lib, record, results)
+        if not answered.stated and guides and intent.slot_confidence < SLOT_ANSWER_SURE:
+            # a slot read unsurely (the learned model's reading, a word half in the situation): not a confident
+            # 'the documents do not say X' about an X the owner may not have asked, but the level they asked
+            named = lib.records.get(intent.programs[0]) if intent.programs else None
+            detail = _program_detail_plan(AnswerPlan(intent, Say(""), guides=guides), lib, named) if named is not None else None
+            return detail or _support_plan(AnswerPlan(intent, Say(""), guides=guides), lib, results)
         if not answered.stated and not intent.programs and intent.asks in ("covered_costs", "eligibility") and guides:
             # 「タブレットも対象になる？」 naming no program: not 'the documents do not say' of a program the
             # owner never named, but the programs that fit, at the level they asked
