@@ -59,10 +59,17 @@ def test_where_a_guide_mentions_it_that_sentence_follows_cited(advisor):
 
 
 def test_a_name_nobody_knows_is_said_to_be_outside_the_documents(advisor):
+    answer = advisor.ask("地域雇用開発助成金って今も使える？")
+    assert answer.answer_kind == "not_covered"
+    assert first_sentence(answer.answer).startswith("「地域雇用開発助成金」は手元の資料")
+    assert answer.intent["named"] == [{"name": "地域雇用開発助成金", "status": "unknown"}]
+
+
+def test_a_program_the_directory_knows_is_named_with_who_runs_it(advisor):
     answer = advisor.ask("雇用調整助成金って今も使える？")
     assert answer.answer_kind == "not_covered"
-    assert first_sentence(answer.answer).startswith("「雇用調整助成金」は手元の資料")
-    assert answer.intent["named"] == [{"name": "雇用調整助成金", "status": "unknown"}]
+    assert answer.intent["named"] == [{"name": "雇用調整助成金", "status": "not_in_documents"}]
+    assert "厚生労働省" in first_sentence(answer.answer) and answer.citations[0].result.chunk.kind == "directory"
 
 
 def test_a_question_naming_a_tokyo_program_beside_one_outside_answers_the_tokyo_one(advisor):
