@@ -574,7 +574,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             # no desk with a number in the documents (「相談窓口を開設しました」 gives none): the desks beyond
             # them its guide names (IPA, the police's cyber desk)
             if intent.asks == "contact" and (found is None or not _PHONE.search(found[1])) and _outside_desks(lib, record):
-                return _with_outside_desks(plan, lib, record)
+                return _with_outside_desks(plan, lib, record, results)
             if found is None:
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = found
@@ -641,11 +641,12 @@ def _outside_desks(lib: Library, record: ProgramRecord) -> list[Any]:
     return sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
 
 
-def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan:
+def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord, results: list[SearchResult] = ()) -> AnswerPlan:
     """A program whose guide gives no desk and whose operator has none with a number (Tcyss) but names desks
     the documents do not hold (IPA, the police's cyber desk): the first sentence says the documents give no
     desk and gives the first desk beyond them, with its phone; the others follow, each marked as outside
-    the documents and cited to the directory; the program's operator comes last."""
+    the documents and cited to the directory; then what the documents say the program's measure does for
+    the owner (「…サイバーセキュリティに関する各種の相談対応を行います」); the program's operator comes last."""
     related = _outside_desks(lib, record)
     own = _desk(AnswerPlan(plan.intent, Say(""), guides=plan.guides), lib, record)  # what the documents offer
     if not related or own.values.get("phone"):
@@ -661,6 +662,8 @@ def _with_outside_desks(plan: AnswerPlan, lib: Library, record: ProgramRecord) -
             plan.direct = say
         else:
             plan.points.append(say)
+    if plan.intent.act in ("ask", "follow_up"):
+        _add_measure_behind(plan, lib, record, list(results))
     plan.next_step = _desk(plan, lib, record)
     return plan
 
