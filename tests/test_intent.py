@@ -78,6 +78,8 @@ TABLE = [
     ("親会社の支払いがいつも遅れることがある。どう動けばいい？", "ja", "support", [], False),
     # a cost item as the thing made or bought: what the subsidy pays for
     ("デジタルツールの助成でホームページ制作は対象となりますか", "ja", "covered_costs", [], True),
+    # 「〜しないとダメ？」 is a yes/no question, and about a program it asks what must come first
+    ("BCP実践促進助成金って、先にBCPを作っておかないとダメ？", "ja", "prerequisites", ["BCP実践促進助成金"], True),
     # someone else's words in quotes are not the owner's question (タダ is no fee asked, 対象 no eligibility)
     ("小さいキズで「タダにしろ」ってしつこく言うお客さん、これもカスハラって言うの？", "ja", "overview", ["カスタマーハラスメント防止対策"], True),
     ("営業に「この機械は助成の対象です」って言われた。申請方法を教えて", "ja", "how_to_apply", [], False),

@@ -295,7 +295,7 @@ def is_yes_no(text: str) -> bool:
         return False
     if asked and last.endswith("ます"):  # 「申請できます？」
         return True
-    return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|か|の)$", last))
+    return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|ダメ|だめ|駄目|か|の)$", last))
 
 
 _SUFFIX = re.compile(r"(支援事業|助成事業|促進事業|事業|助成金|プラス)$")
