@@ -183,6 +183,14 @@ def test_a_desk_question_goes_to_its_topics_desk_and_a_sentence_without_a_number
     assert "Tcyss" in first and "03-5805-1731" in first and "ワンストップ" not in answer.answer
 
 
+def test_a_slot_question_is_never_answered_for_a_program_of_another_topic(advisor):
+    """「海外向けの補助って…費用にも使える？」 found the BCP subsidy beside the policy's passages on overseas
+    markets and answered its eligibility; a program of another direction is not what the question asks about."""
+    answer = advisor.ask("輸出を始めたい。海外向けの補助って、現地の認証を取る費用にも使える？")
+    assert answer.intent["topic"] == "②"
+    assert "BCP" not in answer.answer and not any(c.result.chunk.program == "BCP実践促進助成金" for c in answer.citations)
+
+
 def test_a_serving_host_reads_the_directory_from_the_index_not_from_corpus(tmp_path):
     """Deployments ingest once and share the data dir: the directory's entries travel in the index."""
     import shutil

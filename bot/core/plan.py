@@ -1006,7 +1006,10 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     for r in results[:8]:
         if r.chunk.program and r.score >= 0.4 * top and r.chunk.program in lib.records:
             record = lib.records[r.chunk.program]
-            if record not in candidates:
+            # a program of another direction than the question's own topic is not what it asks about
+            # (「海外展開の補助ってその費用に使える？」 is no question about the BCP subsidy found beside it)
+            off_topic = intent.topic in CIRCLED and _direction_of(lib, record.name) not in (None, intent.topic)
+            if record not in candidates and not off_topic:
                 candidates.append(record)
     # of the programs found, the first that holds what is asked (「割合」 asks a subsidy's rate, not a desk's)
     fld = slot_field(intent.asks) if intent.slot else None
@@ -1097,6 +1100,10 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
                 general = _common_rule_plan(plan, lib)
                 if general is not None:
                     return general
+        if record is None and not intent.programs and intent.asks in ("covered_costs", "eligibility") and guides:
+            # who may use it or what it pays for, of no program found for the question's topic: the programs
+            # that fit, at the level asked, not some passage's sentence holding 対象
+            return _support_plan(plan, lib, results)
         answered = _slot_plan(plan, lib, record, results)
         if not answered.stated and guides and intent.slot_confidence < SLOT_ANSWER_SURE:
             # a slot read unsurely (the learned model's reading, a word half in the situation): not a confident
