@@ -518,7 +518,9 @@ def serve_command(
     typer.echo(f"smebot: http://{host}:{port}/  (API docs: http://{host}:{port}/docs; {workers} worker(s))")
     # an import string and a factory: each worker process builds its own app and Advisor (its
     # models and the index loaded once per process), reading the same settings from the environment
-    uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    from .http_server import uvicorn_options
+
+    uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", **uvicorn_options(settings))
 
 
 @command("purge")

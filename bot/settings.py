@@ -106,6 +106,23 @@ class Settings(BaseSettings):
     )
     slack_rate_limit: str = Field("30/minute", description="Messages answered per Slack user per window; 'none' for no limit.")
     max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body taken; a larger one gets 413.")
+    # The connection itself (bot/http_server.py, `smebot serve`)
+    max_header_bytes: int = Field(
+        65_536, ge=4096, description="Largest request line and headers taken together; more (a huge header, thousands of them) gets 400."
+    )
+    head_timeout: float = Field(
+        10.0, gt=0, description="Seconds a connection may take to send a request's line and headers; past them it is closed."
+    )
+    keep_alive_timeout: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection is kept open.")
+    requests_per_connection: int = Field(
+        100, ge=1, description="Requests served on one keep-alive connection before it is closed, so clients spread over restarted workers."
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        validation_alias=AliasChoices("SMEBOT_FORWARDED_ALLOW_IPS", "FORWARDED_ALLOW_IPS"),
+        description="Proxies (comma-separated addresses, or *) whose X-Forwarded-For is believed; none by default, "
+        "so no client, not even one on this host, chooses the address the rate limit counts.",
+    )
     # Privacy (bot/privacy.py, bot/store.py)
     retention_days: int = Field(
         90, ge=0, description="Conversations untouched for longer are deleted (at start-up, hourly, `smebot purge`); 0 keeps them."
