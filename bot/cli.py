@@ -85,14 +85,14 @@ def _advisor():
     settings = _settings()
     if read_manifest(settings.index_dir) is None and settings.corpus_dir.exists():
         _err(f"No index yet: indexing {settings.corpus_dir}/ first.")
-        _run_ingest(settings, None, rebuild=False, quiet=True)
+        _run_ingest(settings, None, rebuild=False, quiet=True, wait=600.0)  # a server started beside it waits for it
     return Advisor(settings)
 
 
 # --- ingest ------------------------------------------------------------------------------------
 
 
-def _run_ingest(settings, paths, rebuild: bool, quiet: bool = False):
+def _run_ingest(settings, paths, rebuild: bool, quiet: bool = False, wait: float = 0.0):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -116,7 +116,7 @@ def _run_ingest(settings, paths, rebuild: bool, quiet: bool = False):
                 tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        return ingest(settings, paths, rebuild=rebuild, progress=progress)
+        return ingest(settings, paths, rebuild=rebuild, progress=progress, wait=wait)
 
 
 @command("ingest")
@@ -125,12 +125,17 @@ def ingest_command(
     rebuild: bool = typer.Option(False, "--rebuild", help="Re-read and re-embed everything."),
 ):
     """Index corpus/ (or the given paths); unchanged files are skipped."""
+    from ingest.pipeline import IngestBusy
+
     settings = _settings()
     try:
         report = _run_ingest(settings, paths, rebuild)
     except FileNotFoundError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
+    except IngestBusy as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(3)
     from ingest.screening import TRUST_LABELS
 
     if report.unchanged:
@@ -506,7 +511,7 @@ def serve_command(
     settings = _settings()
     if read_manifest(settings.index_dir) is None and settings.corpus_dir.exists():
         _err(f"No index yet: indexing {settings.corpus_dir}/ first.")
-        _run_ingest(settings, None, rebuild=False, quiet=True)
+        _run_ingest(settings, None, rebuild=False, quiet=True, wait=600.0)  # a server started beside it waits for it
     if read_manifest(settings.index_dir) is None:
         raise IndexMissing(f"no index under {settings.index_dir}: run `smebot ingest` first")
     # Migrate here, before any worker starts: each worker checks again under the lock and finds it done.

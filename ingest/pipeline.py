@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -98,7 +99,46 @@ def settings_key(settings: Settings) -> dict:
     }
 
 
+class IngestBusy(RuntimeError):
+    """Another ingest holds the data dir's lock: two at once would write the same generation."""
+
+
+LOCK_NAME = "ingest.lock"
+
+
 def ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> IngestReport:
+    """Index `paths` (default: the corpus) into a new generation, one ingest at a time per data dir: a
+    second one waits `wait` seconds for the first to end, then raises IngestBusy naming who holds it."""
+    from filelock import FileLock, Timeout
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.data_dir / LOCK_NAME
+    owner = settings.data_dir / (LOCK_NAME + ".owner")
+    lock = FileLock(str(lock_path), timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        holder = owner.read_text(encoding="utf-8").strip() if owner.exists() else "another process"
+        raise IngestBusy(
+            f"another ingest is running on {settings.data_dir} ({holder}); this one did nothing. "
+            "Run it again once that one has finished."
+        ) from None
+    try:
+        owner.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}", encoding="utf-8")
+        return _ingest(settings, paths, rebuild=rebuild, progress=progress)
+    finally:
+        owner.unlink(missing_ok=True)
+        lock.release()
+
+
+def _ingest(
     settings: Settings,
     paths: list[Path] | None = None,
     *,
