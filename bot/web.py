@@ -419,6 +419,8 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                 pass  # its client left, or was told it took too long
             except StoreUnavailable as exc:  # the answer could not be kept: said as /api/chat says it
                 put("error", {"error": str(exc), "status": 503})
+            except UnknownConversation as exc:  # deleted while its answer was made: /api/chat's 404, in the stream
+                put("error", {"error": str(exc), "status": 404})
             except Exception:  # reported in the stream (the connection is open), its details only in the log
                 log.exception("chat stream failed")
                 put("error", {"error": "the answer could not be made; try again", "status": 500})
