@@ -58,7 +58,10 @@ PURGE_EVERY = 3600.0  # seconds between purges of conversations past their reten
 
 Direction = Literal["①", "②", "③", "④", "⑤"]
 Kind = Literal["policy", "guide"]
-NOT_BLANK = r"\S"  # what the advisor strips, it does not take as a question
+# what the advisor strips (Python's whitespace, which holds \x1c-\x1f and \x85) or cannot read as a
+# question (control characters, a byte-order mark) it does not take: the same set in pydantic's regex
+# engine and in JSON Schema's, so the schema says every text the server refuses
+NOT_BLANK = r"[^\s\u0000-\u001f\u007f-\u009f\ufeff]"
 MAX_TURN = 1_000_000  # more turns than any conversation has; bounded so no number overflows a column
 # Any string: one the server did not issue (too long, odd characters, a Slack thread's) is a 404,
 # as CONTRACT.md says, decided before a stream starts; the body limit bounds its length.

@@ -128,3 +128,10 @@ def test_unknown_conversation_and_malformed_json(client):
     assert r.status_code == 404 and "does-not-exist" in r.json()["error"]
     r = client.post("/api/chat", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]
+
+
+@pytest.mark.parametrize("text", ["\x1f", "\x00", " \x85 ", "\ufeff", "\u3000\t"])
+def test_a_text_of_control_characters_or_spaces_is_refused_by_the_schema(client, text):
+    """The schema's pattern and the server agree: 422 naming the field, never a 400 the schema did not say."""
+    r = client.post("/api/search", json={"query": text})
+    assert r.status_code == 422 and "query" in r.json()["error"]
