@@ -14,7 +14,7 @@ from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
 from bot.advisor import Advisor
-from bot.privacy import contacts, mask
+from bot.privacy import contacts, mask, mask_known
 from bot.store import SLACK, ConversationStore, conversations, feedback, migrations_table, now, turns
 from bot.web import create_app
 
@@ -22,24 +22,107 @@ EMAIL, PHONE = "taro.yamada@example.co.jp", "03-1234-5678"
 QUESTION = f"展示会に出たいのですが、補助はありますか。連絡先は{EMAIL}、電話{PHONE}、携帯は０９０（１２３４）５６７８です"
 
 
-@pytest.mark.parametrize(
-    "typed, masked",
-    [
-        (f"連絡は{EMAIL}まで", "連絡は［メール］まで"),
-        ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍにください", "［メール］にください"),
-        ("電話は03-1234-5678です", "電話は［電話］です"),
-        ("携帯 090 1234 5678 / 0312345678", "携帯 ［電話］ / ［電話］"),
-        ("０３ー１２３４ー５６７８", "［電話］"),
-        ("(03)1234-5678、フリーダイヤル0120-123-456", "［電話］、フリーダイヤル［電話］"),
-        ("+81 3-1234-5678", "［電話］"),
-        # not contacts: years, dates, amounts, postal codes, counts
-        ("令和7年度 2025-04-01 上限1,500万円 〒100-0001 従業員10人 資本金30000000円 2/3以内",
-         "令和7年度 2025-04-01 上限1,500万円 〒100-0001 従業員10人 資本金30000000円 2/3以内"),
-    ],
-)
+# Each row: what an owner types, and what the store keeps of it (a row whose two sides are equal says
+# that nothing in it may be masked). Numbers with a check digit are real-form: 123456789018 and
+# 291417776316 pass the My Number check, 7000012050002 is the 国税庁's own corporate number, the cards
+# are the networks' published test numbers.
+TABLE = [
+    # e-mail addresses
+    (f"連絡は{EMAIL}まで", "連絡は［メール］まで"),
+    ("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍにください", "［メール］にください"),
+    ("hanako＠example.co.jp へ", "［メール］ へ"),  # full-width ＠
+    ("admin@localhost", "［メール］"),  # no dot in the domain
+    ("postgres@127.0.0.1", "［メール］"),
+    ("連絡はsaburo@例え.jpまで", "連絡は［メール］まで"),  # IDN domain
+    ("太郎@example.jp", "［メール］"),  # non-ASCII local part
+    ("連絡は太郎@example.jpへ", "連絡は［メール］へ"),
+    ("メールは山田＠例え．ｊｐです", "メールは［メール］です"),
+    # phones, as before
+    ("電話は03-1234-5678です", "電話は［電話］です"),
+    ("携帯 090 1234 5678 / 0312345678", "携帯 ［電話］ / ［電話］"),
+    ("０３ー１２３４ー５６７８", "［電話］"),
+    ("(03)1234-5678、フリーダイヤル0120-123-456", "［電話］、フリーダイヤル［電話］"),
+    ("+81 3-1234-5678", "［電話］"),
+    ("+81 90-1234-5678（携帯）", "［電話］（携帯）"),  # 12 digits after +: a phone, never a My Number
+    ("窓口(03-1234-5678)まで", "窓口(［電話］)まで"),
+    # phones, new forms: dots, slashes, full-width, kanji numerals
+    ("03.5555.6666にお願いします", "［電話］にお願いします"),
+    ("03/7777/8888", "［電話］"),
+    ("０３／７７７７／８８８８", "［電話］"),
+    ("０３．５５５５．６６６６", "［電話］"),
+    ("〇三の五五五五の六六六六", "［電話］"),
+    ("○三－一二三四－五六七八まで", "［電話］まで"),
+    ("携帯は零九〇 一二三四 五六七八", "携帯は［電話］"),
+    ("〇一二〇の一二三の四五六", "［電話］"),
+    ("〒100-0001 2025-04-01 03-1234-5678", "〒100-0001 2025-04-01 ［電話］"),  # a phone after a date
+    # My Number (個人番号): by its check digit, or written after マイナンバー/個人番号
+    ("マイナンバーは123456789018です", "マイナンバーは［個人番号］です"),
+    ("番号 1234 5678 9018 を書きました", "番号 ［個人番号］ を書きました"),
+    ("1234-5678-9018", "［個人番号］"),
+    ("１２３４５６７８９０１８", "［個人番号］"),
+    ("２９１４　１７７７　６３１６", "［個人番号］"),
+    ("個人番号：1234-5678-9012", "個人番号：［個人番号］"),  # check digit fails, but it says what it is
+    ("マイナンバー 123456789012 を控えて", "マイナンバー ［個人番号］ を控えて"),
+    ("電話0312345678 1234 5678 9018", "電話［電話］ ［個人番号］"),  # two items in one run of numbers
+    # corporate numbers (法人番号), and the invoice registration number T + 13 digits
+    ("法人番号 7000012050002", "法人番号 ［法人番号］"),
+    ("登録番号はT7000012050002です", "登録番号はT［法人番号］です"),
+    # card numbers (Luhn)
+    ("カード 4111 1111 1111 1111 で払います", "カード ［カード番号］ で払います"),
+    ("4111-1111-1111-1111 12/28", "［カード番号］ 12/28"),
+    ("アメックス 3782 822463 10005", "アメックス ［カード番号］"),
+    ("マスター5555-5555-5555-4444、ダイナース 36000000000008", "マスター［カード番号］、ダイナース ［カード番号］"),
+    ("３５３０１１１３３３３０００００", "［カード番号］"),
+    # not personal data: years, dates, amounts, postal codes, counts, decimals, codes
+    ("令和7年度 2025-04-01 上限1,500万円 〒100-0001 従業員10人 資本金30000000円 2/3以内",
+     "令和7年度 2025-04-01 上限1,500万円 〒100-0001 従業員10人 資本金30000000円 2/3以内"),
+    ("2026年4月1日 2026/04/01 2026.4.1 二〇二六年四月一日", "2026年4月1日 2026/04/01 2026.4.1 二〇二六年四月一日"),
+    ("円周率3.14159、利率0.12345678901", "円周率3.14159、利率0.12345678901"),  # a decimal is no phone
+    ("受注番号 123456789012", "受注番号 123456789012"),  # 12 digits, check digit fails
+    ("総額100000000005円", "総額100000000005円"),  # passes the My Number check, but is an amount
+    ("7000012050003", "7000012050003"),  # 13 digits, neither check passes
+    ("4111 1111 1111 1112", "4111 1111 1111 1112"),  # fails Luhn
+    ("1000 2000 3000 4000", "1000 2000 3000 4000"),  # passes Luhn, but no card starts with 1
+    ("りんご＠100円、単価@500円、会議@本社で、@taro さん、Python 3.12",
+     "りんご＠100円、単価@500円、会議@本社で、@taro さん、Python 3.12"),
+    ("一二三さん 第一二三四号 〇〇株式会社", "一二三さん 第一二三四号 〇〇株式会社"),
+    # in links and names: a time stamp that passes Luhn, a date-time, an id starting 00 (the old rules
+    # took the last two for phones), a version
+    ("https://web.archive.org/web/20230422053404/ https://megalodon.jp/ref/2025-0423-1407-17/ "
+     "https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000120692.html npm pack axe-core@4.14.1",
+     "https://web.archive.org/web/20230422053404/ https://megalodon.jp/ref/2025-0423-1407-17/ "
+     "https://www.mhlw.go.jp/stf/seisakunitsuite/bunya/0000120692.html npm pack axe-core@4.14.1"),
+]
+
+
+@pytest.mark.parametrize("typed, masked", TABLE)
 def test_contacts_are_masked_and_nothing_else(typed, masked):
     assert mask(typed) == masked
     assert bool(contacts(typed)) == (typed != masked)
+    # what contacts() finds is all that mask() masks, each with the right mask
+    assert mask_known(typed, contacts(typed)) == masked
+    # masking twice changes nothing
+    assert mask(masked) == masked and contacts(masked) == []
+
+
+def test_only_what_the_owner_typed_is_masked_in_the_answer():
+    typed = "マイナンバーは123456789012、カードは4111 1111 1111 1111、法人番号7000012050002、電話〇三の五五五五の六六六六"
+    answer = {
+        "answer": "123456789012 と 4111 1111 1111 1111 は書かないでください。法人7000012050002。"
+                  "〇三の五五五五の六六六六 ではなく 0570-064-008 へ",
+        "sources": [{"title": "よろず支援拠点 03-5555-0000"}],
+    }
+    kept = mask_known(answer, contacts(typed))
+    assert kept["answer"] == ("［個人番号］ と ［カード番号］ は書かないでください。法人［法人番号］。"
+                              "［電話］ ではなく 0570-064-008 へ")
+    assert kept["sources"] == answer["sources"]  # the desk's number: not typed, kept
+    # a typed number is masked where it stands alone, not inside a longer number
+    assert mask_known("受付番号 1234567890185 / 123456789018", contacts("123456789018")) == \
+        "受付番号 1234567890185 / ［個人番号］"
+    # items given as plain strings (as older callers did) still get the mask of their kind
+    assert mask_known("a 03-1234-5678 b 4111-1111-1111-1111 c 123456789018 d x@y.jp",
+                      ["03-1234-5678", "4111-1111-1111-1111", "123456789018", "x@y.jp"]) == \
+        "a ［電話］ b ［カード番号］ c ［個人番号］ d ［メール］"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
