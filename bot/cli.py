@@ -531,7 +531,11 @@ def serve_command(
 @command("purge")
 def purge_command(
     days: Optional[int] = typer.Option(
-        None, "--days", min=0, help="Delete conversations untouched for more days than this (default: SMEBOT_RETENTION_DAYS)."
+        None,
+        "--days",
+        min=0,
+        help="Delete conversations untouched for more days than this; 0 deletes every conversation "
+        "(default: SMEBOT_RETENTION_DAYS, where 0 keeps them all).",
     ),
 ):
     """Delete the conversations past their retention, with their turns and feedback."""
@@ -540,16 +544,21 @@ def purge_command(
     from .store import ConversationStore, StoreUnavailable
 
     settings = _settings()
-    days = settings.retention_days if days is None else days
-    if not days:
-        _err("retention is 0 days (conversations are kept): nothing purged; pass --days N to purge anyway")
-        return
+    if days is None:
+        days = settings.retention_days
+        if not days:  # the setting's 0 means keep; an explicit --days 0 means all
+            _err("SMEBOT_RETENTION_DAYS is 0 (conversations are kept): nothing purged; "
+                 "pass --days N to purge those untouched for more than N days (--days 0: every conversation)")
+            return
+        source = "SMEBOT_RETENTION_DAYS"
+    else:
+        source = "--days 0: every conversation" if days == 0 else f"--days {days}"
     try:
         deleted = ConversationStore(settings.conversation_db, timeout=settings.db_timeout).purge(timedelta(days=days))
     except StoreUnavailable as exc:
         _err(f"error: {exc}")
         raise typer.Exit(1)
-    typer.echo(f"purged {deleted} conversation(s) untouched for more than {days} day(s)")
+    typer.echo(f"purged {deleted} conversation(s) untouched for more than {days} day(s) ({source})")
 
 
 @command("slack")

@@ -20,12 +20,16 @@ Where people meet the advisor:
 - Slack's feedback buttons under each answer; 👎 opens a modal for an optional comment;
 - the App Home tab says what the advisor can do.
 
-Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer; the bot
-ignores its own and other bots' messages. Each Slack user is answered at most SMEBOT_SLACK_RATE_LIMIT
-times per window; past it they are told privately when to try again.
+Retried deliveries (X-Slack-Retry-Num) and repeated event ids never produce a second answer, whichever
+process or host gets them: an event is answered by the process that claims its id in the shared
+conversation store (`ConversationStore.claim_event`, an insert only one claim can make), with this
+process's memory of ids as a fast path. The bot ignores its own and other bots' messages. Each Slack
+user is answered at most SMEBOT_SLACK_RATE_LIMIT times per window; past it they are told privately
+when to try again.
 
 Two ways in: HTTP mode at POST /slack/events in the web app (SLACK_SIGNING_SECRET verifies every
-request; a forged, unsigned or stale one gets 401), and Socket Mode (`smebot slack`).
+request: one with a missing or malformed X-Slack-Request-Timestamp or X-Slack-Signature gets 400
+before bolt reads those headers, a forged or stale one 401), and Socket Mode (`smebot slack`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .advisor import Advisor, BadRequest
@@ -66,8 +70,38 @@ from .throttle import RateLimits, retry_after
 log = logging.getLogger(__name__)
 
 
+# Slack's signature headers as Slack sends them: seconds since the epoch (ten digits until 2286), and
+# "v0=" with an HMAC-SHA256 in hex. Anything else is refused before bolt parses it (bolt's int() and
+# float() of the timestamp raised on "abc", "1.5" or 400 digits: a 500 with a traceback).
+TIMESTAMP_HEADER = "x-slack-request-timestamp"
+SIGNATURE_HEADER = "x-slack-signature"
+_TIMESTAMP = re.compile(r"[0-9]{1,10}")
+_SIGNATURE = re.compile(r"v0=[0-9a-fA-F]{64}")
+
+
+def malformed_signature_headers(headers: Mapping[str, Any]) -> str | None:
+    """What is wrong with a request's Slack signature headers, in a few words (for a 400); None if
+    they are well formed. Whether the signature is right is bolt's to say (401). `headers`: names in
+    lower case, each a value or a list of values (bolt's BoltRequest.headers)."""
+    for name, shape, expected in (
+        (TIMESTAMP_HEADER, _TIMESTAMP, "seconds since the epoch"),
+        (SIGNATURE_HEADER, _SIGNATURE, "v0= and 64 hex digits"),
+    ):
+        value = headers.get(name)
+        values = [value] if isinstance(value, str) else list(value or [])
+        shown = name.title()  # X-Slack-Request-Timestamp, X-Slack-Signature
+        if not values:
+            return f"missing {shown} header"
+        if len(values) > 1:
+            return f"more than one {shown} header"
+        if not isinstance(values[0], str) or not shape.fullmatch(values[0]):
+            return f"malformed {shown} header (expected {expected})"
+    return None
+
+
 class SeenEvents:
-    """Event ids already taken: a bounded, thread-safe memory against duplicate deliveries."""
+    """Event ids this process has taken: a bounded, thread-safe memory against duplicate deliveries
+    (the fast path; the shared store's claim is what holds across processes)."""
 
     def __init__(self, size: int = 5000) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
@@ -128,7 +162,19 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     if client is None:
         kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         client = WebClient(token=settings.slack_bot_token, **kwargs)
-    app = App(
+
+    class CheckedApp(App):
+        """bolt's App, refusing a request whose signature headers are malformed before bolt reads them."""
+
+        def dispatch(self, req):
+            if req.mode == "http":
+                problem = malformed_signature_headers(req.headers)
+                if problem is not None:
+                    log.info("Slack request refused (400): %s", problem)
+                    return BoltResponse(status=400, body={"error": problem})
+            return super().dispatch(req)
+
+    app = CheckedApp(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         client=client,
@@ -137,6 +183,17 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
     )
     seen = SeenEvents()
     per_user = RateLimits(settings.slack_rate_limit)
+
+    def first_delivery(event_id: Any) -> bool:
+        """Is this event id new to every process sharing the store? (Claimed now if so.)"""
+        if not isinstance(event_id, str) or not event_id:
+            return True
+        if not seen.first_time(event_id):
+            return False  # this process took it already
+        try:
+            return advisor.store.claim_event(event_id)
+        except StoreUnavailable:
+            return True  # this process's memory only; the answer says the store is down
 
     def wait_for(user: str | None) -> int | None:
         """Seconds the user should wait (past their rate), or None."""
@@ -148,7 +205,9 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         # Slack retries an event it thinks was not acknowledged; the first delivery is answered already.
         if request.headers.get("x-slack-retry-num"):
             return BoltResponse(status=200, body="")
-        if body.get("type") == "event_callback" and not seen.first_time(body.get("event_id")):
+        # A repeat (a replay, a balancer's second try) may reach another process or host: the id is
+        # claimed in the shared store, and only its first claim is answered.
+        if body.get("type") == "event_callback" and not first_delivery(body.get("event_id")):
             return BoltResponse(status=200, body="")
         return next()
 

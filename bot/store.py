@@ -16,7 +16,14 @@ Many processes, one truth:
 
 Privacy: e-mail addresses and phone numbers an owner typed are masked (bot/privacy.py) in all that
 a turn writes, and in feedback comments; `purge` deletes conversations untouched for longer than the
-retention, and `delete` one conversation for the holder of its id.
+retention, and `delete` one conversation for the holder of its id. On SQLite what is deleted is gone
+from the files too: every connection has `secure_delete` on (deleted content is overwritten with
+zeros), and a delete or a purge ends with a TRUNCATE checkpoint (the write-ahead log, which still
+held the deleted rows' pages, is copied in and emptied).
+
+Slack event ids: `claim_event` records each event id once, by an insert the unique key lets only
+one process win, so a replayed or repeated event is answered once however many processes (and hosts)
+share the database; ids are forgotten after EVENT_MEMORY.
 
 A database that is down or frozen costs a call `timeout` seconds at most (PostgreSQL: the connect
 timeout, the server's statement_timeout, and a deadline on each wait for the server, which a
@@ -28,6 +35,7 @@ reported as StoreUnavailable, whose message names no host, port or driver error:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -77,6 +85,9 @@ CHANNELS = (WEB, SLACK, LEGACY)
 ID_CHARS = 64
 WRITE_ATTEMPTS = 8
 PURGE_BATCH = 500  # conversations deleted per transaction: a long purge never holds the database
+EVENT_MEMORY = timedelta(days=1)  # how long a claimed Slack event id is remembered (Slack retries within minutes)
+EVENT_SWEEP_EVERY = 600.0  # seconds between a process's removals of ids past EVENT_MEMORY, as it claims
+EVENT_ID_CHARS = 100
 
 metadata = MetaData()
 
@@ -120,6 +131,14 @@ feedback = Table(
     Column("rating", String(8), nullable=False),  # up or down
     Column("comment", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+slack_events = Table(
+    "slack_events",
+    metadata,
+    Column("event_id", String(EVENT_ID_CHARS), primary_key=True),  # the key that lets one claim win
+    Column("claimed_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 
@@ -294,8 +313,23 @@ def m004_mask_contacts(conn: Connection) -> None:
             conn.execute(update(feedback).where(f.id == row.id).values(comment=mask(row.comment)))
 
 
+@migration
+def m005_slack_events(conn: Connection) -> None:
+    """Slack event ids claimed, one row each: shared by every process, so a repeat is answered once."""
+    then = MetaData()
+    Table(
+        "slack_events",
+        then,
+        Column("event_id", String(100), primary_key=True),
+        Column("claimed_at", DateTime(timezone=True), nullable=False, index=True),
+    )
+    then.create_all(conn)
+
+
 def _sqlite_connect(dbapi_connection, _record) -> None:
-    """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process.
+    """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process;
+    secure_delete overwrites deleted content with zeros (a deleted conversation leaves no text in
+    the file's free space).
 
     pysqlite's own transaction handling is switched off: SQLAlchemy's `begin` event below says
     BEGIN itself, IMMEDIATE for writes, so a write takes the database's write lock before it reads
@@ -306,6 +340,7 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -415,6 +450,7 @@ class ConversationStore:
         # write that finishes hands over at once). PostgreSQL locks rows: nothing to queue for.
         self._sqlite_writers = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self.timeout = timeout
+        self._events_swept = -math.inf  # the first claim removes the ids past EVENT_MEMORY
         self.migrate()
 
     @contextmanager
@@ -614,11 +650,13 @@ class ConversationStore:
             if found is None:
                 raise UnknownConversation(conversation_id)
             self._delete(conn, [conversation_id])
+        self._checkpoint()
 
     @_guarded
     def purge(self, older_than: timedelta) -> int:
         """Delete the conversations (any channel) untouched for longer than `older_than`, with their
-        turns and feedback, a batch per transaction; how many were deleted."""
+        turns and feedback, a batch per transaction; how many were deleted. (Slack event ids claimed
+        longer than EVENT_MEMORY ago are forgotten too; on SQLite the log is checkpointed after.)"""
         cutoff = now() - older_than
         c = conversations.c
         deleted = 0
@@ -633,8 +671,11 @@ class ConversationStore:
             deleted += len(ids)
             if len(ids) < PURGE_BATCH:
                 break
+        with self._write() as conn:
+            self._forget_events(conn)
         if deleted:
             log.info("conversation store: purged %d conversations untouched for %s", deleted, older_than)
+            self._checkpoint()
         return deleted
 
     @staticmethod
@@ -642,6 +683,61 @@ class ConversationStore:
         conn.execute(delete(feedback).where(feedback.c.conversation_id.in_(ids)))
         conn.execute(delete(turns).where(turns.c.conversation_id.in_(ids)))
         conn.execute(delete(conversations).where(conversations.c.id.in_(ids)))
+
+    def _checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and empty it (TRUNCATE), so the pages it
+        held with deleted rows are gone from disk too (secure_delete zeroed them in the database).
+
+        Waits, up to the busy timeout, for readers and writers of other connections to finish; one
+        that is still at it leaves the log as it is (said in the log, not an error: the delete is
+        done, and SQLite's next checkpoint overwrites those pages)."""
+        if self.engine.dialect.name != "sqlite" or self.url in ("sqlite://", "sqlite:///:memory:"):
+            return  # PostgreSQL, or a database in memory (no log on disk)
+        queue = self._sqlite_writers
+        if queue is not None and not queue.acquire(timeout=self.timeout):
+            log.warning("conversation store: no checkpoint after the delete (this process's writers kept on)")
+            return
+        try:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = cursor.fetchone()
+                cursor.close()
+            finally:
+                raw.close()
+        except Exception as exc:  # sqlite3's own errors (a raw cursor), or no connection to be had
+            log.warning("conversation store: checkpoint after the delete failed (%s)", exc)
+            return
+        finally:
+            if queue is not None:
+                queue.release()
+        if row and row[0]:
+            log.warning("conversation store: checkpoint after the delete could not finish (database busy);"
+                        " the write-ahead log keeps old pages until the next checkpoint")
+
+    # -- Slack events ----------------------------------------------------------------------------
+
+    @_guarded
+    def claim_event(self, event_id: str) -> bool:
+        """True for the first claim of this Slack event id on this database, False for any later one,
+        from this process or any other: an insert that the primary key lets only one claim make (on
+        SQLite under the database's write lock, on PostgreSQL ON CONFLICT DO NOTHING, which waits for
+        a concurrent insert of the same key and then does nothing). Ids past EVENT_MEMORY are removed
+        now and then as claims are made (and by `purge`)."""
+        key = _event_key(event_id)
+        with self._write() as conn:
+            claimed = conn.execute(_claim_event(conn.dialect.name), {"event_id": key, "claimed_at": now()})
+            # PostgreSQL returns the row inserted (none when the id was there already); SQLite (RETURNING
+            # only since 3.35) counts it
+            taken = claimed.first() is not None if claimed.returns_rows else claimed.rowcount == 1
+            if time.monotonic() - self._events_swept >= EVENT_SWEEP_EVERY:
+                self._forget_events(conn)
+        return taken
+
+    def _forget_events(self, conn: Connection) -> None:
+        conn.execute(delete(slack_events).where(slack_events.c.claimed_at < now() - EVENT_MEMORY))
+        self._events_swept = time.monotonic()
 
     @_guarded
     def recent(self, limit: int = 20, channel: str | None = WEB) -> list[dict[str, Any]]:
@@ -699,6 +795,34 @@ def _insert_if_absent(dialect: str):
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         stmt = _INSERTS_IF_ABSENT[dialect] = dialect_insert(conversations).on_conflict_do_nothing(index_elements=["id"])
     return stmt
+
+
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_event(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING into slack_events: one row, so one claim, per event id."""
+    stmt = _CLAIMS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(slack_events).on_conflict_do_nothing(index_elements=["event_id"])
+        if dialect == "postgresql":
+            stmt = stmt.returning(slack_events.c.event_id)
+        _CLAIMS[dialect] = stmt
+    return stmt
+
+
+def _event_key(event_id: str) -> str:
+    """The event id as stored: itself (Slack's are short, like Ev08MFMKH6J), or, for one too long for
+    the column or with characters a database may refuse (a NUL), a digest of it."""
+    if not isinstance(event_id, str) or not event_id:
+        raise ValueError("an event id is a non-empty string")
+    if len(event_id) <= EVENT_ID_CHARS and event_id.isascii() and event_id.isprintable():
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _retryable(exc: IntegrityError | OperationalError) -> bool:

@@ -176,3 +176,50 @@ def test_chat_with_a_model_that_falls_back_shows_the_answer_once(cli, monkeypatc
     assert llm.requests  # the model was asked
     assert result.stdout.count("1,500万円") >= 1 and result.stdout.count("言語モデルを使わずに") == 1
     assert result.stdout.count("出典:") == 1
+
+
+def test_purge_days_0_purges_every_conversation_and_the_setting_0_keeps_them(cli, tmp_path, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from bot.store import ConversationStore, Turn, conversations
+
+    url = f"sqlite:///{tmp_path / 'purge.db'}"
+    monkeypatch.setenv("SMEBOT_DATABASE_URL", url)
+    store = ConversationStore(url)
+
+    def fill() -> list[str]:
+        ids = []
+        for question in ("展示会に出たい", "BCPを作りたい"):
+            conv = store.create()
+            store.add_turn(conv, Turn(None, question, question, {"answer": "a", "turn": None}, False))
+            ids.append(conv.id)
+        with store._writer.begin() as conn:  # one untouched for 10 days, one just now
+            conn.execute(update(conversations).where(conversations.c.id == ids[0])
+                         .values(updated_at=datetime.now(timezone.utc) - timedelta(days=10)))
+        return ids
+
+    # an explicit --days 0: every conversation, whatever the setting
+    monkeypatch.setenv("SMEBOT_RETENTION_DAYS", "0")
+    old, recent = fill()
+    every = cli("purge", "--days", "0")
+    assert every.exit_code == 0, every.output
+    assert "purged 2 conversation(s)" in every.stdout and "--days 0: every conversation" in every.stdout
+    assert store.get(old) is None and store.get(recent) is None
+    # the retention setting 0 keeps everything, and says so
+    old, recent = fill()
+    kept = cli("purge")
+    assert kept.exit_code == 0, kept.output
+    assert "SMEBOT_RETENTION_DAYS is 0" in kept.output and "nothing purged" in kept.output
+    assert store.get(old) is not None and store.get(recent) is not None
+    # --days N: the conversations untouched for more than N days, whatever the setting
+    some = cli("purge", "--days", "7")
+    assert some.exit_code == 0 and "purged 1 conversation(s) untouched for more than 7 day(s) (--days 7)" in some.stdout
+    assert store.get(old) is None and store.get(recent) is not None
+    # without --days, the setting applies and the message names it
+    monkeypatch.setenv("SMEBOT_RETENTION_DAYS", "7")
+    old, recent = fill()
+    by_setting = cli("purge")
+    assert "purged 1 conversation(s) untouched for more than 7 day(s) (SMEBOT_RETENTION_DAYS)" in by_setting.stdout
+    assert store.get(old) is None and store.get(recent) is not None

@@ -233,20 +233,104 @@ def test_a_comment_modal_closed_still_records_the_thumbs_down(slack):
     assert advisor.store.feedback_for("slack:C1:1700000000.000001")[0]["rating"] == "down"
 
 
-@pytest.mark.parametrize("kind", ["bad signature", "unsigned", "stale"])
-def test_forged_unsigned_or_stale_requests_get_401_and_do_nothing(slack, kind):
+FORGED_BODY = json.dumps({"type": "event_callback", "event_id": "EvX", "team_id": "T1",
+                          "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> 展示会", "ts": "1.9", "channel": "C1"}})
+
+
+@pytest.mark.parametrize("kind", ["bad signature", "stale", "far future"])
+def test_forged_or_stale_requests_get_401_and_do_nothing(slack, kind):
     client, standin, _ = slack
-    body = json.dumps({"type": "event_callback", "event_id": "EvX", "team_id": "T1",
-                       "event": {"type": "app_mention", "user": "U1", "text": "<@UBOT> 展示会", "ts": "1.9", "channel": "C1"}})
+    body = FORGED_BODY
     if kind == "bad signature":
         headers = signed(body, "application/json", secret="not-the-secret")
-    elif kind == "unsigned":
-        headers = {"Content-Type": "application/json"}
-    else:
+    elif kind == "stale":
         headers = signed(body, "application/json", timestamp=int(time.time()) - 60 * 10)
+    else:
+        headers = signed(body, "application/json", timestamp=9_999_999_999)  # well formed, far from now
     assert client.post("/slack/events", content=body.encode(), headers=headers).status_code == 401
     time.sleep(0.5)
     assert [m for m, _ in standin.calls if m.startswith("chat.")] == []  # only the start-up auth.test
+
+
+def _sig(body: str, ts: str) -> str:
+    return "v0=" + hmac.new(SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+_NOW = str(int(time.time()))
+MALFORMED = {  # name: (X-Slack-Request-Timestamp, X-Slack-Signature); None leaves the header out
+    "timestamp not a number": ("abc", _sig(FORGED_BODY, "abc")),
+    "timestamp missing": (None, _sig(FORGED_BODY, _NOW)),
+    "signature missing": (_NOW, None),
+    "both missing": (None, None),
+    "timestamp empty": ("", _sig(FORGED_BODY, "")),
+    "timestamp huge": ("9" * 400, _sig(FORGED_BODY, "9" * 400)),
+    "timestamp past int parsing": ("9" * 5000, "v0=" + "0" * 64),
+    "timestamp with a fraction": (_NOW + ".5", _sig(FORGED_BODY, _NOW + ".5")),
+    "timestamp negative": ("-" + _NOW, _sig(FORGED_BODY, "-" + _NOW)),
+    "timestamp with a sign": ("+" + _NOW, _sig(FORGED_BODY, "+" + _NOW)),
+    "timestamp in full-width digits": ("１７００００００００".encode(), "v0=" + "0" * 64),  # sent as UTF-8 bytes
+    "signature without v0=": (_NOW, _sig(FORGED_BODY, _NOW)[3:]),
+    "signature of another version": (_NOW, "v1=" + _sig(FORGED_BODY, _NOW)[3:]),
+    "signature too short": (_NOW, _sig(FORGED_BODY, _NOW)[:-2]),
+    "signature not hex": (_NOW, "v0=" + "z" * 64),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_malformed_slack_headers_get_400_and_do_nothing(slack, kind, caplog):
+    client, standin, _ = slack
+    timestamp, signature = MALFORMED[kind]
+    headers = {"Content-Type": "application/json"}
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    if signature is not None:
+        headers["X-Slack-Signature"] = signature
+    with caplog.at_level("INFO"):
+        r = client.post("/slack/events", content=FORGED_BODY.encode(), headers=headers)
+        time.sleep(0.3)
+    assert r.status_code == 400, (r.status_code, r.text)
+    assert "x-slack-" in r.json()["error"].lower() and len(r.text) < 200  # a short message naming the header
+    assert not [rec for rec in caplog.records if rec.levelno >= 30 or rec.exc_info]  # no traceback, no error
+    assert [m for m, _ in standin.calls if m.startswith("chat.")] == []
+
+
+def test_a_replayed_event_is_answered_once_by_two_workers_on_one_store(index_settings, tmp_path):
+    """Two workers (two apps, two stores on one database file) each get the same signed event,
+    as a replay or a balancer's repeat would bring it: one answer, one stored turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    standin = SlackStandIn()
+    settings = index_settings.model_copy(
+        update={"slack_signing_secret": SECRET, "slack_bot_token": "xoxb-test-token", "slack_api_url": standin.url}
+    )
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    advisors = [Advisor(settings, store=ConversationStore(url)) for _ in range(2)]
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvReplay",
+                       "event_time": int(time.time()), "event": {"type": "app_mention", "user": "U1", "channel": "C1",
+                       "text": "<@UBOT> 展示会に出たいのですが、補助はありますか", "ts": "1700000300.000001"}},
+                      ensure_ascii=False)
+    headers = signed(body, "application/json")  # the very same request, signature and all
+    try:
+        with TestClient(create_app(settings, advisor=advisors[0])) as one, \
+                TestClient(create_app(settings, advisor=advisors[1])) as two:
+            for first, then in ((one, two), (two, one)):  # one after the other, either way round
+                assert first.post("/slack/events", content=body.encode(), headers=headers).status_code == 200
+                assert then.post("/slack/events", content=body.encode(), headers=headers).status_code == 200
+            # and another event (another thread) to both at once
+            racing = body.replace("EvReplay", "EvRace").replace("1700000300.000001", "1700000300.000002")
+            again = signed(racing, "application/json")
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                codes = list(pool.map(lambda c: c.post("/slack/events", content=racing.encode(), headers=again).status_code,
+                                      (one, two)))
+            assert codes == [200, 200]
+            standin.wait_for("chat.postMessage", 2)
+            time.sleep(1.5)
+            posts = standin.posted("chat.postMessage")
+            assert sorted(p["thread_ts"] for p in posts) == ["1700000300.000001", "1700000300.000002"]
+            for thread in ("1700000300.000001", "1700000300.000002"):
+                assert len(advisors[0].conversation(f"slack:C1:{thread}", "slack").turns) == 1
+    finally:
+        standin.close()
 
 
 def test_blocks_respect_slacks_limits_and_escape_user_text():

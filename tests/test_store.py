@@ -169,3 +169,119 @@ def test_the_web_app_migrates_at_start_up_not_on_a_first_request(index_settings,
             names = conn.execute(select(migrations_table.c.name)).scalars().all()
         engine.dispose()
     assert sorted(names) == sorted(name for name, _ in MIGRATIONS)
+
+
+# -- Slack event ids claimed in the shared store: one answer however many processes or hosts -------
+
+
+def test_an_event_id_is_claimed_once_across_stores_on_one_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first, second = ConversationStore(url), ConversationStore(url)  # two workers
+    assert first.claim_event("Ev01ABC") is True
+    assert first.claim_event("Ev01ABC") is False
+    assert second.claim_event("Ev01ABC") is False  # the other process sees the claim
+    assert second.claim_event("Ev02ABC") is True
+    # an id too long for the column, or with characters a database may refuse, is still claimed once
+    for odd in ("E" * 500, "Ev\x00nul"):
+        assert second.claim_event(odd) is True and first.claim_event(odd) is False
+
+
+def claimed_at_once(url: str, stores: int = 4, ids: int = 40) -> list[int]:
+    """Each of `ids` event ids claimed by 4 threads on each of `stores` stores at once: the winners per id."""
+    many = [ConversationStore(url) for _ in range(stores)]
+    wins: dict[str, int] = {}
+
+    def claim(i: int) -> None:
+        event_id = f"EvRace{i // (stores * 4)}"
+        if many[i % stores].claim_event(event_id):
+            wins[event_id] = wins.get(event_id, 0) + 1
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(claim, range(ids * stores * 4)))
+    return [wins.get(f"EvRace{i}", 0) for i in range(ids)]
+
+
+def test_many_workers_claiming_one_event_at_once_let_exactly_one_win(tmp_path):
+    assert claimed_at_once(f"sqlite:///{tmp_path / 's.db'}") == [1] * 40
+
+
+def test_event_ids_older_than_a_day_are_forgotten(tmp_path):
+    from datetime import timedelta
+
+    from bot.store import EVENT_MEMORY, slack_events
+
+    store = ConversationStore(f"sqlite:///{tmp_path / 's.db'}")
+    assert store.claim_event("EvOld") and store.claim_event("EvNew")
+    with store._writer.begin() as conn:
+        conn.execute(slack_events.update().where(slack_events.c.event_id == "EvOld")
+                     .values(claimed_at=datetime.now(timezone.utc) - EVENT_MEMORY - timedelta(minutes=1)))
+    assert ConversationStore(store.url).purge(timedelta(days=90)) == 0  # purge forgets them too
+    with store.engine.connect() as conn:
+        assert conn.execute(select(slack_events.c.event_id)).scalars().all() == ["EvNew"]
+    # and a claim does (a process that claims forgets the old ones now and then)
+    with store._writer.begin() as conn:
+        conn.execute(slack_events.update().values(claimed_at=datetime.now(timezone.utc) - EVENT_MEMORY * 2))
+    fresh = ConversationStore(store.url)
+    assert fresh.claim_event("EvLater") is True
+    with store.engine.connect() as conn:
+        assert conn.execute(select(slack_events.c.event_id)).scalars().all() == ["EvLater"]
+
+
+def test_event_claims_on_postgresql(pg_database):
+    from bot.settings import Settings
+
+    url = Settings(database_url=pg_database).conversation_db
+    first, second = ConversationStore(url), ConversationStore(url)
+    assert first.claim_event("EvPg1") is True and second.claim_event("EvPg1") is False
+    assert second.claim_event("Ev\x00nul") is True and first.claim_event("Ev\x00nul") is False
+    assert claimed_at_once(url, stores=3, ids=20) == [1] * 20
+
+
+# -- what is deleted is gone from the files: secure_delete, and the write-ahead log checkpointed --
+
+
+SECRET_TEXT = "zebra-quokka-plinth-secret"
+
+
+def file_bytes(db) -> tuple[bytes, bytes]:
+    wal = db.with_name(db.name + "-wal")
+    return db.read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+
+def stored_with_secret(store: ConversationStore, channel: str = "web"):
+    conv = store.create("slack:C1:9.0" if channel == "slack" else None, channel=channel)
+    conv.state["last"] = {"query": f"{SECRET_TEXT} 展示会"}  # what a follow-up leans on
+    for i in range(3):
+        store.add_turn(conv, Turn(None, f"{SECRET_TEXT} {i} 展示会に出たい", f"{SECRET_TEXT} {i}",
+                                  {"answer": f"{SECRET_TEXT} はい", "turn": None}, False))
+    store.add_feedback(conv.id, 0, "down", f"{SECRET_TEXT} comment", channel=channel)
+    return conv
+
+
+def test_a_deleted_conversation_is_gone_from_the_database_file_and_its_log(tmp_path):
+    db = tmp_path / "s.db"
+    store = ConversationStore(f"sqlite:///{db}")
+    other = ConversationStore(f"sqlite:///{db}")  # another worker with its connections open
+    other.get("nothing")
+    keep = store.create()
+    store.add_turn(keep, turn("kept question"))
+    conv = stored_with_secret(store)
+    assert SECRET_TEXT.encode() in b"".join(file_bytes(db))  # it was written (to the log at least)
+    store.delete(conv.id)
+    data, wal = file_bytes(db)
+    assert SECRET_TEXT.encode() not in data and SECRET_TEXT.encode() not in wal
+    assert b"kept question" in data and store.get(keep.id).turns[0].question == "kept question"
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+
+
+def test_purged_conversations_are_gone_from_the_database_file_and_its_log(tmp_path):
+    from datetime import timedelta
+
+    db = tmp_path / "s.db"
+    store = ConversationStore(f"sqlite:///{db}")
+    stored_with_secret(store, channel="slack")
+    assert SECRET_TEXT.encode() in b"".join(file_bytes(db))
+    assert store.purge(timedelta(0)) == 1
+    data, wal = file_bytes(db)
+    assert SECRET_TEXT.encode() not in data and SECRET_TEXT.encode() not in wal
