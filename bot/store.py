@@ -326,6 +326,14 @@ def m005_slack_events(conn: Connection) -> None:
     then.create_all(conn)
 
 
+@migration
+def m006_mask_personal_numbers(conn: Connection) -> None:
+    """My Numbers, corporate and card numbers, and phones and addresses in the forms masked since (dots,
+    slashes, kanji digits, addresses at localhost), kept by a database that ran m004 before they were
+    masked, are masked now: m004's pass again, with today's rules."""
+    m004_mask_contacts(conn)
+
+
 def _sqlite_connect(dbapi_connection, _record) -> None:
     """WAL lets readers go on during a write; NORMAL sync is durable across crashes of the process;
     secure_delete overwrites deleted content with zeros (a deleted conversation leaves no text in

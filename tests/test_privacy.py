@@ -263,3 +263,22 @@ def test_contacts_stored_before_are_masked_by_the_migration(store_url):
     assert store.feedback_for(conv_id)[0]["comment"] == "［電話］まで"
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM migrations WHERE name = 'm004_mask_contacts'")).scalar_one() == 1
+
+
+def test_a_my_number_stored_before_it_was_masked_is_masked_by_the_next_migration(store_url):
+    """A database that ran m004 when only e-mails and phones were masked kept My Numbers in clear; m006 masks them."""
+    store = ConversationStore(store_url)
+    conv_id = f"old{uuid.uuid4().hex}"
+    said = "マイナンバーは 1234 5678 9018 です。電話は03.5555.6666"
+    with store._writer.begin() as conn:
+        conn.execute(conversations.insert().values(id=conv_id, created_at=now(), updated_at=now(), profile="{}",
+                                                   state=json.dumps({"last": {"query": said}}, ensure_ascii=False),
+                                                   channel="web", next_turn=1))
+        conn.execute(turns.insert().values(conversation_id=conv_id, n=0, question=said, resolved=said,
+                                           answer=json.dumps({"answer": "はい", "resolved_question": said, "turn": 0}, ensure_ascii=False),
+                                           refused=False, created_at=now()))
+        conn.execute(migrations_table.delete().where(migrations_table.c.name == "m006_mask_personal_numbers"))
+    assert store.migrate() == ["m006_mask_personal_numbers"]
+    conv = store.get(conv_id)
+    for kept in (conv.turns[0].question, conv.turns[0].answer["resolved_question"], conv.state["last"]["query"]):
+        assert "1234" not in kept and "5555" not in kept and "［個人番号］" in kept and "［電話］" in kept
