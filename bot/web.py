@@ -314,6 +314,18 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
     async def slack_events(request: Request):
         if request.app.state.slack is None:
             return error(404, "Slack is not configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN")
+        from .slack_app import malformed_signature_headers
+
+        # what bolt would choke on (a 500) is a 400 here: duplicate or malformed signature headers, a body
+        # that is not UTF-8; a well-formed but wrong signature stays bolt's 401
+        wrong = malformed_signature_headers({k: request.headers.getlist(k) for k in request.headers.keys()})
+        if wrong is None:
+            try:
+                (await request.body()).decode("utf-8")
+            except UnicodeDecodeError:
+                wrong = "the body is not UTF-8"
+        if wrong is not None:
+            return error(400, wrong)
         return await request.app.state.slack.handle(request)
 
     @app.get("/healthz")
