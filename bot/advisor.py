@@ -224,6 +224,7 @@ class Advisor:
         kind: str | None = None,
         channel: str = WEB,
         gone: Gone | None = None,
+        idempotency_key: str | None = None,
     ) -> Answer:
         """One turn: understood against the conversation, answered, and stored.
 
@@ -235,6 +236,8 @@ class Advisor:
         model's wording sentence by sentence after its checks, or the extractive answer at once.
         `gone` is asked before the work starts and before the turn is stored: once it says the
         asker has left, the turn is Abandoned and nothing is stored.
+        `idempotency_key`: recorded with the turn; if a turn with it was stored meanwhile, nothing
+        is stored and AlreadyAnswered carries that turn's answer.
         """
         question = self.check_message(question)
         _still_wanted(gone)
@@ -248,7 +251,7 @@ class Advisor:
         if down:
             self._degrade(answer, question)
         _still_wanted(gone)
-        answer = self._record(conv, question, answer, resolved)
+        answer = self._record(conv, question, answer, resolved, idempotency_key)  # AlreadyAnswered: a retry's twin won
         if on_delta:  # only now, checked and redacted: nothing streams that the answer then drops
             for piece in sentence_pieces(answer.answer) if answer.mode == "llm" else [answer.answer]:
                 on_delta(piece)
@@ -404,13 +407,13 @@ class Advisor:
         _still_wanted(gone)
         return self._record(conv, message("check.started", "ja", title=sheet.title), answer, f"check:{sheet.id}")
 
-    def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str) -> Answer:
+    def _record(self, conv: Conversation, question: str, answer: Answer, resolved: str, idempotency_key: str | None = None) -> Answer:
         answer.answer = self.redact(answer.answer)
         answer.conversation_id = conv.id
         answer.resolved_question = resolved
         self._name_citations(answer)
         turn = Turn(None, question, resolved, answer.to_dict(), answer.refused)
-        self.store.add_turn(conv, turn)  # takes the conversation's next number, whoever else is writing
+        self.store.add_turn(conv, turn, idempotency_key)  # takes the conversation's next number, whoever else is writing
         answer.turn = turn.n
         return answer
 

@@ -141,6 +141,24 @@ slack_events = Table(
     Column("claimed_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
+# A client's Idempotency-Key (as a digest) and the turn it made: a retry with the same key gets that turn.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(71), primary_key=True),  # sha256:… of the client's key
+    Column("conversation_id", String(100), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+class AlreadyAnswered(Exception):
+    """A turn with this Idempotency-Key was stored meanwhile (a retry racing its original): `answer` is it."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        super().__init__("a turn with this idempotency key is stored")
+        self.answer = answer
+
 
 class StoreUnavailable(RuntimeError):
     """The database cannot be reached, or did not answer in time. The message is for clients."""
@@ -332,6 +350,22 @@ def m006_mask_personal_numbers(conn: Connection) -> None:
     slashes, kanji digits, addresses at localhost), kept by a database that ran m004 before they were
     masked, are masked now: m004's pass again, with today's rules."""
     m004_mask_contacts(conn)
+
+
+@migration
+def m007_idempotency_keys(conn: Connection) -> None:
+    """Idempotency keys and the turns they made: a client that retries a request whose reply it lost
+    gets the stored turn, not a second one."""
+    then = MetaData()
+    Table(
+        "idempotency_keys",
+        then,
+        Column("key", String(71), primary_key=True),
+        Column("conversation_id", String(100), nullable=False),
+        Column("n", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    )
+    then.create_all(conn)
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -559,10 +593,12 @@ class ConversationStore:
         return Conversation(conversation_id or new_id(), saved=False, channel=channel)
 
     @_guarded
-    def add_turn(self, conv: Conversation, turn: Turn) -> None:
+    def add_turn(self, conv: Conversation, turn: Turn, idempotency_key: str | None = None) -> None:
         """Record a turn with the next number of its conversation, and the conversation's new
         profile and state, in one transaction; `turn.n` (and the stored answer's `turn`) is the
-        number taken. UnknownConversation if the conversation is gone."""
+        number taken. UnknownConversation if the conversation is gone. With `idempotency_key`, the key
+        is recorded in the same transaction; if a turn with it was stored meanwhile, nothing is written
+        and AlreadyAnswered carries that turn's answer."""
         created = now()
         # what the owner typed, masked wherever the turn repeats it (the answer's copy, the state)
         found = contacts(turn.question) + contacts(turn.resolved)
@@ -585,7 +621,14 @@ class ConversationStore:
                             "created_at": created,
                         },
                     )
+                    if idempotency_key is not None:
+                        key = _idempotency_digest(idempotency_key)
+                        taken = conn.execute(_claim_key(conn.dialect.name), {"key": key, "conversation_id": conv.id, "n": n, "created_at": created})
+                        if not (taken.first() is not None if taken.returns_rows else taken.rowcount == 1):
+                            raise _KeyTaken()  # rolls this transaction back: the turn is not written
                 break
+            except _KeyTaken:
+                raise AlreadyAnswered(self.answered_for_key(idempotency_key) or {}) from None
             except (IntegrityError, OperationalError) as exc:
                 # a number taken twice (the unique index said no), or SQLite still busy after its
                 # timeout, or a PostgreSQL serialization failure: nothing was written; again
@@ -727,6 +770,17 @@ class ConversationStore:
     # -- Slack events ----------------------------------------------------------------------------
 
     @_guarded
+    def answered_for_key(self, idempotency_key: str) -> dict[str, Any] | None:
+        """The stored answer of the turn made with this Idempotency-Key, or None."""
+        k, t = idempotency_keys.c, turns.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.answer).join(idempotency_keys, (k.conversation_id == t.conversation_id) & (k.n == t.n))
+                .where(k.key == _idempotency_digest(idempotency_key))
+            ).first()
+        return json.loads(row.answer) if row else None
+
+    @_guarded
     def claim_event(self, event_id: str) -> bool:
         """True for the first claim of this Slack event id on this database, False for any later one,
         from this process or any other: an insert that the primary key lets only one claim make (on
@@ -821,6 +875,23 @@ def _claim_event(dialect: str):
             stmt = stmt.returning(slack_events.c.event_id)
         _CLAIMS[dialect] = stmt
     return stmt
+
+
+class _KeyTaken(Exception):
+    pass
+
+
+def _idempotency_digest(key: str) -> str:
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _claim_key(dialect: str):
+    """INSERT … ON CONFLICT DO NOTHING into idempotency_keys: one turn per key."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(idempotency_keys).on_conflict_do_nothing(index_elements=["key"])
+    return stmt.returning(idempotency_keys.c.key) if dialect == "postgresql" else stmt
 
 
 def _event_key(event_id: str) -> str:

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Callable, Literal
 
-from fastapi import FastAPI, Path as PathParam, Query, Request
+from fastapi import FastAPI, Header, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -47,7 +47,7 @@ from starlette.routing import Match
 from .advisor import Abandoned, Advisor, BadRequest
 from .http_guards import BodyLimit, RateLimit, SecurityHeaders, ShedLoad
 from .settings import Settings, get_settings
-from .store import StoreUnavailable, UnknownConversation
+from .store import AlreadyAnswered, StoreUnavailable, UnknownConversation
 from .throttle import Busy, RateLimits, TurnGate, retry_after
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,12 @@ MAX_TURN = 1_000_000  # more turns than any conversation has; bounded so no numb
 # Any string: one the server did not issue (too long, odd characters, a Slack thread's) is a 404,
 # as CONTRACT.md says, decided before a stream starts; the body limit bounds its length.
 ConversationId = str
+# A client's key for one turn (a UUID, say): a retry with the same key gets the turn stored, not a second.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+           description="Any 1-200 visible ASCII characters, one per turn: a retry with it returns the turn stored"),
+]
 
 
 def _a_number(value: object) -> object:
@@ -371,15 +377,24 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         return {"query": body.query, "results": [r.to_dict() for r in results]}
 
     @app.post("/api/chat", responses=errors(*BODY_ERRORS, 404))
-    async def chat(body: M.Chat, request: Request):
+    async def chat(body: M.Chat, request: Request, idempotency_key: IdempotencyKey = None):
         advisor = core(request)
-        answer = await turn(
-            request,
-            lambda gone: advisor.ask(
-                body.message, body.conversation_id, direction=body.direction, kind=body.kind, gone=gone
-            ),
-        )
-        return answer if isinstance(answer, Response) else answer.to_dict()
+        if idempotency_key:  # a retry of a request whose reply was lost: the turn it stored
+            stored = await run(request, advisor.store.answered_for_key, idempotency_key)
+            if stored is not None:
+                return stored
+
+        def ask(gone):
+            try:
+                return advisor.ask(
+                    body.message, body.conversation_id, direction=body.direction, kind=body.kind, gone=gone,
+                    idempotency_key=idempotency_key,
+                ).to_dict()
+            except AlreadyAnswered as twin:  # the same key, sent twice at once: the one stored
+                return twin.answer
+
+        answer = await turn(request, ask)
+        return answer
 
     @app.get("/api/checksheets", responses=errors(429))
     async def checksheets(request: Request):
@@ -408,13 +423,17 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             **errors(*BODY_ERRORS, 404),
         },
     )
-    async def chat_stream(body: M.Chat, request: Request):
+    async def chat_stream(body: M.Chat, request: Request, idempotency_key: IdempotencyKey = None):
         advisor = core(request)
         advisor.check_message(body.message)  # bad input is a 4xx before the stream starts
         if body.conversation_id and await run(request, advisor.conversation, body.conversation_id) is None:
             raise UnknownConversation(body.conversation_id)  # and so is an id the server did not issue
         events: asyncio.Queue = asyncio.Queue()
         loop = asyncio.get_running_loop()
+        stored = await run(request, advisor.store.answered_for_key, idempotency_key) if idempotency_key else None
+        if stored is not None:  # a retry: the stored turn, as the stream's one event
+            body_text = f"event: done\ndata: {json.dumps(stored, ensure_ascii=False)}\n\n"
+            return StreamingResponse(iter([body_text]), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
         def work(gone: Callable[[], bool]) -> None:
             def put(kind: str, data: dict) -> None:
@@ -428,8 +447,11 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                     direction=body.direction,
                     kind=body.kind,
                     gone=gone,
+                    idempotency_key=idempotency_key,
                 )
                 put("done", answer.to_dict())
+            except AlreadyAnswered as twin:  # the same key, sent twice at once: the one stored
+                put("done", twin.answer)
             except Abandoned:
                 pass  # its client left, or was told it took too long
             except StoreUnavailable as exc:  # the answer could not be kept: said as /api/chat says it
