@@ -732,6 +732,7 @@ class ConversationStore:
     @staticmethod
     def _delete(conn: Connection, ids: list[str]) -> None:
         conn.execute(delete(feedback).where(feedback.c.conversation_id.in_(ids)))
+        conn.execute(delete(idempotency_keys).where(idempotency_keys.c.conversation_id.in_(ids)))
         conn.execute(delete(turns).where(turns.c.conversation_id.in_(ids)))
         conn.execute(delete(conversations).where(conversations.c.id.in_(ids)))
 

@@ -74,3 +74,13 @@ def test_a_key_that_is_not_1_to_200_visible_ascii_characters_is_422(served, key)
     url, _ = served
     r = httpx.post(f"{url}/api/chat", json={"message": "展示会に出たい"}, headers={"Idempotency-Key": key}, timeout=30)
     assert r.status_code == 422 and "Idempotency-Key" in r.json()["error"]
+
+
+def test_a_deleted_conversation_takes_its_keys_with_it(served):
+    url, advisor = served
+    key = str(uuid.uuid4())
+    first = httpx.post(f"{url}/api/chat", json={"message": "展示会に出たい"}, headers={"Idempotency-Key": key}, timeout=30).json()
+    assert httpx.delete(f"{url}/api/conversations/{first['conversation_id']}", timeout=30).status_code == 204
+    assert advisor.store.answered_for_key(key) is None
+    again = httpx.post(f"{url}/api/chat", json={"message": "展示会に出たい"}, headers={"Idempotency-Key": key}, timeout=30).json()
+    assert again["conversation_id"] != first["conversation_id"]  # a new turn: nothing of the deleted one comes back
