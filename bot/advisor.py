@@ -33,6 +33,7 @@ from .embedding import Embedder, make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, compose, from_turn, renumber, split_questions
 from .models import Answer, Citation, SearchResult
+from .privacy import mask
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
 from .store import SLACK, WEB, Conversation, ConversationStore, StoreUnavailable, Turn, UnknownConversation
@@ -373,7 +374,7 @@ class Advisor:
             stream=s.llm_stream,
             tools=s.llm_tools,
         )
-        result = agent.word(self.brief(question, plan))
+        result = agent.word(self.brief(mask(question), plan))  # the owner's My Number, card or phone never leaves for a model
         answer = Answer(
             result.text,
             [Citation(n, r) for n, r in enumerate(result.passages, start=1)],
@@ -545,7 +546,7 @@ class Advisor:
             return answer, intent.query
         if intent.act == "follow_up" and conv.turns and self.llm is not None:
             history = [(t.question, t.answer.get("answer", "")) for t in conv.turns if not t.refused]
-            condensed = condense(self.llm, history, question, min(5.0, self.settings.llm_timeout), stream=self.settings.llm_stream)
+            condensed = condense(self.llm, history, mask(question), min(5.0, self.settings.llm_timeout), stream=self.settings.llm_stream)
             if condensed:
                 intent.query = condensed
                 intent.sections, intent.asks_detail = read_aspects(condensed)

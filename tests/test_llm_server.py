@@ -205,3 +205,12 @@ def test_the_page_stream_shows_only_the_final_answer(make_advisor, llm, index_se
     done = got[-1][1]
     assert done["mode"] == mode and done["fallback"] == fallback
     assert "".join(deltas) == done["answer"]
+
+
+def test_the_owners_personal_numbers_never_reach_the_model(make_advisor, llm):
+    llm.enqueue("plan")
+    question = "マイナンバー 1234 5678 9018 と電話 03-5555-6666 を書いておきます。BCP実践促進助成金の上限額はいくら？"
+    make_advisor().ask(question)
+    sent = json.dumps(llm.requests, ensure_ascii=False)
+    assert llm.requests and "1234 5678 9018" not in sent and "5555" not in sent
+    assert "［個人番号］" in sent
