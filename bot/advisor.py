@@ -9,6 +9,7 @@ import logging
 import re
 import functools
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from .embedding import Embedder, make_embedder
 from .index import LoadedIndex, load_index, manifest_stamp, read_manifest
 from .draft import Draft, compose, from_turn, renumber, split_questions
 from .models import Answer, Citation, SearchResult
-from .privacy import mask
+from .privacy import contacts, mask
 from .retrieval import Query, Retriever
 from .settings import Settings, get_settings, secret_values
 from .store import SLACK, WEB, Conversation, ConversationStore, StoreUnavailable, Turn, UnknownConversation
@@ -252,6 +253,7 @@ class Advisor:
         if down:
             self._degrade(answer, question)
         _still_wanted(gone)
+        answer.masked = dict(Counter(found.mask for found in contacts(question)))  # said back to the owner, kept with the turn
         answer = self._record(conv, question, answer, resolved, idempotency_key)  # AlreadyAnswered: a retry's twin won
         if on_delta:  # only now, checked and redacted: nothing streams that the answer then drops
             for piece in sentence_pieces(answer.answer) if answer.mode == "llm" else [answer.answer]:

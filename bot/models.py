@@ -99,6 +99,8 @@ class Answer:
     stated: bool = True  # False when the documents do not state what was asked
     # fact, not_stated, not_covered, support, definition, clarify, refused, check (../shared/CONTRACT.md)
     answer_kind: str = "fact"
+    # what the owner typed that the store keeps masked: each mask with how many (［個人番号］: 1), never the values
+    masked: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,4 +119,5 @@ class Answer:
             "degraded": self.degraded,
             "stated": self.stated,
             "answer_kind": self.answer_kind,
+            "masked": dict(self.masked),
         }

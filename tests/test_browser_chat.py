@@ -339,3 +339,11 @@ def test_enter_that_confirms_an_ime_conversion_does_not_send(desk_page):
     page.keyboard.press("Enter")
     wait_answers(page, 1)
 
+
+
+def test_the_page_says_what_the_record_keeps_masked(desk_page):
+    ask(desk_page, "マイナンバーは1234 5678 9018です。展示会の助成はありますか", answers=1)
+    note = desk_page.locator(".msg.bot .masked-note")
+    assert note.count() == 1
+    text = note.inner_text()
+    assert "［個人番号］" in text and "マイナンバーは入力しないでください" in text and "1234" not in text

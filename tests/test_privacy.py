@@ -282,3 +282,21 @@ def test_a_my_number_stored_before_it_was_masked_is_masked_by_the_next_migration
     conv = store.get(conv_id)
     for kept in (conv.turns[0].question, conv.turns[0].answer["resolved_question"], conv.state["last"]["query"]):
         assert "1234" not in kept and "5555" not in kept and "［個人番号］" in kept and "［電話］" in kept
+
+
+def test_the_owner_is_told_what_was_masked_and_the_record_holds_only_masks(index_settings, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from bot.advisor import Advisor
+    from bot.web import create_app
+
+    advisor = Advisor(index_settings, store=ConversationStore(f"sqlite:///{tmp_path / 'c.db'}"))
+    with TestClient(create_app(index_settings, advisor=advisor)) as client:
+        said = "マイナンバーは1234 5678 9018、電話は03-5555-6666と03-7777-8888です。展示会の助成はありますか"
+        got = client.post("/api/chat", json={"message": said}).json()
+        assert got["masked"] == {"［個人番号］": 1, "［電話］": 2}  # kinds and counts, never the values
+        kept = client.get(f"/api/conversations/{got['conversation_id']}").json()
+        text_kept = json.dumps(kept, ensure_ascii=False)
+        assert "1234 5678 9018" not in text_kept and "5555" not in text_kept and "［個人番号］" in text_kept
+        plain = client.post("/api/chat", json={"message": "展示会の助成はありますか"}).json()
+        assert plain["masked"] == {}

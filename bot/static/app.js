@@ -26,6 +26,7 @@ const TEXT = {
     footnote: "東京都の公表資料と各制度の案内をもとにお答えしています。申請の前に、実施機関の最新の募集要項をご確認ください。",
     restarted: "以前の相談が見つからなかったため、新しい相談としてお答えします。",
     busy: "ただいま混み合っています。{s}秒ほどおいて、もう一度お試しください。",
+    masked: "記録には伏せて残しました：{what}。", myNumber: "マイナンバーは入力しないでください（記録には残していません）。",
     chipList: [
       ["① IT化・設備", "ITや新しい設備を入れて生産性を上げたいのですが、どんな支援がありますか"],
       ["② 販路開拓", "新しいお客さまや販路を見つけたいのですが、どんな支援がありますか"],
@@ -57,6 +58,7 @@ const TEXT = {
     footnote: "Answers are drawn from Tokyo's published documents and program guides. Check the operator's latest guidelines before applying.",
     restarted: "The earlier conversation was not found, so this is answered as a new one.",
     busy: "The advisor is busy. Please try again in {s} seconds.",
+    masked: "Kept masked in the record: {what}.", myNumber: "Please do not type your My Number (it was not kept).",
     chipList: [
       ["① IT & equipment", "What support is there for IT and new equipment to raise productivity?"],
       ["② New customers", "What support is there for finding new customers and sales channels?"],
@@ -199,7 +201,16 @@ function renderAnswer(box, data, question, { last = true } = {}) {
     const next = SmebotFormat.followUps(data, english);
     if (next.length) box.append(followUpButtons(next, english));
   }
+  if (data.masked && Object.keys(data.masked).length) box.append(maskedNote(data.masked, english));
   if (data.answer) box.append(actions(box, data, question, english));
+}
+
+// What the owner typed that the record keeps masked: the masks and how many, never the values.
+function maskedNote(masked, english) {
+  const what = Object.entries(masked).map(([mask, n]) => n > 1 ? `${mask}×${n}` : mask).join(english ? ", " : "、");
+  const note = el("p", { class: "masked-note", role: "note" }, fill(label("masked", english), { what }));
+  if (masked["［個人番号］"]) note.append(" ", label("myNumber", english));
+  return note;
 }
 
 function citeLink(box, n, english) {
