@@ -82,6 +82,9 @@ def _a_number(value: object) -> object:
 
 
 WholeNumber = Annotated[int, BeforeValidator(_a_number)]
+# A turn's number: its bounds before the validator, so that in an optional field too the schema says them as
+# minimum and maximum (after it, pydantic writes ge/le inside anyOf, which JSON Schema does not read)
+TurnNumber = Annotated[int, Field(ge=0, le=MAX_TURN), BeforeValidator(_a_number)]
 # The stream, as Schemathesis and the OpenAPI 3.2 `itemSchema` read it: one object per event.
 STREAM_EVENT = {
     "type": "object",
@@ -118,11 +121,11 @@ def request_models(max_chars: int) -> SimpleNamespace:
         inquiry: Text
         # with a conversation: the draft is made from the answer it gave (turn `turn`, else the last one)
         conversation_id: ConversationId | None = None
-        turn: WholeNumber | None = Field(None, ge=0, le=MAX_TURN)
+        turn: TurnNumber | None = None
 
     class FeedbackRequest(BaseModel):
         conversation_id: ConversationId
-        turn: WholeNumber = Field(ge=0, le=MAX_TURN)
+        turn: TurnNumber
         rating: Literal["up", "down"]
         comment: str = Field("", max_length=2000)
 

@@ -135,3 +135,13 @@ def test_a_text_of_control_characters_or_spaces_is_refused_by_the_schema(client,
     """The schema's pattern and the server agree: 422 naming the field, never a 400 the schema did not say."""
     r = client.post("/api/search", json={"query": text})
     assert r.status_code == 422 and "query" in r.json()["error"]
+
+
+def test_every_turn_number_in_the_schema_has_its_bounds(client):
+    """An optional `turn` (a draft's) once had its bounds written as ge/le, which JSON Schema does not read:
+    Schemathesis then sent turn -1105206 as schema-valid and got 422."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    draft = schemas["DraftRequest"]["properties"]["turn"]["anyOf"][0]
+    feedback = schemas["FeedbackRequest"]["properties"]["turn"]
+    for turn in (draft, feedback):
+        assert (turn["minimum"], turn["maximum"]) == (0, 1_000_000) and "ge" not in turn
