@@ -623,8 +623,9 @@ class ConversationStore:
                     )
                     if idempotency_key is not None:
                         key = _idempotency_digest(idempotency_key)
-                        taken = conn.execute(_claim_key(conn.dialect.name), {"key": key, "conversation_id": conv.id, "n": n, "created_at": created})
-                        if not (taken.first() is not None if taken.returns_rows else taken.rowcount == 1):
+                        taken = conn.execute(_insert_ignoring(idempotency_keys, "key", conn.dialect.name),
+                                             {"key": key, "conversation_id": conv.id, "n": n, "created_at": created})
+                        if not _inserted(taken):
                             raise _KeyTaken()  # rolls this transaction back: the turn is not written
                 break
             except _KeyTaken:
@@ -644,7 +645,7 @@ class ConversationStore:
     def _take_turn(self, conn: Connection, conv: Conversation, when: datetime) -> int:
         if not conv.saved:
             conn.execute(
-                _insert_if_absent(conn.dialect.name),
+                _insert_ignoring(conversations, "id", conn.dialect.name),
                 {"id": conv.id, "channel": conv.channel, "created_at": when, "updated_at": when, "profile": "{}", "state": "{}"},
             )
         # the UPDATE takes the row's write lock: a second process bumping the same counter waits
@@ -790,10 +791,8 @@ class ConversationStore:
         now and then as claims are made (and by `purge`)."""
         key = _event_key(event_id)
         with self._write() as conn:
-            claimed = conn.execute(_claim_event(conn.dialect.name), {"event_id": key, "claimed_at": now()})
-            # PostgreSQL returns the row inserted (none when the id was there already); SQLite (RETURNING
-            # only since 3.35) counts it
-            taken = claimed.first() is not None if claimed.returns_rows else claimed.rowcount == 1
+            claimed = conn.execute(_insert_ignoring(slack_events, "event_id", conn.dialect.name), {"event_id": key, "claimed_at": now()})
+            taken = _inserted(claimed)
             if time.monotonic() - self._events_swept >= EVENT_SWEEP_EVERY:
                 self._forget_events(conn)
         return taken
@@ -845,37 +844,28 @@ _BUMP_TURN = (
     )
 )
 _TAKEN_TURN = select(conversations.c.next_turn - 1).where(conversations.c.id == bindparam("key_id"))
-_INSERTS_IF_ABSENT: dict[str, Any] = {}
+_IGNORING: dict[tuple[str, str], Any] = {}
 
 
-def _insert_if_absent(dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING: creating a conversation twice is creating it once."""
-    stmt = _INSERTS_IF_ABSENT.get(dialect)
+def _insert_ignoring(table: Table, key: str, dialect: str):
+    """INSERT … ON CONFLICT (key) DO NOTHING into `table`: one row per key, whoever inserts it first; on
+    PostgreSQL it returns the key of a row it inserted (none when the key was there), SQLite counts it."""
+    stmt = _IGNORING.get((table.name, dialect))
     if stmt is None:
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = _INSERTS_IF_ABSENT[dialect] = dialect_insert(conversations).on_conflict_do_nothing(index_elements=["id"])
+        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=[key])
+        if dialect == "postgresql":
+            stmt = stmt.returning(table.c[key])
+        _IGNORING[(table.name, dialect)] = stmt
     return stmt
 
 
-_CLAIMS: dict[str, Any] = {}
-
-
-def _claim_event(dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING into slack_events: one row, so one claim, per event id."""
-    stmt = _CLAIMS.get(dialect)
-    if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = dialect_insert(slack_events).on_conflict_do_nothing(index_elements=["event_id"])
-        if dialect == "postgresql":
-            stmt = stmt.returning(slack_events.c.event_id)
-        _CLAIMS[dialect] = stmt
-    return stmt
+def _inserted(result) -> bool:
+    """Whether an _insert_ignoring statement inserted its row."""
+    return result.first() is not None if result.returns_rows else result.rowcount == 1
 
 
 class _KeyTaken(Exception):
@@ -884,15 +874,6 @@ class _KeyTaken(Exception):
 
 def _idempotency_digest(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _claim_key(dialect: str):
-    """INSERT … ON CONFLICT DO NOTHING into idempotency_keys: one turn per key."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(idempotency_keys).on_conflict_do_nothing(index_elements=["key"])
-    return stmt.returning(idempotency_keys.c.key) if dialect == "postgresql" else stmt
 
 
 def _event_key(event_id: str) -> str:
