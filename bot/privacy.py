@@ -300,6 +300,11 @@ def contacts(text: str) -> list[str]:
     return _masked(text)[1]
 
 
+def has_phone(text: str) -> bool:
+    """Whether `text` gives a phone number (as the masking reads one: hyphens, brackets, full-width, +81…)."""
+    return any(found.mask == PHONE_MASK for found in _masked(text)[1])
+
+
 def mask(text: str) -> str:
     """`text` with each item of personal data replaced by its mask (［メール］, ［電話］, ［個人番号］,
     ［法人番号］, ［カード番号］). Masking twice changes nothing."""

@@ -163,18 +163,7 @@ def create_slack_app(advisor: Advisor, settings: Settings, client: Any = None):
         kwargs = {"base_url": settings.slack_api_url} if settings.slack_api_url else {}
         client = WebClient(token=settings.slack_bot_token, **kwargs)
 
-    class CheckedApp(App):
-        """bolt's App, refusing a request whose signature headers are malformed before bolt reads them."""
-
-        def dispatch(self, req):
-            if req.mode == "http":
-                problem = malformed_signature_headers(req.headers)
-                if problem is not None:
-                    log.info("Slack request refused (400): %s", problem)
-                    return BoltResponse(status=400, body={"error": problem})
-            return super().dispatch(req)
-
-    app = CheckedApp(
+    app = App(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "socket-mode",
         client=client,

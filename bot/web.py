@@ -163,6 +163,11 @@ class ReadyBody(BaseModel):
     error: str | None = None
 
 
+def sse(kind: str, data: dict) -> str:
+    """One server-sent event of the stream: `delta`, `done` or `error`, its data as JSON."""
+    return f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
@@ -334,6 +339,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             except UnicodeDecodeError:
                 wrong = "the body is not UTF-8"
         if wrong is not None:
+            log.info("Slack request refused (400): %s", wrong)
             return error(400, wrong)
         return await request.app.state.slack.handle(request)
 
@@ -396,8 +402,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
             except AlreadyAnswered as twin:  # the same key, sent twice at once: the one stored
                 return twin.answer
 
-        answer = await turn(request, ask)
-        return answer
+        return await turn(request, ask)
 
     @app.get("/api/checksheets", responses=errors(429))
     async def checksheets(request: Request):
@@ -435,8 +440,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
         loop = asyncio.get_running_loop()
         stored = await run(request, advisor.store.answered_for_key, idempotency_key) if idempotency_key else None
         if stored is not None:  # a retry: the stored turn, as the stream's one event
-            body_text = f"event: done\ndata: {json.dumps(stored, ensure_ascii=False)}\n\n"
-            return StreamingResponse(iter([body_text]), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+            return StreamingResponse(iter([sse("done", stored)]), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
         def work(gone: Callable[[], bool]) -> None:
             def put(kind: str, data: dict) -> None:
@@ -475,7 +479,7 @@ def create_app(settings: Settings | None = None, advisor: Advisor | None = None)
                         kind, data = await asyncio.wait_for(events.get(), max(0.0, deadline - loop.time()))
                     except asyncio.TimeoutError:
                         kind, data = "error", {"error": too_long, "status": 503}
-                    yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                    yield sse(kind, data)
                     if kind in ("done", "error"):
                         return
             finally:

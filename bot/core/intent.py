@@ -168,6 +168,8 @@ class _Vocabulary:
     elsewhere: tuple[str, ...]
     program_name_words: tuple[str, ...]
     not_program_name_ends: tuple[str, ...]
+    term: re.Pattern  # 「〇〇って何？」「〇〇とは」: the word a definition asks about (term_asked)
+    quoted_speech: re.Pattern  # someone else's words in quotes (_without_quoted_speech)
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -215,6 +217,27 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         elsewhere=tuple(normalize(w) for w in data.get("elsewhere") or []),
         program_name_words=tuple(str(w) for w in data.get("program_name_words") or []),
         not_program_name_ends=tuple(str(w) for w in data.get("not_program_name_ends") or []),
+        term=_term_pattern(data),
+        quoted_speech=_quoted_pattern(data),
+    )
+
+
+def _either(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _term_pattern(data: dict) -> re.Pattern:
+    """「〇〇って何？」「〇〇とは」; って followed by another question word asks something else of 〇〇."""
+    other = [w for w in data["wh_ja"] if w not in data["asks_what"]] + list(data["not_what_after_tte"])
+    return re.compile(rf"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)})))")
+
+
+def _quoted_pattern(data: dict) -> re.Pattern:
+    """A quote followed by a verb of saying, or one long enough to be speech with the message going on after it.
+    A short quote is a term (「自己宣言」とは); a message that is all quote is the question itself."""
+    return re.compile(
+        rf"[「『\"“]([^「」『』\"“”]{{2,}})[」』\"”](?=(?:って|と)[^。？?]{{0,8}}?(?:{_either(data['saying_verbs'])}))"
+        r"|[「『\"“]([^「」『』\"“”]{8,})[」』\"”](?=.*[^\s。．.!！?？])"
     )
 
 
@@ -460,17 +483,9 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     return max(0.0, min(1.0, confidence))
 
 
-# Someone else's words quoted in the message (「タダにしろ」って言う客, 『対象です』って言われた): a quote
-# followed by a verb of saying, or one long enough to be speech with the message going on after it.
-# A short quote is a term (「自己宣言」とは); a message that is all quote is the question itself.
-_QUOTED = re.compile(
-    r"[「『\"“]([^「」『』\"“”]{2,})[」』\"”](?=(?:って|と)[^。？?]{0,8}?(?:言|い[わうっえ]|聞|書|要求|怒鳴|迫|求め|頼ま))"
-    r"|[「『\"“]([^「」『』\"“”]{8,})[」』\"”](?=.*[^\s。．.!！?？])"
-)
-
-
+# Someone else's words quoted in the message (「タダにしろ」って言う客, 『対象です』って言われた): see _quoted_pattern.
 def _without_quoted_speech(text: str) -> str:
-    return _QUOTED.sub(lambda m: "「" + "\u3000" * len(m.group(1) or m.group(2)) + "」", text)
+    return vocabulary().quoted_speech.sub(lambda m: "「" + "\u3000" * len(m.group(1) or m.group(2)) + "」", text)
 
 
 def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
@@ -740,15 +755,9 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     return any(w and (w in term or term in w) for w in words)
 
 
-# 「〇〇って何？」「〇〇とは」; not 「採択の発表っていつごろ？」, where って is followed by what else is asked
-_TERM = re.compile(
-    r"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:いつ|いくら|どこ|誰|だれ|どの|どれ|何[日円回人月年時か]|何が|何を|何に)))"
-)
-
-
 def term_asked(text: str) -> str | None:
     """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
-    m = _TERM.search(text)
+    m = vocabulary().term.search(text)
     if m:
         return m.group(1).lstrip("「『")
     m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())

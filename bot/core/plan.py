@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
 from ..models import Chunk, SearchResult
+from ..privacy import has_phone
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
@@ -573,7 +574,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             found = _evidence(lib, intent, chunks)
             # no desk with a number in the documents (「相談窓口を開設しました」 gives none): the desks beyond
             # them its guide names (IPA, the police's cyber desk)
-            if intent.asks == "contact" and (found is None or not _PHONE.search(found[1])) and _outside_desks(lib, record):
+            if intent.asks == "contact" and (found is None or not has_phone(found[1])) and _outside_desks(lib, record):
                 return _with_outside_desks(plan, lib, record, results)
             if found is None:
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
@@ -630,9 +631,6 @@ def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) ->
 
 
 SPECIFIC_MENTIONS = 2  # a directory entry mentioned in more guides than this is a general desk (商工会), not this program's
-
-
-_PHONE = re.compile(r"\d{2,4}[-‐－]\d{2,4}[-‐－]\d{3,4}|#\d{4}")
 
 
 def _outside_desks(lib: Library, record: ProgramRecord) -> list[Any]:
@@ -1002,14 +1000,19 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     if not results:
         return None
     top = results[0].score
+    topical = intent.topic in CIRCLED
+
+    def on_topic(record: ProgramRecord) -> bool:  # of the question's own direction (①–⑤), when it has one
+        return topical and _direction_of(lib, record.name) == intent.topic
+
     candidates: list[ProgramRecord] = []
     for r in results[:8]:
         if r.chunk.program and r.score >= 0.4 * top and r.chunk.program in lib.records:
             record = lib.records[r.chunk.program]
             # a program of another direction than the question's own topic is not what it asks about
             # (「海外展開の補助ってその費用に使える？」 is no question about the BCP subsidy found beside it)
-            off_topic = intent.topic in CIRCLED and _direction_of(lib, record.name) not in (None, intent.topic)
-            if record not in candidates and not off_topic:
+            other_topic = topical and _direction_of(lib, record.name) not in (None, intent.topic)
+            if record not in candidates and not other_topic:
                 candidates.append(record)
     # of the programs found, the first that holds what is asked (「割合」 asks a subsidy's rate, not a desk's)
     fld = slot_field(intent.asks) if intent.slot else None
@@ -1018,12 +1021,9 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     if intent.asks == "contact" and not intent.programs:
         # 「相談できる窓口は？」 naming no program: a desk of the question's own topic (「ハッキングされた」: the
         # cyber desk, not the general one), then a consultation service before a subsidy found beside it
-        def off_topic_desk(c: ProgramRecord) -> bool:
-            return intent.topic in CIRCLED and _direction_of(lib, c.name) != intent.topic
-
-        close.sort(key=lambda c: (off_topic_desk(c), c.kind != "consultation"))
-        candidates.sort(key=lambda c: (off_topic_desk(c), c.kind != "consultation" or c not in close))
-        if close and intent.topic in CIRCLED and not off_topic_desk(close[0]):
+        close.sort(key=lambda c: (not on_topic(c), c.kind != "consultation"))
+        candidates.sort(key=lambda c: (not on_topic(c), c.kind != "consultation" or c not in close))
+        if close and on_topic(close[0]):
             return close[0]  # the topic's own desk, even where its guide gives no phone (its operator's desks follow)
     for record in close:
         if fld and getattr(record, fld, None):
@@ -1100,21 +1100,26 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
                 general = _common_rule_plan(plan, lib)
                 if general is not None:
                     return general
-        if record is None and not intent.programs and intent.asks in ("covered_costs", "eligibility") and guides:
-            # who may use it or what it pays for, of no program found for the question's topic: the programs
-            # that fit, at the level asked, not some passage's sentence holding 対象
+        # 「タブレットも対象になる？」 naming no program: who may use it or what it pays for is answered by the
+        # programs that fit, at the level asked, when no program was found for the question's topic or the
+        # one found does not say (not some passage's sentence holding 対象, nor a program the owner never named)
+        unnamed_condition = guides and not intent.programs and intent.asks in ("covered_costs", "eligibility")
+        if unnamed_condition and record is None:
             return _support_plan(plan, lib, results)
         answered = _slot_plan(plan, lib, record, results)
-        if not answered.stated and guides and intent.slot_confidence < SLOT_ANSWER_SURE:
+        if answered.stated or not guides:
+            return answered
+        def fresh() -> AnswerPlan:
+            return AnswerPlan(intent, Say(""), guides=guides)
+
+        if intent.slot_confidence < SLOT_ANSWER_SURE:
             # a slot read unsurely (the learned model's reading, a word half in the situation): not a confident
             # 'the documents do not say X' about an X the owner may not have asked, but the level they asked
             named = lib.records.get(intent.programs[0]) if intent.programs else None
-            detail = _program_detail_plan(AnswerPlan(intent, Say(""), guides=guides), lib, named) if named is not None else None
-            return detail or _support_plan(AnswerPlan(intent, Say(""), guides=guides), lib, results)
-        if not answered.stated and not intent.programs and intent.asks in ("covered_costs", "eligibility") and guides:
-            # 「タブレットも対象になる？」 naming no program: not 'the documents do not say' of a program the
-            # owner never named, but the programs that fit, at the level they asked
-            return _support_plan(AnswerPlan(intent, Say(""), guides=guides), lib, results)
+            detail = _program_detail_plan(fresh(), lib, named) if named is not None else None
+            return detail or _support_plan(fresh(), lib, results)
+        if unnamed_condition:
+            return _support_plan(fresh(), lib, results)
         return answered
     if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
         detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
