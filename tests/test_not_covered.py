@@ -207,3 +207,11 @@ def test_a_serving_host_reads_the_directory_from_the_index_not_from_corpus(tmp_p
     shutil.rmtree(corpus)  # the serving host has no corpus/
     answer = Advisor(settings, store=ConversationStore("sqlite://")).ask("ジギョケイってなに？")
     assert answer.answer_kind == "not_covered" and answer.citations[0].result.chunk.kind == "directory"
+
+
+def test_grant_and_subsidy_are_one_word_in_an_english_name(advisor):
+    """Owners say "the monozukuri grant" for the monozukuri subsidy: named back, not swapped for a Tokyo subsidy."""
+    answer = advisor.ask("We run a small dental clinic. What can the monozukuri grant actually pay for?")
+    assert answer.answer_kind == "not_covered"
+    assert first_sentence(answer.answer).startswith("The Monozukuri Subsidy")
+    assert not any(c.result.chunk.program for c in answer.citations)  # no Tokyo program's passage

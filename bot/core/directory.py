@@ -26,6 +26,20 @@ log = logging.getLogger(__name__)
 DIRECTORY_FOLDER = "directory"
 DIRECTORY_KIND = "directory"  # the `kind:` of a directory file and of its passages, kept beside the index, never searched
 MIN_ALIAS_CHARS = 2
+_ASKS = Path(__file__).resolve().parents[1] / "data" / "asks.yaml"
+
+
+def _same_words() -> dict[str, str]:
+    """English word -> the word it stands for in a name (grant -> subsidy), from asks.yaml's same_words_en."""
+    groups = yaml.safe_load(_ASKS.read_text(encoding="utf-8")).get("same_words_en") or []
+    return {w: group[0] for group in groups for w in group[1:]}
+
+
+def _as_one(text: str, same: dict[str, str]) -> str:
+    """`text` with each English word that stands for another replaced by it (the monozukuri grant -> subsidy)."""
+    if not same:
+        return text
+    return re.sub(r"(?<![a-z0-9])(" + "|".join(map(re.escape, same)) + r")(?![a-z0-9])", lambda m: same[m.group(1)], text)
 
 
 @dataclass(frozen=True)
@@ -71,11 +85,12 @@ class Directory:
     def __init__(self, entries: Iterable[OtherProgram] = ()) -> None:
         self.entries: dict[str, OtherProgram] = {}
         self._keys: list[tuple[str, str, bool]] = []  # (compacted alias, entry name, is ascii)
+        self._same = _same_words()
         for entry in entries:
             self.entries.setdefault(entry.name, entry)
         for entry in self.entries.values():
             for alias in dict.fromkeys([entry.name, *entry.aliases]):
-                key = compact(alias).lower()
+                key = compact(_as_one(str(alias).lower(), self._same) if str(alias).isascii() else alias).lower()
                 if len(key) >= MIN_ALIAS_CHARS:
                     self._keys.append((key, entry.name, key.isascii()))
         self._keys.sort(key=lambda k: -len(k[0]))
@@ -112,7 +127,7 @@ class Directory:
         """The entries `text` names, in the order they first appear; `known` are phrases already
         taken by the documents' own program names (their spans are not read again)."""
         flat = compact(text).lower()
-        spaced = normalize(text)  # English aliases are matched as words, with the spaces between them
+        spaced = _as_one(normalize(text), self._same)  # English aliases are matched as words, with the spaces between them
         for phrase in known:
             key = compact(phrase).lower()
             if key:

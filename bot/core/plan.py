@@ -1023,7 +1023,7 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
         # cyber desk, not the general one), then a consultation service before a subsidy found beside it
         close.sort(key=lambda c: (not on_topic(c), c.kind != "consultation"))
         candidates.sort(key=lambda c: (not on_topic(c), c.kind != "consultation" or c not in close))
-        if close and on_topic(close[0]):
+        if close and on_topic(close[0]) and close[0].kind == "consultation":
             return close[0]  # the topic's own desk, even where its guide gives no phone (its operator's desks follow)
     for record in close:
         if fld and getattr(record, fld, None):
