@@ -79,6 +79,18 @@ def test_everyday_talk_with_no_word_of_sme_support_is_off_topic(parts, question,
     assert (read(parts, question).topic == "off_topic") is off_topic
 
 
+@pytest.mark.parametrize(
+    "question,off_topic",
+    [("取引先の娘さんが受験。合格祈願のお守りはどこがいい", True), ("新年会の出し物、社員が盛り上がる余興のアイデア", True),
+     ("取引先から急に値下げしろって言われた。どうしたらいい", False), ("雪で店が開けられない日が続いて売上が落ちた", False),
+     ("展示会の帰りに打ち合わせしたいけど、資料ってどう作ればいい", False)],
+)
+def test_everyday_talk_set_in_the_business_is_off_topic_and_a_business_problem_is_not(parts, question, off_topic):
+    """Terms of the domain as the setting (取引先, 社員) do not make a gift or a party a question of SME support;
+    the model must be surer then, and a problem of the business itself stays in the domain."""
+    assert (read(parts, question).topic == "off_topic") is off_topic
+
+
 def test_a_short_follow_up_is_never_taken_for_everyday_talk(parts):
     tokenizer, terms = parts
     state = {"last": {"query": "BCPの助成金", "programs": ["BCP実践促進助成金"], "direction": "④", "asks": "support"}}

@@ -10,8 +10,9 @@ n-grams, trained on examples of owners' messages labeled with what they ask, rea
   not with a confident "the documents do not say" about something nobody asked;
 - **reading**: the words found no slot, and the model is fairly sure of one (ADD or more; ADD_NAMED
   when a program is named): that slot is asked, with the model's probability as its confidence;
-- **everyday talk**: a message with no word of SME support at all (no term of the domain, no
-  program, no word asking for support) that the model reads as off topic (OFF_TOPIC or more).
+- **everyday talk**: a message that names no program and asks for no support, read as off topic
+  (OFF_TOPIC or more; OFF_TOPIC_OVER_WORDS when terms of the domain are there: 「市場の帰りに寄れる
+  ランチ」 and 「取引先の社長の誕生日プレゼント」 are set in the business and ask about lunch and a gift).
 
 The examples are data: a new way of asking is a new line, never code. They were written in owners'
 chat words, situation first, with hard negatives (a slot's word in the situation, another asked),
@@ -35,6 +36,7 @@ ADD = 0.45  # a slot the words did not find, at this probability or more, is rea
 ADD_NAMED = 0.35  # the same when a program is named: an owner naming one mostly asks one of its details
 NOT_SLOTS = ("support", "overview", "off_topic")  # labels that ask no slot: the words' reading stands
 OFF_TOPIC = 0.3  # a message with no word of SME support, read as everyday talk at this probability or more
+OFF_TOPIC_OVER_WORDS = 0.5  # the same for one whose only words of the domain are its setting (取引先の社長の誕生日プレゼント)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def second_opinion(
     return Opinion(asks, confidence, False)
 
 
-def reads_off_topic(text: str) -> bool:
-    """Whether the model reads `text` as everyday talk (the caller has found no word of SME support in it:
-    the model never overrules the domain's own words)."""
-    return ask_model().probabilities(text).get("off_topic", 0.0) >= OFF_TOPIC
+def reads_off_topic(text: str, *, domain_terms: bool = False) -> bool:
+    """Whether the model reads `text` as everyday talk (the caller has found no program and no word asking
+    for support in it; `domain_terms`: terms of the domain are there, as the message's setting or its question,
+    so the model must be surer)."""
+    return ask_model().probabilities(text).get("off_topic", 0.0) >= (OFF_TOPIC_OVER_WORDS if domain_terms else OFF_TOPIC)

@@ -811,8 +811,9 @@ def _topic_of(matches: list) -> str:
 def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str], *, read_by_model: bool = True) -> None:
     """An everyday question (天気, 株価) outside SME support: off topic, unless it names a program, or
     two distinct SME measures outweigh the everyday word (株価 in 事業承継の株式評価で株価の決め方). A message
-    with no everyday word listed is off topic when it holds no word of SME support at all and the
-    learned model reads it as everyday talk (a new question only: a short follow-up is the last topic's)."""
+    with no everyday word listed is off topic when it asks for no support and the learned model reads it
+    as everyday talk, surer when terms of the domain are its setting (a new question only: a short
+    follow-up is the last topic's)."""
     if named or intent.other_programs:
         return
     everyday = off_topic(message)
@@ -820,8 +821,8 @@ def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str
     if everyday and len(measures) < 2:
         intent.off_topic = everyday
         intent.topic = "off_topic"
-    elif read_by_model and not everyday and not matches and not asks_for_support(message) and reads_off_topic(message):
-        intent.topic = "off_topic"  # 「寝る前にできるストレッチ教えて」: no word of SME support, read as everyday talk
+    elif read_by_model and not everyday and not asks_for_support(message) and reads_off_topic(message, domain_terms=bool(matches)):
+        intent.topic = "off_topic"  # 「寝る前にできるストレッチ教えて」, 「取引先の社長の誕生日プレゼント何がいい」: everyday talk
 
 
 def _aliases_in(directory: Any, names: list[str]) -> list[str]:
