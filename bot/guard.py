@@ -42,7 +42,9 @@ _OFF_TOPIC = {
 }
 _OFF_TOPIC_RE = re.compile(
     "|".join(
-        rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])" if w.isascii() else re.escape(w)
+        rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])" if w.isascii()
+        # a katakana word is not the tail of a longer one (ランチ in フランチャイズ)
+        else rf"(?<![ァ-ヴー]){re.escape(w)}" if re.match(r"[ァ-ヴー]", w) else re.escape(w)
         for w in sorted(_OFF_TOPIC, key=len, reverse=True)
     )
 )

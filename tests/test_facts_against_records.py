@@ -28,3 +28,26 @@ def test_a_second_condition_the_guide_never_speaks_to_leaves_the_yes_open(adviso
     lines = answer.answer.split("\n")
     assert not lines[0].startswith("はい") and "個人事業主" in lines[0]
     assert any("実店舗" in line and "記載がありません" in line for line in lines[1:])
+
+
+def test_a_condition_is_a_word_of_its_own_not_the_tail_of_a_longer_one(advisor):
+    """法人 in 特定非営利活動法人は対象外 says nothing of a company that has just become a 法人: no いいえ from it."""
+    answer = advisor.ask("去年法人にしたばかりなんだけど、それでもBCPの助成って受けられるの")
+    first = answer.answer.split("\n")[0]
+    assert not first.startswith(("いいえ", "はい")) and "特定非営利活動法人" not in first
+
+
+def test_a_condition_no_guide_speaks_of_is_said_to_be_not_in_the_documents(advisor):
+    """「人件費って補助の対象？」 names no program and no guide speaks of 人件費: the documents do not say,
+    and where to ask; not the policy's prose on rising labour costs."""
+    for question in ("人件費って補助の対象になりますか", "税金ちょっと滞納してるんだけど補助金もらえる？"):
+        answer = advisor.ask(question)
+        first = answer.answer.split("\n")[0]
+        assert answer.answer_kind == "not_stated" and "記載がありません" in first and "電話" in first, question
+        assert "東京都の施策" not in answer.answer
+
+
+def test_a_guides_caution_is_never_the_answer(advisor):
+    """ご注意 (「助成額・対象・募集期間などは年度ごとに変わります」) holds 対象 but answers no question."""
+    answer = advisor.ask("神奈川に本社があって都内に工場があるんだけど、対象になる？")
+    assert not answer.answer.startswith("はい") and "年度ごとに変わります" not in answer.answer.split("\n")[0]

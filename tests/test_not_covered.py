@@ -130,6 +130,12 @@ def test_off_topic_is_read_by_the_understanding(advisor):
     assert answer.refused and answer.intent["topic"] == "off_topic"
 
 
+def test_an_everyday_word_inside_a_longer_word_is_not_everyday_talk(advisor):
+    """ランチ in フランチャイズ: a franchisee asking whether it may apply is no lunch question."""
+    answer = advisor.ask("フランチャイズの加盟店でも対象？")
+    assert not answer.refused and answer.intent["topic"] != "off_topic"
+
+
 # -- the parts, without an index -----------------------------------------------------------------
 
 

@@ -116,7 +116,7 @@ def second_opinion(
             return Opinion(asks, min(confidence, probabilities[asks]), True)
         return Opinion(asks, confidence, False)  # a slot the examples do not hold (lower_limit) stands
     if best in slots and best not in NOT_SLOTS and probabilities[best] >= (ADD_NAMED if program_named else ADD):
-        return Opinion(best, probabilities[best], True)
+        return Opinion(str(best), probabilities[best], True)
     return Opinion(asks, confidence, False)
 
 

@@ -146,19 +146,40 @@ def best_sentences(
     return [s for _, _, s in sorted(best, key=lambda x: x[1])]
 
 
-def sentence_with(chunks: list[Chunk], phrase: str) -> tuple[Chunk, str] | None:
-    """The first sentence among the passages that holds `phrase` (compared width- and space-blind)."""
+def sentence_with(chunks: list[Chunk], phrase: str, *, whole_word: bool = False) -> tuple[Chunk, str] | None:
+    """The first sentence among the passages that holds `phrase` (compared width- and space-blind;
+    `whole_word`: as a word of its own, see `standalone_at`)."""
     key = compact(phrase)
     if not key:
         return None
+
+    def holds(text: str) -> bool:
+        return standalone_at(compact(text), key) >= 0 if whole_word else key in compact(text)
+
     for chunk in chunks:
-        if key not in compact(chunk.text):
+        if not holds(chunk.text):
             continue
         for s in sentences_of(chunk):
-            if key in compact(s):
+            if holds(s):
                 return chunk, s
         return chunk, ""
     return None
+
+
+def standalone_at(text: str, word: str) -> int:
+    """Where `word` stands as a word of its own in `text` (-1: nowhere): not the tail of a longer compound
+    of the same script (法人 in 特定非営利活動法人 says nothing of a company that just became a 法人)."""
+    at = text.find(word)
+    while at > 0 and _same_script(text[at - 1], word[0]):
+        at = text.find(word, at + 1)
+    return at
+
+
+_KANJI, _KATAKANA = re.compile(r"[一-龥々]"), re.compile(r"[ァ-ヴー]")
+
+
+def _same_script(before: str, first: str) -> bool:
+    return any(p.fullmatch(before) and p.fullmatch(first) for p in (_KANJI, _KATAKANA))
 
 
 def measure_label(chunk: Chunk) -> str:

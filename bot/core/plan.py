@@ -26,7 +26,9 @@ from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
 from .intent import CIRCLED, Intent, evidence_answers_alone, slot_evidence, slot_field
-from .passages import best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of
+from .passages import (
+    best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of, standalone_at,
+)
 from .programs import Amount, Fact, ProgramRecord, Rate
 
 MAX_POINTS = 3
@@ -34,6 +36,7 @@ MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind
 MAX_SLOT_POINTS = 2
 SLOT_ANSWER_SURE = 0.7  # below this, a slot the documents do not state is answered at the level asked, not as 'not stated'
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
+ASIDE_SECTIONS = ("ご注意", "関連する東京都の施策")  # a guide's sections that answer no question of the program
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
 _NO = re.compile(r"対象外|向けでない|ではない|でないもの|は休み|休業|不要|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
 _YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
@@ -449,14 +452,29 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
     return None
 
 
+def _programs_speak_of(lib: Library, word: str) -> bool:
+    """Whether any program's guide speaks of `word` (as a word of its own, outside its asides)."""
+    return any(
+        sentence_with([c for c in lib.program_chunks(name) if not _aside(c)], word, whole_word=True) is not None
+        for name in lib.records
+    )
+
+
+def _aside(chunk: Chunk) -> bool:
+    """A guide's caution or its link to the policy: true of every program, the answer to no question."""
+    return chunk.section.split(" > ")[-1] in ASIDE_SECTIONS
+
+
 def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, str] | None:
     """A sentence of these passages that answers what the record does not hold.
 
     A condition (中古, 個人事業主) must occur in the sentence; otherwise the slot's evidence word and
     another word of the question must both occur (「書類提出は9月19日〜」 does not answer 「必要書類は？」)."""
+    chunks = [c for c in chunks if not _aside(c)]
     if intent.condition and intent.asks in ("eligibility", "covered_costs", "hours"):
-        # what the question hinges on (中古, 土日); a payment question's ソフトウェア is not what is asked
-        found = sentence_with(chunks, intent.condition)
+        # what the question hinges on (中古, 土日), as a word of its own (not 法人 of 特定非営利活動法人);
+        # a payment question's ソフトウェア is not what is asked
+        found = sentence_with(chunks, intent.condition, whole_word=True)
         return found if found and found[1] else None
     evidence = slot_evidence(intent.asks)
     if not evidence:
@@ -518,7 +536,7 @@ def _polarity(sentence: str, condition: str | None = None) -> str | None:
     decides (「会社・個人事業主が対象で、NPO法人は対象外です」 is yes for 個人事業主)."""
     start = 0
     if condition:
-        at = compact(sentence).find(compact(condition))
+        at = standalone_at(compact(sentence), compact(condition))
         if at < 0:
             return None
         start = len(_prefix_of_compact(sentence, at + len(compact(condition))))
@@ -967,7 +985,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     words = {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
     best: tuple[int, Chunk, str] | None = None
     for chunk in lib.program_chunks(record.name):
-        if chunk.section.split(" > ")[-1] in ("ご注意", "関連する東京都の施策"):
+        if _aside(chunk):
             continue
         for sentence in sentences_of(chunk):
             overlap = len(set(tok.tokens(sentence)) & words)
@@ -1104,6 +1122,9 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
         # programs that fit, at the level asked, when no program was found for the question's topic or the
         # one found does not say (not some passage's sentence holding 対象, nor a program the owner never named)
         unnamed_condition = guides and not intent.programs and intent.asks in ("covered_costs", "eligibility")
+        if unnamed_condition and intent.condition and intent.slot_confidence >= SLOT_ANSWER_SURE and not _programs_speak_of(lib, intent.condition):
+            # 「人件費って補助の対象？」, 「税金を滞納してても補助金もらえる？」: no program's guide speaks of it
+            return _with_common_rule(_not_stated(plan, lib, None), lib)
         if unnamed_condition and record is None:
             return _support_plan(plan, lib, results)
         answered = _slot_plan(plan, lib, record, results)
