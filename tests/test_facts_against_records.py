@@ -51,3 +51,18 @@ def test_a_guides_caution_is_never_the_answer(advisor):
     """ご注意 (「助成額・対象・募集期間などは年度ごとに変わります」) holds 対象 but answers no question."""
     answer = advisor.ask("神奈川に本社があって都内に工場があるんだけど、対象になる？")
     assert not answer.answer.startswith("はい") and "年度ごとに変わります" not in answer.answer.split("\n")[0]
+
+
+def test_beside_not_stated_the_guide_lists_what_it_does_cover(advisor):
+    """「ノートパソコン買うのってあり？」: the guide does not say; what it lists as covered follows, cited, in a line."""
+    answer = advisor.ask("BCPの助成でノートパソコン買うのってあり？")
+    lines = answer.answer.split("\n")
+    assert answer.answer_kind == "not_stated" and "ノートパソコン" in lines[0] and "記載がありません" in lines[0]
+    listed = next(line for line in lines[1:] if line.startswith("・資料にある対象経費："))
+    assert "BCPを実践するための基本的な物品" in listed and "[" in listed and len(listed) < 120
+
+
+def test_a_kind_of_the_thing_asked_answers_it(advisor):
+    """専門家 is asked, 外部専門家への委託費 is what the guide covers: quoted, not 'not stated'."""
+    answer = advisor.ask("事業承継の助成金で、専門家に払うお金も対象？")
+    assert answer.answer_kind == "fact" and "外部専門家" in answer.answer.split("\n")[0]

@@ -85,6 +85,11 @@ TABLE = [
     ("営業に「この機械は助成の対象です」って言われた。申請方法を教えて", "ja", "how_to_apply", [], False),
     # examples of a named program ask about the program, not the policy document's cases
     ("BCP実践促進助成金の事例ってある？", "ja", "overview", ["BCP実践促進助成金"], True),
+    # a cost item, then a word asking whether the money pays for it: no word of the slot needed
+    ("BCPの助成でノートパソコン買うのってあり？", "ja", "covered_costs", [], False),
+    ("サイバーの助成金、ウイルス対策ソフトの年間ライセンス代は出る？", "ja", "covered_costs", [], False),
+    # a trigger's parts a few words apart (前に…もらった, また…出せ)
+    ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], False),
 ]
 
 

@@ -160,6 +160,7 @@ class _Vocabulary:
     money: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     fields: dict[str, str | None]
     cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
+    cost_asks: tuple[str, ...]
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
@@ -209,6 +210,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         evidence_alone=frozenset(name for name, spec in data["slots"].items() if spec.get("evidence_alone")),
         fields={name: (None if spec.get("field") in (None, "none") else spec["field"]) for name, spec in data["slots"].items()},
         cost_items=entries({"cost_items": data.get("cost_items") or {}})["cost_items"],
+        cost_asks=tuple(normalize(w) for w in data.get("cost_asks") or []),
         slot_compounds=tuple(normalize(w) for w in data.get("slot_compounds") or []),
         program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
         support_nouns=tuple(normalize(w) for w in data.get("support_nouns") or []),
@@ -269,10 +271,28 @@ def _all_matches(entries: dict, text: str, not_within: dict[str, tuple[str, ...]
         for w in (not_within or {}).get(name, ()):
             seen = seen.replace(w, "\u3000" * len(w))
         loose = _without_particles(seen)
-        hits = [w for w in ja if w and (w in seen or _without_particles(w) in loose)] + [_phrase(p) for p in en if p.search(seen)]
+        hits = [w for w in ja if w and _holds(seen, loose, w)] + [_phrase(p) for p in en if p.search(seen)]
         if hits:
             found.append((name, hits))
     return found
+
+
+GAP = "..."  # (「…」 once normalized) a trigger 「前に…もらった」: its parts in this order, a few words apart (前に公社の助成金もらった)
+GAP_CHARS = 15
+
+
+def _holds(text: str, loose: str, trigger: str) -> bool:
+    """Whether `text` (or `loose`, the same without dropped particles) holds `trigger`."""
+    if GAP in trigger:
+        pattern = _gap_pattern(trigger)
+        return bool(pattern.search(text) or pattern.search(loose))
+    return trigger in text or _without_particles(trigger) in loose
+
+
+@lru_cache(maxsize=None)
+def _gap_pattern(trigger: str) -> re.Pattern:
+    gap = rf"[^。！？!?\n]{{0,{GAP_CHARS}}}?"
+    return re.compile(gap.join(re.escape(part) for part in trigger.split(GAP)))
 
 
 # が and を after a noun, which owners drop when they type (「お金入るまで」「申請できますか」 for
@@ -461,7 +481,7 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     """How surely `trigger` makes the message ask `slot` (1.0 sure; below SLOT_SURE, it is the owner's situation)."""
     v = vocabulary()
     q = _without_particles(normalize(text))
-    t = _without_particles(normalize(trigger).strip("?？!！。 "))
+    t = _without_particles(normalize(trigger).strip("?？!！。 ").split(GAP)[-1])  # a gap trigger by its last part
     confidence = 1.0
     asked = _without_particles(question_part(text))
     # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
@@ -506,6 +526,9 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         name, hit = docs[0]
         return f"doc:{name}", [hit], 1.0
     if not every:
+        item = cost_item_asked(text) if program_talk else None
+        if item:  # 「BCPの助成でノートパソコン買うのってあり？」「…ライセンス代は出る？」: what it pays for
+            return "covered_costs", [item], COST_ASKED_SURE
         return "support", [], 1.0
     # each slot by its surest trigger; the first slot the question itself asks wins, a word of the
     # owner's situation gives way
@@ -522,14 +545,32 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
     return name, hits, sure
 
 
+COST_ASKED_SURE = 0.8  # read from the shape (a cost item, then a word asking whether it is paid), not a trigger
+
+
+def cost_item_asked(text: str) -> str | None:
+    """A cost item the question asks the money to pay for: the item, then one of `cost_asks`
+    (「ノートパソコン買うのってあり？」, 「ライセンス代は出る？」, 「専門家に払うお金も対象？」)."""
+    asked = question_part(text)
+    item = cost_item_in(asked)
+    if not item:
+        return None
+    after = asked[asked.find(normalize(item)) + len(normalize(item)):] if normalize(item) in asked else asked
+    return item if any(w in after for w in vocabulary().cost_asks) else None
+
+
 def cost_item_in(text: str) -> str | None:
     """A thing a subsidy may pay for, named in `text` (ハードウェア, a laptop)."""
     q = normalize(text)
     ja, en = vocabulary().cost_items
     for item in ja:  # the thing itself, as the subject asked about: 「パソコンも」「ハードウェアは」, not 設備投資支援事業
-        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用|の?制作|の?作成|の?開発)", q):
+        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用|の?制作|の?作成|の?開発|を?買|の?導入)", q):
             return item
-    m = re.search(r"([一-龥ァ-ヴー]{1,8}費用?)(は|も|って)", q)  # 「建設費用は補助対象？」: a cost of its own
+    # 「建設費用は補助対象？」「ライセンス代は出る？」「専門家に払うお金も」: a cost of its own
+    m = re.search(r"([一-龥ァ-ヴー]{2,8})(?:に|へ)(?:支)?払う(?:お金|費用|報酬|料金)", q)  # 専門家に払うお金: the payee's fee
+    if m:
+        return m.group(1)
+    m = re.search(r"([一-龥ァ-ヴー]{1,8}(?:費用?|代|料金|代金))(は|も|って|とか)", q)
     if m:
         return m.group(1)
     return next((_phrase(p) for p in en if p.search(q)), None)

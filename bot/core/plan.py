@@ -452,10 +452,51 @@ def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str)
     return None
 
 
+def _with_listed(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan:
+    """「ノートパソコンは対象？」 where the guide does not say: beside that, what it does list (its covered
+    costs, who may apply), cited, so the owner can judge and knows what to ask the desk; not beside a
+    common rule already said."""
+    slot = plan.intent.asks
+    if plan.points:  # the common rule already says what applies: the answer stays short
+        return plan
+    listed = _value_say(plan, lib, record, slot) if slot in ("covered_costs", "eligibility") else None
+    if listed is not None:
+        value = listed.values["value"]
+        ja, en = _first_items(value.ja, "、", "など"), _first_items(value.en, "; ", "; etc.") if value.en else None
+        if ja is not None and (en is not None or not value.en):
+            plan.points.append(Say(f"point.listed_{slot}", {**listed.values, "value": Bi(ja, en)}, listed.cites))
+    return plan
+
+
+LISTED_MAX_CHARS = 80  # a list beside 'not stated' stays a line, not a dump
+
+
+def _first_items(text: str, separator: str, more: str) -> str | None:
+    """The first items of a list that fit in LISTED_MAX_CHARS, with `more` when cut (None: not even one fits)."""
+    items = text.split(separator)
+    if len(items[0]) > LISTED_MAX_CHARS * (2 if text.isascii() else 1):  # English takes about twice the characters
+        return None
+    kept = [items[0]]
+    for item in items[1:]:
+        if len(separator.join([*kept, item])) > LISTED_MAX_CHARS * (2 if text.isascii() else 1):
+            return separator.join(kept) + more
+        kept.append(item)
+    return text
+
+
+def _kind_of(chunks: list[Chunk], word: str) -> tuple[Chunk, str] | None:
+    """The first sentence naming a kind of `word` (外部専門家への委託費 for 専門家) that excludes nothing."""
+    for chunk in chunks:
+        for s in sentences_of(chunk):
+            if compact(word) in compact(s) and not _NO.search(s):
+                return chunk, s
+    return None
+
+
 def _programs_speak_of(lib: Library, word: str) -> bool:
-    """Whether any program's guide speaks of `word` (as a word of its own, outside its asides)."""
+    """Whether any program's guide speaks of `word` (outside its asides)."""
     return any(
-        sentence_with([c for c in lib.program_chunks(name) if not _aside(c)], word, whole_word=True) is not None
+        sentence_with([c for c in lib.program_chunks(name) if not _aside(c)], word) is not None
         for name in lib.records
     )
 
@@ -472,9 +513,10 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
     another word of the question must both occur (「書類提出は9月19日〜」 does not answer 「必要書類は？」)."""
     chunks = [c for c in chunks if not _aside(c)]
     if intent.condition and intent.asks in ("eligibility", "covered_costs", "hours"):
-        # what the question hinges on (中古, 土日), as a word of its own (not 法人 of 特定非営利活動法人);
-        # a payment question's ソフトウェア is not what is asked
-        found = sentence_with(chunks, intent.condition, whole_word=True)
+        # what the question hinges on (中古, 土日), as a word of its own, or a kind of it (外部専門家 for
+        # 専門家) where the sentence excludes nothing (not 特定非営利活動法人は対象外 for 法人); a payment
+        # question's ソフトウェア is not what is asked
+        found = sentence_with(chunks, intent.condition, whole_word=True) or _kind_of(chunks, intent.condition)
         return found if found and found[1] else None
     evidence = slot_evidence(intent.asks)
     if not evidence:
@@ -534,16 +576,19 @@ def _yes_no_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord, hinge: t
 def _polarity(sentence: str, condition: str | None = None) -> str | None:
     """yes or no, as the sentence says it of the condition: the first marker after the condition
     decides (「会社・個人事業主が対象で、NPO法人は対象外です」 is yes for 個人事業主)."""
-    start = 0
+    start, head_only = 0, False
     if condition:
         at = standalone_at(compact(sentence), compact(condition))
+        if at < 0:  # only as the head of a longer noun (外部専門家, 特定非営利活動法人): a kind of it
+            at, head_only = compact(sentence).find(compact(condition)), True
         if at < 0:
             return None
         start = len(_prefix_of_compact(sentence, at + len(compact(condition))))
     rest = sentence[start:]
     no, yes = _NO.search(rest), _YES.search(rest)
     if no and (not yes or no.start() <= yes.start()):
-        return "no"
+        # 特定非営利活動法人は対象外 excludes a kind of 法人, not every 法人: no answer for the owner's 法人
+        return None if head_only else "no"
     if yes:
         return "yes"
     return None
@@ -595,7 +640,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             if intent.asks == "contact" and (found is None or not has_phone(found[1])) and _outside_desks(lib, record):
                 return _with_outside_desks(plan, lib, record, results)
             if found is None:
-                return _with_common_rule(_not_stated(plan, lib, record), lib)
+                return _with_listed(_with_common_rule(_not_stated(plan, lib, record), lib), lib, record)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
             polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
