@@ -90,6 +90,8 @@ TABLE = [
     ("サイバーの助成金、ウイルス対策ソフトの年間ライセンス代は出る？", "ja", "covered_costs", [], False),
     # a trigger's parts a few words apart (前に…もらった, また…出せ)
     ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], False),
+    # 「…って聞いたけど本当？」 asks about what was heard
+    ("BCPの助成金の締め切りって延びたって聞いたけど本当？", "ja", "application_period", [], True),
 ]
 
 

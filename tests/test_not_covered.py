@@ -161,6 +161,10 @@ def test_unknown_program_names_are_names_of_their_own():
     assert unknown_names_in("新製品・新技術開発助成事業の締切は？") == ["新製品・新技術開発助成事業"]
     assert unknown_names_in("外国人でもスタートアップビザって取れる？") == ["スタートアップビザ"]
     assert unknown_names_in("事業承継の支援事業ってある？") == []
+    # 〜制度 names a scheme; two kinds of subsidy side by side name none
+    assert unknown_names_in("インボイス制度で免税事業者はどうなる？") == ["インボイス制度"]
+    assert unknown_names_in("「奨励金」とは?補助金・助成金との違い") == []
+    assert unknown_names_in("個人事業主でも使える制度はありますか") == []
 
 
 def test_a_slot_word_in_the_owners_situation_is_unsure():

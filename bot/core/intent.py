@@ -161,6 +161,7 @@ class _Vocabulary:
     fields: dict[str, str | None]
     cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     cost_asks: tuple[str, ...]
+    confirmations: tuple[str, ...]
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
@@ -221,6 +222,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         not_program_name_ends=tuple(str(w) for w in data.get("not_program_name_ends") or []),
         term=_term_pattern(data),
         quoted_speech=_quoted_pattern(data),
+        confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
     )
 
 
@@ -332,6 +334,8 @@ def is_yes_no(text: str) -> bool:
     last = question_part(q.rstrip("?？ 　")) or q  # the question, not the situation before it (〜なんだけど)
     if any(w in last for w in v.wh_ja):
         return False
+    if _only_confirms(_last_clause(q)):
+        return True  # 「…って聞いたけど本当？」
     asked = q.rstrip(" 　").endswith(("?", "？"))
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
@@ -403,12 +407,30 @@ _PROGRAM_ONLY = {"covered_costs", "eligibility", "upper_limit", "lower_limit", "
 
 
 def question_part(text: str) -> str:
-    """The part of a message that asks: its last sentence, after the last 〜けど・〜ので."""
+    """The part of a message that asks: its last sentence, after the last 〜けど・〜ので (before a last
+    「本当？」 that only asks whether it is so)."""
+    clauses = _last_clauses(text)
+    if len(clauses) > 1 and _only_confirms(clauses[-1]):
+        return clauses[-2]  # 「期限が延びたって聞いたけど本当？」 asks about the deadline
+    return clauses[-1]
+
+
+def _last_clause(text: str) -> str:
+    return _last_clauses(text)[-1]
+
+
+def _last_clauses(text: str) -> list[str]:
+    """The clauses of the message's last sentence (the sentence itself when it has no break)."""
     q = normalize(text).strip()
     sentences = [s for s in _SENTENCE_END.split(q) if s.strip()]
     last = sentences[-1] if sentences else q
-    clauses = [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")]
-    return clauses[-1] if clauses else last
+    return [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")] or [last]
+
+
+def _only_confirms(clause: str) -> bool:
+    """「本当？」「マジ？」: a clause that only asks whether what came before is so."""
+    bare = re.sub(r"[?？!！。、なのかねでしょうすよ]", "", clause)
+    return bool(bare) and bare in vocabulary().confirmations
 
 
 def _asks_about_other(message: str, asks: str, named: list[str], others: list[str], unknown: list[str],
@@ -564,7 +586,7 @@ def cost_item_in(text: str) -> str | None:
     q = normalize(text)
     ja, en = vocabulary().cost_items
     for item in ja:  # the thing itself, as the subject asked about: 「パソコンも」「ハードウェアは」, not 設備投資支援事業
-        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用|の?制作|の?作成|の?開発|を?買|の?導入)", q):
+        if re.search(re.escape(item) + r"(は|も|でも|って|が|とか|を|代|の購入|購入|の費用|費用|の?制作|の?作成|の?開発|を?買|の?導入|なら|に(?:利用|使|充))", q):
             return item
     # 「建設費用は補助対象？」「ライセンス代は出る？」「専門家に払うお金も」: a cost of its own
     m = re.search(r"([一-龥ァ-ヴー]{2,8})(?:に|へ)(?:支)?払う(?:お金|費用|報酬|料金)", q)  # 専門家に払うお金: the payee's fee
@@ -830,8 +852,9 @@ def unknown_names_in(text: str, known: Iterable[str] = ()) -> list[str]:
         if name.endswith(v.not_program_name_ends):
             continue
         own = re.sub(ending + "$", "", name)
-        for w in generic:
-            own = own.replace(w, "")
+        for w in (*generic, *v.program_name_words):  # 「補助金・助成金」 is two kinds, no name
+            own = own.replace(normalize(w), "")
+        own = own.strip("・")
         key = compact(name).lower()
         if len(compact(own)) < 2 or re.fullmatch(r"[ぁ-ゖ・]*", own) or any(key in t or t in key for t in taken):
             continue
