@@ -66,3 +66,9 @@ def test_a_kind_of_the_thing_asked_answers_it(advisor):
     """専門家 is asked, 外部専門家への委託費 is what the guide covers: quoted, not 'not stated'."""
     answer = advisor.ask("事業承継の助成金で、専門家に払うお金も対象？")
     assert answer.answer_kind == "fact" and "外部専門家" in answer.answer.split("\n")[0]
+
+
+def test_an_owner_asking_what_to_do_is_not_answered_with_the_policys_worry(advisor):
+    """「何から手をつければいいの」 wants help: the policy's statement of the problem (大廃業時代) never leads."""
+    answer = advisor.ask("親父がやってる個人の酒屋を来年から俺が継ぐことになった。親父の廃業と俺の開業って、何から手をつければいいの")
+    assert "懸念" not in answer.answer.split("\n")[0]

@@ -225,3 +225,11 @@ def test_grant_and_subsidy_are_one_word_in_an_english_name(advisor):
     assert answer.answer_kind == "not_covered"
     assert first_sentence(answer.answer).startswith("The Monozukuri Subsidy")
     assert not any(c.result.chunk.program for c in answer.citations)  # no Tokyo program's passage
+
+
+def test_a_figure_asked_of_a_program_the_documents_do_not_hold_is_never_a_tokyo_programs(advisor):
+    """「IT補助金…補助率って何割？」: 補助率 asks the named program's rate, not for another subsidy; the Tokyo
+    digital-tool rate must not answer it."""
+    answer = advisor.ask("従業員3人の雑貨屋でIT補助金使ってレジと会計ソフト入れたい。補助率って何割なの？")
+    first = answer.answer.split("\n")[0]
+    assert answer.answer_kind == "not_covered" and "デジタル化・AI導入補助金" in first and "2/3" not in first

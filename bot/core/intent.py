@@ -162,6 +162,7 @@ class _Vocabulary:
     cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     cost_asks: tuple[str, ...]
     confirmations: tuple[str, ...]
+    what_to_do: tuple[str, ...]
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
@@ -223,6 +224,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         term=_term_pattern(data),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
+        what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
     )
 
 
@@ -425,6 +427,13 @@ def _last_clauses(text: str) -> list[str]:
     sentences = [s for s in _SENTENCE_END.split(q) if s.strip()]
     last = sentences[-1] if sentences else q
     return [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")] or [last]
+
+
+def asks_what_to_do(text: str) -> bool:
+    """「何から手をつければいい？」「どうしたらいい」, or a word asking for support: the owner wants help, not
+    the policy's account of the problem."""
+    q = normalize(text)
+    return asks_for_support(q) or any(w in q for w in vocabulary().what_to_do)
 
 
 def _only_confirms(clause: str) -> bool:
@@ -832,7 +841,10 @@ def term_asked(text: str) -> str | None:
 def _points_elsewhere(text: str) -> bool:
     """Whether the question turns from what the owner named to something else: 「公庫だけじゃ足りない。他にどこで借りれば？」,
     or asks about some program of its own kind (「…けど、使える補助金ある？」)."""
-    return any(w in text for w in vocabulary().elsewhere)
+    v = vocabulary()
+    for compound in v.slot_compounds:  # 「補助率って何割？」 asks the named program's rate, not for another subsidy
+        text = text.replace(normalize(compound), "\u3000")
+    return any(w in text for w in v.elsewhere)
 
 
 def unknown_names_in(text: str, known: Iterable[str] = ()) -> list[str]:

@@ -25,7 +25,7 @@ from ..privacy import has_phone
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
-from .intent import CIRCLED, Intent, evidence_answers_alone, slot_evidence, slot_field
+from .intent import CIRCLED, Intent, asks_what_to_do, evidence_answers_alone, slot_evidence, slot_field
 from .passages import (
     best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of, standalone_at,
 )
@@ -943,6 +943,8 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
         home = _direction_of(lib, programs[0][0].name)
         quotes = quotes[:room] + [q for q in quotes[room:] if home and q[0].chunk.direction == home]
+    if asks_what_to_do(intent.text):  # the policy's statement of the problem (大廃業時代が懸念) is no help: never first
+        quotes = sorted(quotes, key=lambda q: role_of(q[0].chunk) == "problem")
     for r, sentence in quotes:
         values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}
         if plan.direct.key == "":
