@@ -32,6 +32,7 @@ class TermEntry:
     # about IT for an owner who finds computers hard, but about succession after 「息子に継がせたい」
     vague: tuple[str, ...] = ()
     vague_english: tuple[frozenset[str], ...] = ()
+    english_order: tuple[tuple[str, ...], ...] = ()  # the same triggers' stems in the order written
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,16 @@ _IT = re.compile(r"(?<![A-Za-z])IT(?![A-Za-z])")
 def english_stems(text: str, trigger: bool = False) -> frozenset[str]:
     """Content stems of English text. "IT" means information technology only when written in capitals
     in a question (a trigger's "it" always does), so "is it possible" does not fire the IT entry."""
+    return frozenset(english_stem_list(text, trigger))
+
+
+def english_stem_list(text: str, trigger: bool = False) -> list[str]:
+    """The content stems of English text in the order written (see english_stems)."""
     text = _IT.sub(" infotech ", text)
     words = _EN_WORD.findall(normalize(text))
     if trigger:
         words = ["infotech" if w == "it" else w for w in words]
-    return frozenset(stem(w) for w in words if w not in _EN_STOP)
+    return [stem(w) for w in words if w not in _EN_STOP]
 
 
 class TermMap:
@@ -106,6 +112,20 @@ class TermMap:
         for k, (_, _, words) in enumerate(self._token_triggers):
             self._token_by_word.setdefault(min(words), []).append(k)
         self._vague_entries = [e for e in entries if e.vague or e.vague_english]
+        # two-word phrases as written ("trade fair"): the same words the other way round ("fair trade")
+        # are another phrase, not this trigger
+        self._pairs = {tuple(o) for e in entries for o in e.english_order if len(o) == 2}
+
+    def _other_phrase(self, i: int, j: int, sequence: list[str]) -> bool:
+        """Whether entry i's two-word trigger j occurs in the question only the other way round, as a
+        phrase of its own ("fair trade" in "a trade fair in Paris")."""
+        order = self.entries[i].english_order
+        if j >= len(order) or len(order[j]) != 2:
+            return False
+        a, b = order[j]
+        pairs = set(zip(sequence, sequence[1:]))
+        in_order = any(w == a and b in sequence[k + 1:] for k, w in enumerate(sequence))
+        return (b, a) in pairs and (b, a) in self._pairs and not in_order
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH, tokenizer=None) -> "TermMap":
@@ -116,11 +136,12 @@ class TermMap:
             owner_words = [normalize(str(w)) for w in raw.get("owners") or [] if str(w).strip()]
             # ASCII triggers ("IT", "PC") match whole words only, or "it" would fire inside "exhibit"
             owners = tuple(w for w in owner_words if not w.isascii())
-            english = tuple(
-                stems
+            written = [
+                order
                 for w in [*(w for w in owner_words if w.isascii()), *(str(x) for x in raw.get("en") or [])]
-                if (stems := english_stems(w, trigger=True))
-            )
+                if (order := english_stem_list(w, trigger=True))
+            ]
+            english = tuple(frozenset(order) for order in written)
             vague = [normalize(str(w)) for w in raw.get("vague") or [] if str(w).strip()]
             entries.append(
                 TermEntry(
@@ -132,6 +153,7 @@ class TermMap:
                     measure=raw.get("measure"),
                     vague=tuple(w for w in vague if not w.isascii()),
                     vague_english=tuple(st for w in vague if w.isascii() and (st := english_stems(w, trigger=True))),
+                    english_order=tuple(tuple(order) for order in written),
                 )
             )
         return cls(entries, tokenizer)
@@ -148,8 +170,9 @@ class TermMap:
         en: dict[int, tuple[int, frozenset[str]]] = {}
         if q_stems:
             candidates = [c for w in q_stems for c in self._by_stem.get(w, ())] + self._any_stems
+            sequence = english_stem_list(question)
             for i, j, st in candidates:
-                if st <= q_stems and (i not in en or j < en[i][0]):
+                if st <= q_stems and (i not in en or j < en[i][0]) and not self._other_phrase(i, j, sequence):
                     en[i] = (j, st)
         found: dict[str, TermMatch] = {}
         for i in sorted(ja.keys() | en.keys()):

@@ -86,3 +86,12 @@ def test_look_up_tables_find_what_trying_every_trigger_finds():
     for q in questions:
         tokens = tok.tokens(q)
         assert terms.matches(q, tokens) == _matches_by_trying_every_trigger(terms, q, tokens), q
+
+
+def test_the_same_two_words_the_other_way_round_are_another_phrase():
+    """"a trade fair in Paris" is an exhibition, not fair trade (the subcontracting advisers)."""
+    terms = get_term_map()
+    ids = lambda q: {m.entry.id for m in terms.matches(q)}  # noqa: E731
+    assert "fair-trade-advisor" not in ids("We want to exhibit at a trade fair in Paris for the first time")
+    assert "trade-show-subsidy" in ids("We want to exhibit at a trade fair in Paris for the first time")
+    assert "fair-trade-advisor" in ids("Is there a fair trade advisor for subcontractors?")
