@@ -50,6 +50,7 @@ _AFTER_CHECK = re.compile(r"何から|まず|どうすれば|どうしたら|次
 # Below this BM25 score (per unit of own-word weight, as the question's own words are repeated
 # in the BM25 query), a question that names nothing of the SME domain has found nothing.
 MIN_BM25_WITHOUT_DOMAIN = 3.0
+MORE_SPARE = 20  # passages searched beyond k on 「ほかには？」, for those of the programs shown
 ANSWER_SPARE = 3  # passages found beyond top_k that an extractive answer may use instead of general ones
 
 
@@ -668,12 +669,17 @@ class Advisor:
 
     def _find(self, intent: Intent, query: Query, filters: Filters) -> list[SearchResult]:
         k = self.settings.top_k + ANSWER_SPARE
-        n = k + len(intent.exclude)
+        shown = set(intent.exclude_programs) if intent.act == "more" else set()  # 「ほかには？」: not the programs shown again
+        n = k + len(intent.exclude) + (MORE_SPARE if shown else 0)
         direction = filters.direction or intent.direction
+
+        def fresh(found: list[SearchResult]) -> list[SearchResult]:
+            return [r for r in found if r.chunk.id not in intent.exclude and r.chunk.program not in shown]
+
         results = self.retriever.search(intent.query, n, query=query, direction=direction, kind=filters.kind)
-        if intent.direction and not filters.direction and not [r for r in results if r.chunk.id not in intent.exclude]:
+        if intent.direction and not filters.direction and not fresh(results):
             results = self.retriever.search(intent.query, n, query=query, kind=filters.kind)
-        return [r for r in results if r.chunk.id not in intent.exclude][:k]
+        return fresh(results)[:k]
 
     def in_domain(self, query: Query, results: list[SearchResult]) -> bool:
         """Whether the passages found are evidence, not noise: a domain word or a strong BM25 match."""

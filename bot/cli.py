@@ -153,7 +153,8 @@ def ingest_command(
         else:
             typer.echo("indexed: nothing (no file gave a passage); the index in use, if any, is unchanged")
         if report.directory:
-            typer.echo(f"directory: {report.directory} programs, laws and desks the documents do not cover (cited by name, not searched)")
+            held = f"; {report.directory_held} of them now have a guide and count as the documents' own" if report.directory_held else ""
+            typer.echo(f"directory: {report.directory} programs, laws and desks the documents do not cover (cited by name, not searched){held}")
     counts = {how: sum(1 for t in report.trust.values() if t == key) for key, how in TRUST_LABELS.items()}
     typer.echo("treated as: " + ", ".join(f"{how} {n}" for how, n in counts.items() if n))
     for src, notes in report.notes.items():

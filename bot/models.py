@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+ALIAS_SEPARATOR = "|"  # a program's names may hold spaces (new subcontract act)
+
+
 @dataclass
 class Chunk:
     """One indexed passage: what a reader sees, where it comes from, and what it is about."""
@@ -29,7 +32,11 @@ class Chunk:
     measure: str | None = None
     fiscal_year: str | None = None
     as_of: str | None = None
-    aliases: str = ""  # other names owners use for the program (カスハラ), space-separated
+    aliases: str = ""  # other names owners use for the program (カスハラ), separated by ALIAS_SEPARATOR
+
+    def alias_list(self) -> list[str]:
+        """The aliases one by one ("BCP subsidy" stays one name, not 'BCP' and 'subsidy')."""
+        return [a for a in self.aliases.split(ALIAS_SEPARATOR) if a.strip()]
     # what the passage's facts rest on: official (the government's or operator's own pages) or
     # secondary (a guide whose facts come partly from other pages); None when nothing says
     source_kind: str | None = None

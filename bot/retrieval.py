@@ -26,6 +26,7 @@ from .vectorstore import VectorStoreDown, note_down
 METHODS = ("bm25", "dense", "hybrid")
 # A guide passage's fused score is scaled by this when the question is about a measure, not a program.
 GUIDE_WEIGHT_FOR_POLICY_QUESTIONS = 0.6
+OUTSIDE_GUIDE_WEIGHT = 0.8  # a national scheme's guide, not named in the question, beside the Tokyo documents
 ASPECT_BOOST = 1.6  # a guide section that says what is asked
 _ASPECT_WORD = re.compile(
     r"^(窓口|電話|番号|連絡先|問い合わせ|上限|限度|限度額|金額|助成率|補助率|いくら|最大|申請|申し込み|締め切り|期限|対象|条件|要件|相談)$"
@@ -89,7 +90,7 @@ class Retriever:
         self._masks: dict[tuple[str | None, str | None], np.ndarray] = {}
         # program names and their distinctive parts (展示会出展助成事業・展示会出展助成プラス -> each)
         names = {c.program for c in index.chunks if c.program}
-        self._aliases = {c.program: c.aliases.split() for c in index.chunks if c.program and c.aliases}
+        self._aliases = {c.program: c.alias_list() for c in index.chunks if c.program and c.aliases}
         generic = {"事業", "支援", "助成", "助成金", "中小企業", "中小", "企業", "東京都", "東京", "都", "公社", "推進", "促進", "対策"}
         self._program_words = {n: {t for t in tokenizer.tokens(n) if t not in generic} for n in names}
         self._parts: dict[str, list[str]] = {}  # a program's name parts, compacted (see _parts_of)
@@ -98,6 +99,7 @@ class Retriever:
         self._policy_for: dict[str, int] = {}
         self._guides_for: dict[str, list[int]] = {}
         programs_seen: set[str] = set()
+        self._tokyo_programs = {c.program for c in index.chunks if c.program and c.measure}  # carrying out a measure of the policy
         self._program_chunks: dict[str, list[int]] = {}
         for i, c in enumerate(index.chunks):
             if c.program:
@@ -294,7 +296,9 @@ class Retriever:
                 program = self.index.chunks[int(doc)].program
                 if score > 0 and program and program not in found:
                     found.append(program)
-        relevant = named | set(found[:2])
+        # the two best found, and the best of Tokyo's own among them when national schemes took both places
+        home = [p for p in found if p in self._tokyo_programs]
+        relevant = named | set(found[:2]) | set(home[:1])
         if sections:
             # the section that says what is asked starts from its program's best score, reached or not:
             # 「助成率・上限」 need not repeat the words of the question (the program's name, 見本市…)
@@ -385,6 +389,13 @@ class Retriever:
             for p in fused:
                 if self.index.chunks[p].program:
                     fused[p] *= GUIDE_WEIGHT_FOR_POLICY_QUESTIONS
+        # the guides of national schemes (a program carrying out no measure of the Tokyo policy) a little
+        # behind the Tokyo documents, unless the question names the scheme: the help desk is Tokyo's
+        named = self._named_programs(lift) if lift is not None else set()
+        for p in fused:
+            c = self.index.chunks[p]
+            if c.program and not c.measure and c.program not in named:
+                fused[p] *= OUTSIDE_GUIDE_WEIGHT
         if lift is not None:
             for p, factor in self._program_boosts(lift, fused).items():
                 fused[p] *= factor

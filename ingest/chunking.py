@@ -20,12 +20,12 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from bot.models import Chunk
+from bot.models import ALIAS_SEPARATOR, Chunk
 from bot.text import ends_sentence, join_lines, split_sentences, squeeze
 
 from .loaders import Document
 
-CHUNKER_VERSION = 11  # 11: the directory's entries in the index (directory.json); 10: the directory kept beside the index (directory.jsonl); 9: screened (trust, links, text addressing the assistant); 8: source_kind, programs.json
+CHUNKER_VERSION = 12  # 12: a passage's program aliases separated by "|" (an alias may hold spaces); 11: the directory's entries in the index (directory.json); 10: the directory kept beside the index (directory.jsonl); 9: screened (trust, links, text addressing the assistant); 8: source_kind, programs.json
 TARGET_CHARS = 320  # a passage grows by whole paragraphs up to about this size
 MIN_CHARS = 60  # a smaller passage takes in the next paragraph of its section
 MAX_CHARS = 420  # a longer paragraph is cut at 。
@@ -334,7 +334,7 @@ def pack(doc: Document, paragraphs: list[Paragraph]) -> list[Chunk]:
                 measure=str(meta["measure"]) if meta.get("measure") else None,
                 fiscal_year=str(meta["fiscal_year"]) if meta.get("fiscal_year") else None,
                 as_of=str(meta["as_of"]) if meta.get("as_of") else None,
-                aliases=" ".join(aliases),
+                aliases=ALIAS_SEPARATOR.join(aliases),
                 source_kind=kind_of_source,
             )
         )

@@ -56,6 +56,7 @@ class IngestReport:
     notes: dict[str, list[str]] = field(default_factory=dict)
     chunks: int = 0
     directory: int = 0  # entries of what the documents do not cover, kept beside the index (not searched)
+    directory_held: int = 0  # of them, those a guide now covers (read as the documents' own programs)
     embedded: int = 0
     seconds: float = 0.0
 
@@ -336,6 +337,11 @@ def _ingest(
     report.generation = generation
     report.chunks = len(chunks)
     report.directory = len(directory)
+    # entries a guide now covers (持続化 once its guide is added) are read as the documents' own program
+    from bot.core.directory import Directory
+
+    names = [(r.name, r.aliases) for r in records]
+    report.directory_held = report.directory - len(Directory.from_records(entries).without(names))
     report.seconds = time.perf_counter() - started
     return report
 

@@ -11,7 +11,11 @@ from bot.text import compact
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDES = sorted((ROOT / "corpus" / "guides").glob("*.md"))
+# Tokyo's programs carry out a measure of the policy; national schemes, laws and desks carry out none
+TOKYO = [p for p in GUIDES if frontmatter.load(p).metadata.get("measure")]
+NATIONAL = [p for p in GUIDES if p not in TOKYO]
 FACTS = compact((ROOT / "evals" / "program-facts.md").read_text(encoding="utf-8"))  # a copy of shared/program-facts.md
+NATIONAL_FACTS = compact((ROOT / "evals" / "program-facts-national.md").read_text(encoding="utf-8"))
 POLICY = compact((ROOT / "corpus" / "policy" / "tokyo-sme-vision-strategy1.txt").read_text(encoding="utf-8"))
 # amounts, rates, counts, phone numbers and dates as they are written in the guides
 FIGURE = re.compile(
@@ -21,20 +25,25 @@ FIGURE = re.compile(
 )
 
 
-def test_there_is_a_guide_for_each_of_the_19_programs():
-    assert len(GUIDES) == 19
+def test_there_is_a_guide_for_each_of_the_19_tokyo_programs_and_15_national_ones():
+    assert len(TOKYO) == 19 and len(NATIONAL) >= 15
 
 
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
 def test_guide_front_matter_and_sources(path):
     post = frontmatter.load(path)
     meta = post.metadata
-    for key in ("title", "kind", "program", "operator", "direction", "measure", "fiscal_year", "as_of", "sources"):
+    # a national scheme's pages may date none of its facts: then no fiscal year is claimed, only when they were read
+    needed = ("title", "kind", "program", "operator", "direction", "as_of", "sources") + (("fiscal_year",) if path in TOKYO else ())
+    for key in needed:
         assert meta.get(key), f"{path.name}: {key} missing"
     assert meta["kind"] == "guide" and meta["direction"] in "①②③④⑤"
-    assert compact(meta["measure"]) in POLICY  # the policy measure it implements exists
+    if path in TOKYO:
+        assert compact(meta["measure"]) in POLICY  # the policy measure it implements exists
     assert all(s["kind"] in ("official", "secondary") and s["url"].startswith("http") for s in meta["sources"])
-    assert "年度ごとに変わります" in post.content
+    caution = post.content.split("## ご注意")[-1]
+    # a program's figures change by the year; a law's or a scheme's rules change too: check the latest
+    assert ("年度ごとに変わります" in caution) if path in TOKYO else ("ご確認ください" in caution)
 
 
 # notes about sources are for the people who keep the guides (the record's `source` says it), never
@@ -46,6 +55,8 @@ RESEARCH_NOTES = (
     "年度記載なし",
 )
 SECTIONS = {"概要", "対象", "助成率・上限", "費用・利用条件", "申請方法", "問い合わせ先", "関連する東京都の施策", "ご注意"}
+# a national scheme's guide: what it pays for, what a law requires, what a certification brings, how to use it
+NATIONAL_SECTIONS = SECTIONS - {"関連する東京都の施策"} | {"対象経費", "主な内容", "支援内容", "認定のメリット", "相談・申告の方法", "手続き"}
 
 
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
@@ -58,16 +69,19 @@ def test_no_guide_body_carries_research_notes(path):
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
 def test_a_guide_keeps_the_section_headings_retrieval_ranks_by(path):
     headings = re.findall(r"^## (.+)$", frontmatter.load(path).content, flags=re.M)
-    assert headings[:1] == ["概要"] and headings[-2:] == ["関連する東京都の施策", "ご注意"]
-    assert "問い合わせ先" in headings
-    assert set(headings) <= SECTIONS
+    assert headings[:1] == ["概要"] and "問い合わせ先" in headings
+    if path in TOKYO:
+        assert headings[-2:] == ["関連する東京都の施策", "ご注意"] and set(headings) <= SECTIONS
+    else:
+        assert headings[-1] == "ご注意" and set(headings) <= NATIONAL_SECTIONS
 
 
 @pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.stem)
 def test_every_figure_in_a_guide_is_in_the_facts_file(path):
     body = unicodedata.normalize("NFKC", frontmatter.load(path).content)
-    missing = [f for f in FIGURE.findall(body) if compact(f) not in FACTS]
-    assert not missing, f"{path.name}: figures not traceable to program-facts.md: {missing}"
+    facts, name = (FACTS, "program-facts.md") if path in TOKYO else (NATIONAL_FACTS, "program-facts-national.md")
+    missing = [f for f in FIGURE.findall(body) if compact(f) not in facts]
+    assert not missing, f"{path.name}: figures not traceable to {name}: {missing}"
 
 
 def test_a_program_question_names_the_program_gives_the_figure_and_its_year(advisor):

@@ -120,6 +120,22 @@ class Directory:
         """The entries of every `directory/*.md` under `corpus_dir`, read from the files."""
         return cls.from_records(e for path in sorted((Path(corpus_dir) / DIRECTORY_FOLDER).glob("*.md")) for e in entries_of(path))
 
+    def without(self, programs: list[tuple[str, Iterable[str]]]) -> "Directory":
+        """This directory less the entries the documents now hold: a program, law or scheme whose name
+        or an alias is a guide's name or alias (a guide added for 持続化 makes it one of the documents'
+        programs). An institution goes only when a guide goes by one of its names: a desk otherwise remains
+        a desk beside a guide that mentions it (日本政策金融公庫 beside the guide to its succession loans)."""
+        held = {compact(str(n)).lower() for name, aliases in programs for n in (name, *aliases) if str(n).strip()}
+        held_names = [compact(name).lower() for name, _ in programs]
+
+        def is_held(entry: OtherProgram) -> bool:
+            keys = {compact(str(n)).lower() for n in (entry.name, *entry.aliases)}
+            if entry.kind == "institution":  # a desk only when a guide goes by one of its names (the police's cyber desk)
+                return bool(keys & held)
+            return bool(keys & held) or any(compact(entry.name).lower() in n for n in held_names)
+
+        return Directory(e for e in self.entries.values() if not is_held(e))
+
     def __len__(self) -> int:
         return len(self.entries)
 

@@ -350,10 +350,18 @@ def is_yes_no(text: str) -> bool:
 _SUFFIX = re.compile(r"(支援事業|助成事業|促進事業|事業|助成金|プラス)$")
 
 
+def _names_alone(part: str) -> bool:
+    """Whether a part of a program's name names it on its own: a long one (展示会出展助成), one with Latin
+    letters (Tcyss), or one ending in a program word (〜補助金, 〜融資); not a short topic word that the
+    name begins with (事業承継 of 事業承継・M&A補助金, デジタル化 of デジタル化・AI導入補助金)."""
+    return len(part) >= 6 or bool(re.search(r"[a-z]", part, re.I)) or part.endswith((*vocabulary().program_name_words, "融資"))
+
+
 class ProgramNames:
     """The names owners may use for each program: full names, distinctive parts, aliases."""
 
-    def __init__(self, programs: Iterable[tuple[str, Iterable[str]]]) -> None:
+    def __init__(self, programs: Iterable[tuple[str, Iterable[str]]], topics: Iterable[str] = ()) -> None:
+        self._topics = frozenset(topics)  # laws and schemes, which a seminar or a desk may be about (下請法の講習会)
         self._parts: list[tuple[str, str]] = []
         for name, aliases in programs:
             parts = [p for p in re.split(r"[・（）()、「」]", name) if p]
@@ -362,17 +370,31 @@ class ProgramNames:
             for part in [name, *parts, *aliases]:
                 key = compact(part)
                 if len(key) >= 4 or (part in aliases and len(key) >= 2):
-                    if key not in _GENERIC_NAME_PARTS:
+                    if key not in _GENERIC_NAME_PARTS and (part == name or part in aliases or _names_alone(key)):
                         self._parts.append((key, name))
         self._parts.sort(key=lambda p: -len(p[0]))  # longest first: 展示会出展助成プラス before 展示会出展助成
 
     def named_in(self, text: str) -> list[str]:
+        """The programs `text` names, in the order it names them (「サイバーの助成金、…SECURITY ACTIONの二つ星って
+        要る？」 is about the subsidy first)."""
         q = compact(text)
-        found: list[str] = []
+        first: dict[str, int] = {}
         for key, name in self._parts:
-            if key in q and name not in found:
-                found.append(name)
-        return found
+            at = q.find(key)
+            if at >= 0 and (name not in first or at < first[name]):
+                first[name] = at
+        return sorted(first, key=first.get)
+
+    def described_in(self, text: str) -> list[str]:
+        """The programs `text` names only to say what a kind of support it asks for is about
+        (「下請法とか、取引に関する法律の講習会ってやってますか」: a seminar on the law, not the law);
+        only a law or a scheme (`topics`), never a program with its own desk (「カスハラの相談窓口」)."""
+        q = compact(normalize(text))
+        longest: dict[str, str] = {}  # each program by the longest of its names found (parts are longest first)
+        for key, name in self._parts:
+            if key in q:
+                longest.setdefault(name, key)
+        return [name for name, key in longest.items() if name in self._topics and _support_noun_after(q, key)]
 
     def phrases_in(self, text: str) -> list[str]:
         """The words of `text` that name a program of the documents (its name, a part, an alias)."""
@@ -726,6 +748,8 @@ def _understand(
     q = normalize(message)
     language = language_of(message)
     named = names.named_in(message)
+    described = names.described_in(question_part(message))
+    named = [n for n in named if n not in described]  # the law a seminar asked for is about is not the subject
     taken = names.phrases_in(message)  # the words that name a program of the documents
     others = directory.named_in(message, known=taken) if directory is not None else []
     unknown = unknown_names_in(message, known=[*taken, *others, *_aliases_in(directory, others)])
@@ -807,7 +831,7 @@ def _understand(
         intent.act = "clarify"
     elif asks == "definition" and (named or intent.other_programs) and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
-    elif asks == "support" and intent.act == "ask" and (intent.about_other or names.named_in(question_part(message))):
+    elif asks == "support" and intent.act == "ask" and (intent.about_other or set(names.named_in(question_part(message))) - set(described)):
         intent.asks = "overview"  # 「事業承継税制について教えて」: the program itself
     return intent
 

@@ -698,7 +698,7 @@ SPECIFIC_MENTIONS = 2  # a directory entry mentioned in more guides than this is
 
 def _outside_desks(lib: Library, record: ProgramRecord) -> list[Any]:
     """The desks beyond the documents that a program's guide names (specific to a few programs), those with a phone first."""
-    related = [e for e in lib.directory.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
+    related = [e for e in lib.desks_beyond.entries.values() if record.id in e.mentioned_in and len(e.mentioned_in) <= SPECIFIC_MENTIONS]
     return sorted(related, key=lambda e: e.phone is None)[:MAX_SLOT_POINTS]
 
 
@@ -782,7 +782,8 @@ def _rate_en(rate: Rate) -> str:
 
 
 def _programs_found(
-    lib: Library, results: list[SearchResult], limit: int = 2, exclude: Iterable[str] = (), money: bool = False, text: str = ""
+    lib: Library, results: list[SearchResult], limit: int = 2, exclude: Iterable[str] = (), money: bool = False, text: str = "",
+    named: Iterable[str] = (),
 ) -> list[tuple[ProgramRecord, SearchResult | None]]:
     """The programs that fit, best first: of the guides among the passages found and the programs
     carrying out a measure found, those whose guides match the question's words best (`text`), then
@@ -811,10 +812,17 @@ def _programs_found(
         record = lib.records[name]
         return record.kind in ("subsidy", "loan", "fund") or record.subsidy_max_limit is not None or bool(record.subsidy_rate)
 
-    ranked = sorted(best, key=lambda n: (money and not pays(n), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
+    # a Tokyo program found (one carrying out a measure of the policy) before a national scheme found
+    # beside it: the documents' own answer leads, the scheme follows
+    asked = set(named)  # a scheme the owner names is theirs to ask about, national or not
+    ranked = sorted(best, key=lambda n: (money and not pays(n), not (lib.records[n].measure or n in asked), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
     # a second program keeps to the first one's direction (no succession desk beside a cyber measure)
     lead = _direction_of(lib, ranked[0]) if ranked else None
     ranked = ranked[:1] + [n for n in ranked[1:] if lead is None or _direction_of(lib, n) in (None, lead)]
+    # one program that carries out no measure of the policy (a national scheme, 下請法 beside 取適法) at most,
+    # so the Tokyo program that fits is not pushed out of a short list
+    outside = [n for n in ranked if not lib.records[n].measure]
+    ranked = [n for n in ranked if lib.records[n].measure or n == (outside[0] if outside else None)]
     return [(lib.records[n], best[n][2]) for n in ranked[:limit]]
 
 
@@ -888,7 +896,7 @@ def _best_quotes(
     policy passages found, weighed by the question's words it holds, its passage's rank and role;
     the measures the programs shown carry out come first (the measure behind them)."""
     behind = {compact(m).strip("()（）") for m in measures if m}
-    candidates = [r for r in results if role_of(r.chunk) in _QUOTE_ROLES][:QUOTE_CANDIDATES]
+    candidates = [r for r in results if role_of(r.chunk) in _QUOTE_ROLES and not _aside(r.chunk)][:QUOTE_CANDIDATES]
     if not candidates:
         return []
     top = max(r.score for r in candidates) or 1.0
@@ -922,10 +930,13 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     verdict = _verdict(intent.owner)
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
-    programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query) if plan.guides else []
+    programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query, intent.programs) if plan.guides else []
     # programs lead when the owner asks for money or a guide itself was found; otherwise the measure that
     # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
-    programs_lead = bool(programs) and (intent.money or choosing or any(hit is not None for _, hit in programs))
+    # (a national scheme's guide found leads only when money is asked: the Tokyo measure answers otherwise)
+    programs_lead = bool(programs) and (
+        intent.money or choosing or any(hit is not None and (record.measure or record.name in intent.programs) for record, hit in programs)
+    )
     if intent.lead is not None:  # 「英語で」: the same answer in the other language
         programs_lead = bool(programs) and intent.lead == "programs"
     plan.lead = "programs" if programs_lead else "measure"
@@ -1024,6 +1035,18 @@ _ABOUT = {"どんな", "何", "なに", "内容", "概要", "詳しい", "詳し
 DETAIL_MIN_WORDS = 2  # a sentence quoted for a detail question shares at least this many of its words
 
 
+def _overview_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan | None:
+    """What a named program is: the first sentence of its guide's 概要, then its desk (None: no overview)."""
+    overview = _passage_for(lib, record, None, "概要")
+    first = next(iter(sentences_of(overview.chunk)), "") if overview is not None else ""
+    if not first:
+        return None
+    plan.add_program(record)
+    plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(first, lib.tokenizer)}, plan.cite(overview))
+    plan.next_step = _desk(plan, lib, record)
+    return plan
+
+
 def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> AnswerPlan | None:
     """A question about a named program that no slot covers (何回, どこで, 総額): the guide's sentence
     that shares most of the question's words, quoted first."""
@@ -1040,6 +1063,8 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
                 best = (overlap, chunk, sentence)
     if not words - _ABOUT:  # 「〇〇について教えて」: the program itself, with its headline figure
         return None
+    if best is None and plan.intent.language == "en" and plan.intent.term:  # "What is the Yorozu center?"
+        return _overview_plan(plan, lib, record)  # English words meet no sentence of a Japanese guide: what the program is
     hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
     if hinge is not None:
         return _yes_no_plan(plan, lib, record, hinge)
@@ -1079,26 +1104,45 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
             other_topic = topical and _direction_of(lib, record.name) not in (None, intent.topic)
             if record not in candidates and not other_topic:
                 candidates.append(record)
+    # a Tokyo program found before a national scheme found beside it (the question named neither)
+    candidates.sort(key=lambda c: not c.measure)
     # of the programs found, the first that holds what is asked (「割合」 asks a subsidy's rate, not a desk's)
     fld = slot_field(intent.asks) if intent.slot else None
     best = next((r.score for r in results[:8] if r.chunk.program), 0.0)
     close = [c for c in candidates if any(r.chunk.program == c.name and r.score >= 0.8 * best for r in results[:8])]
     if intent.asks == "contact" and not intent.programs:
         # 「相談できる窓口は？」 naming no program: a desk of the question's own topic (「ハッキングされた」: the
-        # cyber desk, not the general one), then a consultation service before a subsidy found beside it
-        close.sort(key=lambda c: (not on_topic(c), c.kind != "consultation"))
-        candidates.sort(key=lambda c: (not on_topic(c), c.kind != "consultation" or c not in close))
-        if close and on_topic(close[0]) and close[0].kind == "consultation":
-            return close[0]  # the topic's own desk, even where its guide gives no phone (its operator's desks follow)
+        # cyber desk, not the general one), Tokyo's own first; a national desk only when found as well as the
+        # best; else the consultation service of the measure the passages describe; a subsidy's desk last
+        desks = sorted((c for c in candidates if on_topic(c) and c.kind == "consultation"), key=lambda c: not c.measure)
+        if desks and (desks[0].measure or desks[0] in close):
+            return desks[0]  # even where its guide gives no phone (its operator's desks follow)
+        by_measure = _measures_program(intent, lib, results)
+        if by_measure is not None and by_measure.kind == "consultation":
+            return by_measure
+    # Tokyo's own programs first (candidates are in that order), then a national scheme found beside them
+    home = [c for c in close if c.measure] + [c for c in candidates if c.measure and c not in close]
+    for record in home:
+        if fld and getattr(record, fld, None):
+            return record
+    if home:
+        return home[0]
+    # no Tokyo program found: the desk of the measure the passages describe, then a national scheme
+    by_measure = _measures_program(intent, lib, results)
+    if by_measure is not None:
+        return by_measure
     for record in close:
         if fld and getattr(record, fld, None):
             return record
-    if candidates:
-        return candidates[0]
+    return candidates[0] if candidates else None
+
+
+def _measures_program(intent: Intent, lib: Library, results: list[SearchResult]) -> ProgramRecord | None:
+    """The one program carrying out the measure found first (「誰に相談すれば」: its consultation service)."""
     for r in results[:2]:
         if role_of(r.chunk) == "measure":
             records = [lib.records[g.chunk.program] for g in lib.program_guides(measure_label(r.chunk)) if g.chunk.program in lib.records]
-            if intent.asks == "contact":  # 「誰に相談すれば」: the measure's consultation service, if it has one
+            if intent.asks == "contact":  # the measure's consultation service, if it has one
                 records = [c for c in records if c.kind == "consultation"] or records
             if len(records) == 1:
                 return records[0]
@@ -1109,6 +1153,8 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
     """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
     it in brackets or with とは first, then the first passage found that uses it); else not stated."""
     term = plan.intent.term
+    if term and "の" in term and not any(compact(term) in compact(c.text) for c in lib.chunks):
+        term = term.rsplit("の", 1)[-1]  # 「セキュリティアクションの二つ星」: the word asked is 二つ星
     key = compact(term or "")
     if len(key) < 2:
         return _not_stated(plan, lib, None)
@@ -1124,7 +1170,7 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
             if at < 0:
                 continue
             after = flat[at + len(key): at + len(key) + 3]
-            score = 2 if after[:1] in "(（" or after.startswith(("とは", "」とは")) else 1 if after.startswith("」") else 0
+            score = 2 if after[:1] in "(（:：" or after.startswith(("とは", "」とは")) else 1 if after.startswith("」") else 0
             if best is None or score > best[0]:
                 best = (score, chunk, sentence)
         if best is not None and best[0] == 2:
@@ -1134,14 +1180,7 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
         record = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)
         if record is not None and key not in compact(record.name + "".join(record.aliases)):
             record = None  # the word asked is not the program's name: 「指名できますか」 is no 「〇〇って何？」
-        overview = _passage_for(lib, record, None, "概要") if record is not None else None
-        first = next(iter(sentences_of(overview.chunk)), "") if overview is not None else ""
-        if not first:
-            return _not_stated(plan, lib, None)
-        plan.add_program(record)
-        plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(first, lib.tokenizer)}, plan.cite(overview))
-        plan.next_step = _desk(plan, lib, record)
-        return plan
+        return (_overview_plan(plan, lib, record) if record is not None else None) or _not_stated(plan, lib, None)
     _, chunk, sentence = best
     plan.direct = Say("direct.definition", {"term": term, "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
     return plan

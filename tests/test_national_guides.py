@@ -1,0 +1,68 @@
+"""The national programs, rules and desks owners ask about, as guides: answered from their guide like any
+program when named, behind Tokyo's own programs when not, and no longer 'not in the documents'."""
+
+from __future__ import annotations
+
+from bot.core.directory import Directory, OtherProgram
+from bot.models import Chunk
+
+
+def first_line(text: str) -> str:
+    return text.split("\n", 1)[0]
+
+
+def test_a_named_national_program_is_answered_from_its_guide(advisor):
+    answer = advisor.ask("持続化のやつって上限いくらだっけ")
+    first = first_line(answer.answer)
+    assert answer.answer_kind == "fact" and "小規模事業者持続化補助金" in first and "50万円" in first
+    assert answer.citations[0].result.chunk.source.endswith("jizokuka.md")
+
+
+def test_a_national_program_asked_in_english_is_answered_in_english(advisor):
+    answer = advisor.ask("How much can I get from the monozukuri subsidy?")
+    assert answer.answer.startswith("The upper limit of the Monozukuri Subsidy") and "JPY 30 million" in first_line(answer.answer)
+
+
+def test_a_rule_is_answered_from_the_law_s_guide(advisor):
+    answer = advisor.ask("ジギョケイってどうやってとるの？")
+    assert answer.answer_kind == "fact" and "電子申請" in first_line(answer.answer)
+
+
+def test_a_desk_question_naming_no_program_goes_to_tokyo_s_own_desk(advisor):
+    """The subcontracting consultation center in Tokyo is 下請センター東京, not the national fair-trade desk
+    whose guide matches the English words better."""
+    answer = advisor.ask("What is the phone number of the subcontracting consultation center in Tokyo?")
+    assert "03-3251-9390" in first_line(answer.answer)
+
+
+def test_more_brings_other_programs_than_those_shown(advisor):
+    first = advisor.ask("資金繰りとか法律のこととか、まとめて相談できる窓口ってある？")
+    shown = {p["name"] for p in first.programs}
+    more = advisor.ask("ほかには？", conversation_id=first.conversation_id)
+    assert not any(name in first_line(more.answer) for name in shown)
+
+
+# -- the parts, without an index -----------------------------------------------------------------
+
+
+def entry(name: str, kind: str, *aliases: str) -> OtherProgram:
+    return OtherProgram(id=name, name=name, name_en=None, kind=kind, aliases=aliases, runs="", runs_en=None, desk="", desk_en=None, phone=None, url=None)
+
+
+def test_an_entry_a_guide_covers_leaves_the_directory_and_a_desk_stays_unless_a_guide_goes_by_its_name():
+    directory = Directory([
+        entry("小規模事業者持続化補助金", "subsidy", "持続化のやつ"),
+        entry("日本政策金融公庫", "institution", "公庫"),
+        entry("警視庁のサイバー犯罪相談窓口", "institution", "サイバー警察"),
+        entry("雇用調整助成金", "subsidy"),
+    ])
+    guides = [("小規模事業者持続化補助金", ("持続化",)), ("日本政策金融公庫の事業承継・BCP関連融資", ()),
+              ("サイバー被害の届出・相談先", ("サイバー警察",))]
+    left = directory.without(guides)
+    assert sorted(left.entries) == ["日本政策金融公庫", "雇用調整助成金"]
+    assert left.named_in("雇用調整助成金って今も使える？") == ["雇用調整助成金"]
+
+
+def test_a_program_s_aliases_may_hold_spaces():
+    chunk = Chunk(id="x", text="", source="", title="", section="", aliases="new subcontract act|取適法")
+    assert chunk.alias_list() == ["new subcontract act", "取適法"]
