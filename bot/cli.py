@@ -157,6 +157,7 @@ def ingest_command(
             typer.echo(f"directory: {report.directory} programs, laws and desks the documents do not cover (cited by name, not searched){held}")
     counts = {how: sum(1 for t in report.trust.values() if t == key) for key, how in TRUST_LABELS.items()}
     typer.echo("treated as: " + ", ".join(f"{how} {n}" for how, n in counts.items() if n))
+    _echo_fiscal_years(settings)
     for src, notes in report.notes.items():
         for note in notes:
             typer.echo(f"note: {src}: {note}")
@@ -164,6 +165,24 @@ def ingest_command(
         _err(f"FAILED: {why}")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _echo_fiscal_years(settings) -> None:
+    """The programs of the index by the fiscal year of their facts, naming those older than this one."""
+    from .core.fiscal import by_fiscal_year, current_fiscal_year, label
+    from .core.programs import read_programs
+    from .index import generation_dir, read_manifest
+
+    manifest = read_manifest(settings.index_dir)
+    if manifest is None:
+        return
+    records = read_programs(generation_dir(settings.index_dir, manifest["generation"]) / "programs.json")
+    if not records:
+        return
+    counts, older = by_fiscal_year(records)
+    typer.echo("programs by fiscal year: " + ", ".join(f"{year or 'no year given'} {n}" for year, n in counts))
+    if older:
+        typer.echo(f"older than this fiscal year ({label(current_fiscal_year())}), check their latest round: " + "、".join(older))
 
 
 # --- search and ask ------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The command line as a user runs it, through typer's CliRunner, against a real index."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -223,3 +224,26 @@ def test_purge_days_0_purges_every_conversation_and_the_setting_0_keeps_them(cli
     by_setting = cli("purge")
     assert "purged 1 conversation(s) untouched for more than 7 day(s) (SMEBOT_RETENTION_DAYS)" in by_setting.stdout
     assert store.get(old) is None and store.get(recent) is not None
+
+
+def test_ingest_lists_the_programs_by_fiscal_year_and_names_the_older_ones(tmp_path, monkeypatch):
+    import shutil
+
+    from bot.core.fiscal import current_fiscal_year, fiscal_year_of
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "corpus", corpus)
+    monkeypatch.setenv("SMEBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SMEBOT_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("SMEBOT_EMBEDDING_MODEL", "none")
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["ingest"])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "programs by fiscal year: " in result.output and "令和7年度 " in result.output
+    if fiscal_year_of("令和7年度") < current_fiscal_year():
+        older = next(line for line in result.output.splitlines() if line.startswith("older than this fiscal year"))
+        assert "BCP実践促進助成金" in older
+    assert "now have a guide and count as the documents' own" in result.output

@@ -66,3 +66,38 @@ def test_an_entry_a_guide_covers_leaves_the_directory_and_a_desk_stays_unless_a_
 def test_a_program_s_aliases_may_hold_spaces():
     chunk = Chunk(id="x", text="", source="", title="", section="", aliases="new subcontract act|取適法")
     assert chunk.alias_list() == ["new subcontract act", "取適法"]
+
+
+# -- time ----------------------------------------------------------------------------------------
+
+
+def test_fiscal_years_are_read_and_compared_with_the_current_one():
+    from datetime import date
+
+    from bot.core.fiscal import by_fiscal_year, current_fiscal_year, fiscal_year_of, label, older_than_now
+
+    assert fiscal_year_of("令和7年度") == 2025 and fiscal_year_of("令和元年度") == 2019 and fiscal_year_of("2026年") == 2026
+    assert current_fiscal_year(date(2026, 3, 31)) == 2025 and current_fiscal_year(date(2026, 4, 1)) == 2026
+    assert label(2026) == "令和8年度" and label(2019) == "令和元年度"
+    assert older_than_now("令和7年度", date(2026, 12, 7)) and not older_than_now("令和8年度", date(2026, 12, 7))
+    assert not older_than_now(None) and not older_than_now("年度不明")
+
+    class Record:
+        def __init__(self, fiscal_year):
+            self.fiscal_year = fiscal_year
+
+    counts, older = by_fiscal_year({"A": Record("令和8年度"), "B": Record("令和7年度"), "C": Record(None)}, date(2026, 12, 7))
+    assert counts == [("令和8年度", 1), ("令和7年度", 1), ("", 1)] and older == ["B"]
+
+
+def test_a_figure_from_an_older_fiscal_year_says_so_in_the_first_sentence(advisor):
+    from bot.core.fiscal import older_than_now
+
+    answer = advisor.ask("BCPの助成金の上限っていくら？")
+    first = first_line(answer.answer)
+    assert "1,500万円" in first and "令和7年度" in first
+    if older_than_now("令和7年度"):  # from April 2026 on
+        assert "今年度分は未確認" in first
+    english = advisor.ask("How much is the BCP subsidy?")
+    if older_than_now("令和7年度"):
+        assert "this year's are not yet confirmed" in first_line(english.answer)

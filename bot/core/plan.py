@@ -25,6 +25,7 @@ from ..privacy import has_phone
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
+from .fiscal import older_than_now
 from .intent import CIRCLED, Intent, asks_what_to_do, evidence_answers_alone, slot_evidence, slot_field
 from .passages import (
     best_sentences, clean, english_gloss, english_rendering, measure_label, role_of, sentence_with, sentences_of, standalone_at,
@@ -93,9 +94,11 @@ class Term:
 
 @dataclass(frozen=True)
 class Year:
-    """A fiscal year as written in the documents (令和7年度); English answers give FY2025."""
+    """A fiscal year as written in the documents (令和7年度); English answers give FY2025. `older`: before
+    the current fiscal year, so the first sentence says the figure may have changed."""
 
     text: str
+    older: bool = False
 
 
 @dataclass
@@ -258,6 +261,20 @@ def _what(intent: Intent) -> Term:
     return Term(f"slot.{asked}")
 
 
+def _year(record: ProgramRecord) -> Year:
+    """The fiscal year a record's facts belong to, marked when it is before the current one."""
+    return Year(record.fiscal_year or "", older_than_now(record.fiscal_year))
+
+
+def _plain_year(say: Say) -> Say:
+    """A point beside the first sentence gives its year plainly: only the first sentence says a figure's
+    fiscal year is older than this one (the note at the end says it for the program shown)."""
+    year = say.values.get("year")
+    if isinstance(year, Year) and year.older:
+        return Say(say.key, {**say.values, "year": Year(year.text)}, say.cites)
+    return say
+
+
 def _fiscal_note(plan: AnswerPlan, record: ProgramRecord) -> None:
     if record.fiscal_year:
         key = "note.fiscal_year" if record.kind in ("subsidy", "loan") else "note.as_of"
@@ -371,7 +388,7 @@ def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
 def _value_say(plan: AnswerPlan, lib: Library, record: ProgramRecord, slot: str) -> Say | None:
     """The first sentence for a slot the record holds, cited to the passage that states it."""
     name = Name(record.name, record.name_en)
-    year = Year(record.fiscal_year or "")
+    year = _year(record)
     owner = plan.intent.owner
     if slot in ("upper_limit", "lower_limit"):
         amount: Amount | None = record.subsidy_max_limit if slot == "upper_limit" else record.subsidy_min_limit
@@ -859,7 +876,7 @@ def _program_say(
         return Say("program.plain", {"program": name}, cites)
     kind, fact = head
     cites = plan.cite(where)
-    values = {"program": name, "value": _bi(fact), "year": Year("" if _HAS_YEAR.search(fact.ja) else record.fiscal_year or "")}
+    values = {"program": name, "value": _bi(fact), "year": Year("") if _HAS_YEAR.search(fact.ja) else _year(record)}
     rate = record.rate_for(size) if size else None
     rate_at = _passage_for(lib, record, rate.ja, None) if rate is not None else None
     if kind == "upper_limit" and rate is not None and rate.size != "any" and rate_at is not None:
@@ -945,7 +962,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     if programs_lead:  # cited in the order they are read
         says = [_program_say(plan, lib, record, hit, size, verdict, intent.owner) for record, hit in programs]
         plan.direct = Say("direct.support_" + says[0].key.split(".", 1)[1], says[0].values, says[0].cites)
-        plan.points.extend(says[1:])
+        plan.points.extend(_plain_year(say) for say in says[1:])
     # the policy measure behind them (one beside programs, two otherwise): the sentences of the
     # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
@@ -963,7 +980,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
     if not programs_lead:
-        plan.points.extend(_program_say(plan, lib, record, hit, size, verdict, intent.owner) for record, hit in programs)
+        plan.points.extend(_plain_year(_program_say(plan, lib, record, hit, size, verdict, intent.owner)) for record, hit in programs)
     if plan.direct.key == "":
         # nothing but the policy's statement of the problem or other passages
         for r in results[:1]:

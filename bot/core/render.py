@@ -21,9 +21,7 @@ from .plan import AnswerPlan, Bi, Measure, Name, Quote, Say, Term, Year
 
 CATALOGS = Path(__file__).resolve().parents[1] / "catalogs"
 LANGUAGES = ("ja", "en")
-_REIWA = re.compile(r"令和\s*(\d+|元)\s*年度?")
-_HEISEI = re.compile(r"平成\s*(\d+|元)\s*年度?")
-_WESTERN = re.compile(r"((?:19|20)\d\d)\s*年(度)?")
+from .fiscal import _HEISEI, _REIWA, _WESTERN, fiscal_year_of
 
 
 @lru_cache(maxsize=None)
@@ -48,18 +46,12 @@ def term(key: str, language: str) -> str | None:
 def fiscal_year_en(text: str) -> str:
     """令和7年度 -> FY2025, 平成29年度ごろ -> around FY2017, 2024年度 -> FY2024, 2018年 -> 2018."""
     about = "around " if "ごろ" in text or "頃" in text else ""
-    m = _REIWA.search(text)
-    if m:
-        n = 1 if m.group(1) == "元" else int(m.group(1))
-        return f"{about}FY{2018 + n}"
-    m = _HEISEI.search(text)
-    if m:
-        n = 1 if m.group(1) == "元" else int(m.group(1))
-        return f"{about}FY{1988 + n}"
+    year = fiscal_year_of(text)
+    if year is None:
+        return text
     m = _WESTERN.search(text)
-    if m:
-        return f"{about}{'FY' if m.group(2) else ''}{m.group(1)}"
-    return text
+    western_year_only = m is not None and not m.group(2) and not _REIWA.search(text) and not _HEISEI.search(text)
+    return f"{about}{year}" if western_year_only else f"{about}FY{year}"
 
 
 class _Writer:
@@ -111,7 +103,9 @@ class _Writer:
             if not v.text:
                 return ""
             shown = fiscal_year_en(v.text) if en else v.text
-            return self.cat["terms"][f"year.{style or 'paren'}"].format(year=shown)
+            terms = self.cat["terms"]
+            key = f"year.{style or 'paren'}"
+            return terms.get(key + "_older" if v.older else key, terms[key]).format(year=shown)
         if v is None:
             return ""
         return str(v)
