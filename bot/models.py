@@ -11,6 +11,8 @@ from typing import Any
 
 
 ALIAS_SEPARATOR = "|"  # a program's names may hold spaces (new subcontract act)
+FAQ_KIND = "faq"  # the kind of an operator's Q&A and of its passages (ingest/faq.py)
+QUESTION_MARK = "Q. "  # how a Q&A pair's section is headed: ## Q. 商工会の会員でなくても申請できますか
 
 
 @dataclass

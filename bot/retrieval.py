@@ -16,7 +16,7 @@ import numpy as np
 from .core.aspects import read_aspects
 from .embedding import Embedder
 from .index import LoadedIndex
-from .models import SearchResult
+from .models import FAQ_KIND, SearchResult
 from .settings import Settings
 from .terms import TermMap, TermMatch, policy_words
 from .text import compact
@@ -385,9 +385,9 @@ class Retriever:
         for ranking, weight in active.values():
             for pos, (rank, _) in ranking.hits.items():
                 fused[pos] = fused.get(pos, 0.0) + weight / (rrf_k + rank)
-        if demote_guides:
+        if demote_guides:  # a question about the policy: program guides and operators' Q&A a step behind
             for p in fused:
-                if self.index.chunks[p].program:
+                if self.index.chunks[p].program or self.index.chunks[p].kind == FAQ_KIND:
                     fused[p] *= GUIDE_WEIGHT_FOR_POLICY_QUESTIONS
         # the guides of national schemes (a program carrying out no measure of the Tokyo policy) a little
         # behind the Tokyo documents, unless the question names the scheme: the help desk is Tokyo's

@@ -89,6 +89,9 @@ def source_kind(doc: Document) -> str | None:
         return doc.programs[0].source_kind()
     if str(doc.metadata.get("publisher") or "").strip() in TOKYO_GOVERNMENT:
         return "official"
+    sources = doc.metadata.get("sources") if doc.kind == "faq" else None
+    if isinstance(sources, list) and sources and all(isinstance(s, dict) and s.get("kind") == "official" for s in sources):
+        return "official"  # an operator's own Q&A pages
     return None
 
 

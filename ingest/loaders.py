@@ -41,6 +41,7 @@ import yaml
 
 from bot.core.programs import Contact, Fact, ProgramError, ProgramRecord, validate
 
+from .faq import FAQ_KIND, is_faq_export, read_export
 from .screening import PROGRAM, SOURCED, UNKNOWN
 
 SUFFIXES = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
@@ -90,7 +91,9 @@ def is_jgrants(path: Path) -> bool:
 def is_document(path: Path) -> bool:
     if path.name.startswith("."):
         return False
-    return is_jgrants(path) or (path.suffix.lower() in SUFFIXES and not path.name.endswith(META_SUFFIX))
+    if is_jgrants(path) or is_faq_export(path):
+        return True
+    return path.suffix.lower() in SUFFIXES and not path.name.endswith(META_SUFFIX)
 
 
 def sidecar(path: Path) -> Path:
@@ -108,6 +111,8 @@ def fingerprint(path: Path) -> str:
 
 def load(path: Path, source: str | None = None) -> Document:
     source = source or path.as_posix()
+    if is_faq_export(path):
+        return _load_faq_export(path, source)
     kind = "jgrants" if is_jgrants(path) else SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"{path}: unsupported file type {path.suffix!r} (use .pdf, .md, .txt or .jgrants.json)")
@@ -218,6 +223,19 @@ def _load_markdown(path: Path, source: str) -> Document:
     return doc
 
 
+def _load_faq_export(path: Path, source: str) -> Document:
+    """An operator's Q&A export (JSON, or CSV with its front matter beside it), read as a Q&A file."""
+    try:
+        metadata, body = read_export(path, sidecar(path))
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: not a Q&A export ({' '.join(str(exc).split())})") from None
+    doc = Document(source, "markdown", pages=[Page(None, body)])
+    _vouch_markdown(doc, metadata, had_front_matter=True)
+    if not any("## " in p.text for p in doc.pages):
+        raise LoadError(f"{path}: no question with an answer in it")
+    return doc
+
+
 # --- who stands behind a document ----------------------------------------------------------------
 
 _PROGRAM_KEYS = ("program", "aliases", "measure")  # what only a program guide's passages carry
@@ -238,6 +256,13 @@ def _vouch_markdown(doc: Document, metadata: dict[str, Any], had_front_matter: b
         _check_dates({**metadata, "facts.fiscal_year": record.fiscal_year, "facts.as_of": record.as_of}, where)
         doc.metadata, doc.programs, doc.trust = metadata, [record], PROGRAM
         doc.source_urls = [*sources, *record_urls(record)]
+        return
+    if metadata.get("kind") == FAQ_KIND:  # an operator's Q&A: its program's, and sourced page by page
+        if "sources" not in metadata:
+            raise LoadError(f"{where}: invalid Q&A file: no `sources:` (the pages its answers come from)")
+        sources = _sources(metadata["sources"], where)
+        _check_dates(metadata, where)
+        doc.metadata, doc.trust, doc.source_urls = metadata, SOURCED, list(sources)
         return
     if "sources" in metadata:
         sources = _sources(metadata["sources"], where)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from ..models import Chunk, SearchResult
+from ..models import FAQ_KIND, Chunk, SearchResult
 from ..retrieval import Retriever
 from ..tokenize import JapaneseTokenizer
 from .directory import Directory
@@ -34,6 +34,7 @@ class Library:
             if c.program:
                 self._by_program.setdefault(c.program, []).append(c)
         self._rules = {c.section.split(" > ")[-1]: c for c in chunks if c.kind == "rules"}
+        self.faq_chunks = [c for c in chunks if c.kind == FAQ_KIND]  # operators' Q&A pairs, one a passage
         self._roles: dict[str, list[Chunk]] = {}
         for c in chunks:
             self._roles.setdefault(role_of(c), []).append(c)

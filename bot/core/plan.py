@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
-from ..models import Chunk, SearchResult
+from ..models import FAQ_KIND, QUESTION_MARK, Chunk, SearchResult
 from ..privacy import has_phone
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
@@ -37,7 +37,8 @@ MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind
 MAX_SLOT_POINTS = 2
 SLOT_ANSWER_SURE = 0.7  # below this, a slot the documents do not state is answered at the level asked, not as 'not stated'
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
-ASIDE_SECTIONS = ("ご注意", "関連する東京都の施策")  # a guide's sections that answer no question of the program
+ASIDE_SECTIONS = ("ご注意", "関連する東京都の施策")
+SOURCE_LINE = "出典"  # the line under a published answer that names its page  # a guide's sections that answer no question of the program
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
 _NO = re.compile(r"対象外|向けでない|ではない|でないもの|は休み|休業|不要|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
 _YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
@@ -913,7 +914,8 @@ def _best_quotes(
     policy passages found, weighed by the question's words it holds, its passage's rank and role;
     the measures the programs shown carry out come first (the measure behind them)."""
     behind = {compact(m).strip("()（）") for m in measures if m}
-    candidates = [r for r in results if role_of(r.chunk) in _QUOTE_ROLES and not _aside(r.chunk)][:QUOTE_CANDIDATES]
+    # (an operator's Q&A pair answers only the question it answers: _faq_plan, never a quote of a need)
+    candidates = [r for r in results if role_of(r.chunk) in _QUOTE_ROLES and not _aside(r.chunk) and r.chunk.kind != FAQ_KIND][:QUOTE_CANDIDATES]
     if not candidates:
         return []
     top = max(r.score for r in candidates) or 1.0
@@ -1204,7 +1206,55 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
 
 
 def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
-    """The answer to `intent` from `results`; `guides=False` keeps it to the policy document."""
+    """The answer to `intent` from `results`; `guides=False` keeps it to the policy document. Where the
+    documents state nothing for it, an operator's published answer to the same question does."""
+    plan = _plan(intent, results, lib, guides=guides)
+    if guides and (not plan.stated or plan.refused) and intent.act in ("ask", "follow_up"):
+        published = _faq_plan(intent, results, lib, guides)
+        if published is not None:
+            return published
+    return plan
+
+
+FAQ_MATCH = 0.6  # share of a published question's words the owner's question holds, for its answer to answer
+FAQ_MIN_WORDS = 2  # and at least this many of them
+FAQ_COVERS = 0.4  # share of the owner's own words the published question holds
+
+
+def _faq_plan(intent: Intent, results: list[SearchResult], lib: Library, guides: bool) -> AnswerPlan | None:
+    """「公社の助成金と融資って何が違うの？」: the operator's published answer to the same question (its Q&A
+    file, ingest/faq.py), quoted with its source."""
+    from .intent import CONDITION_STOP
+
+    tok = lib.tokenizer
+
+    def content(text: str) -> set[str]:  # the words that make a question this one (not 申請, 具体的, できる)
+        return {t for t in tok.tokens(text) if len(t) >= 2 and t not in _EVERYDAY and t not in CONDITION_STOP and not re.fullmatch(r"[ぁ-ゖ]+", t)}
+
+    words = content(intent.text)
+    best: tuple[float, Chunk, str] | None = None
+    for chunk in lib.faq_chunks:  # question to question: every published question, not only those found
+        question = chunk.section.split(" > ")[-1].removeprefix(QUESTION_MARK).strip()
+        asked = content(question)
+        shared = words & asked
+        share = len(shared) / len(asked) if asked else 0.0
+        covers = len(shared) / len(words) if words else 0.0  # and the owner's question is mostly that one
+        if len(shared) >= FAQ_MIN_WORDS and share >= FAQ_MATCH and covers >= FAQ_COVERS and (best is None or share > best[0]):
+            best = (share, chunk, question)
+    if best is None:
+        return None
+    _, chunk, question = best
+    answer = next((s for s in sentences_of(chunk) if not s.startswith(SOURCE_LINE)), "")
+    if not answer:
+        return None
+    plan = AnswerPlan(intent, Say(""), guides=guides)
+    values = {"title": Bi(chunk.title), "question": Quote(question), "quote": quote_of(answer, tok)}
+    plan.direct = Say("direct.faq", values, plan.cite(SearchResult(chunk, 1.0)))
+    plan.kind = "fact"
+    return plan
+
+
+def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
     plan = AnswerPlan(intent, Say(""), guides=guides)
     if intent.asks == "definition" or (intent.asks == "overview" and intent.term):
         return _definition_plan(plan, lib, results)  # 「事業承継ファンドって何？」: its guide's overview
