@@ -101,3 +101,11 @@ def test_a_figure_from_an_older_fiscal_year_says_so_in_the_first_sentence(adviso
     english = advisor.ask("How much is the BCP subsidy?")
     if older_than_now("令和7年度"):
         assert "this year's are not yet confirmed" in first_line(english.answer)
+
+
+def test_a_law_beside_the_desk_says_what_its_guide_says_of_the_owners_words(advisor):
+    """「手形で払うって言われた…ダメになったんじゃ？」: the current law (取適法, not 下請法 it replaced) with its
+    sentence on bills, beside Tokyo's subcontracting desk."""
+    answer = advisor.ask("取引先から手形で払うって言われた。今って手形ダメになったんじゃなかった？")
+    line = next(x for x in answer.answer.split("\n") if "取適法" in x)
+    assert "手形" in line and "禁止" in line and "下請法（" not in answer.answer

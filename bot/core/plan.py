@@ -839,7 +839,8 @@ def _programs_found(
     ranked = ranked[:1] + [n for n in ranked[1:] if lead is None or _direction_of(lib, n) in (None, lead)]
     # one program that carries out no measure of the policy (a national scheme, 下請法 beside 取適法) at most,
     # so the Tokyo program that fits is not pushed out of a short list
-    outside = [n for n in ranked if not lib.records[n].measure]
+    # (of two national schemes found, the one whose facts are this fiscal year's: 取適法 before 下請法 it replaced)
+    outside = sorted((n for n in ranked if not lib.records[n].measure), key=lambda n: older_than_now(lib.records[n].fiscal_year))
     ranked = [n for n in ranked if lib.records[n].measure or n == (outside[0] if outside else None)]
     return [(lib.records[n], best[n][2]) for n in ranked[:limit]]
 
@@ -873,6 +874,9 @@ def _program_say(
     head = _headline(record, size)
     where = _passage_for(lib, record, head[1].ja, None) if head is not None else None
     if head is None or where is None:
+        said = _sentence_on(plan, lib, record)  # a law or a desk: what its guide says of the owner's words
+        if said is not None:
+            return Say("program.quote", {"program": name, "quote": quote_of(said[1], lib.tokenizer)}, plan.cite(SearchResult(said[0], 1.0)))
         cites = plan.cite(hit or _passage_for(lib, record, None, "概要") or _first(lib, record))
         return Say("program.plain", {"program": name}, cites)
     kind, fact = head
@@ -886,6 +890,25 @@ def _program_say(
         values.update(rate=_bi(rate), size=Term(f"size.{size}"), owner=_owner_term(owner or {}, verdict.basis))
         kind = "upper_limit_rate"
     return Say(f"program.{kind}", values, cites)
+
+
+QUOTE_MIN_WORDS = 2  # words of the question a program's sentence shares, to be said beside its name
+
+
+def _sentence_on(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[Chunk, str] | None:
+    """The sentence of a program's guide sharing most of the question's words (「手形」: 取適法's ban on bills)."""
+    tok = lib.tokenizer
+    name_words = set(tok.tokens(record.name + "".join(record.aliases)))
+    words = {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
+    best: tuple[int, Chunk, str] | None = None
+    for chunk in lib.program_chunks(record.name):
+        if _aside(chunk) or chunk.kind == FAQ_KIND:
+            continue
+        for sentence in sentences_of(chunk):
+            overlap = len(set(tok.tokens(sentence)) & words)
+            if overlap >= QUOTE_MIN_WORDS and (best is None or overlap > best[0]):
+                best = (overlap, chunk, sentence)
+    return (best[1], best[2]) if best is not None else None
 
 
 def _owner_term(owner: dict[str, Any], basis: str) -> Term:
