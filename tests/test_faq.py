@@ -90,7 +90,7 @@ def test_an_owners_question_meets_the_published_one(tmp_path, small_corpus):
 
 def test_the_operators_published_answer_answers_the_same_question(advisor):
     """The documents state nothing on it; the 公社's Q&A does: quoted, with the question it answers, cited."""
-    answer = advisor.ask("公社の助成金と融資の違いって何？")
+    answer = advisor.ask("公社の助成金と融資って何が違うの？")  # 違う meets 違い
     first = answer.answer.split("\n")[0]
     assert "よくある質問" in first and "返済" in first and answer.citations[0].result.chunk.kind == "faq"
 

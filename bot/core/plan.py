@@ -1242,6 +1242,7 @@ def plan_answer(intent: Intent, results: list[SearchResult], lib: Library, *, gu
 FAQ_MATCH = 0.6  # share of a published question's words the owner's question holds, for its answer to answer
 FAQ_MIN_WORDS = 2  # and at least this many of them
 FAQ_COVERS = 0.4  # share of the owner's own words the published question holds
+_STEM = re.compile(r"^([一-龥々]+)[ぁ-ゖ]+$")  # a kanji word with its okurigana (違う, 違い) by its kanji
 
 
 def _faq_plan(intent: Intent, results: list[SearchResult], lib: Library, guides: bool) -> AnswerPlan | None:
@@ -1252,7 +1253,8 @@ def _faq_plan(intent: Intent, results: list[SearchResult], lib: Library, guides:
     tok = lib.tokenizer
 
     def content(text: str) -> set[str]:  # the words that make a question this one (not 申請, 具体的, できる)
-        return {t for t in tok.tokens(text) if len(t) >= 2 and t not in _EVERYDAY and t not in CONDITION_STOP and not re.fullmatch(r"[ぁ-ゖ]+", t)}
+        words = {t for t in tok.tokens(text) if len(t) >= 2 and t not in _EVERYDAY and t not in CONDITION_STOP and not re.fullmatch(r"[ぁ-ゖ]+", t)}
+        return {_STEM.sub(r"\1", t) for t in words}  # 違う and 違い are one word here: 違
 
     words = content(intent.text)
     best: tuple[float, Chunk, str] | None = None
