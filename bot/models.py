@@ -12,6 +12,7 @@ from typing import Any
 
 ALIAS_SEPARATOR = "|"  # a program's names may hold spaces (new subcontract act)
 FAQ_KIND = "faq"  # the kind of an operator's Q&A and of its passages (ingest/faq.py)
+SOURCE_MARK = "出典: "  # the line under a published answer that names its page
 QUESTION_MARK = "Q. "  # how a Q&A pair's section is headed: ## Q. 商工会の会員でなくても申請できますか
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from bot.models import FAQ_KIND, QUESTION_MARK
+from bot.models import FAQ_KIND, QUESTION_MARK, SOURCE_MARK
 
 FAQ_EXPORTS = (".faq.json", ".faq.csv")
 
@@ -42,7 +42,7 @@ def faq_markdown(title: str, pairs: list[dict[str, Any]]) -> str:
         lines += [f"## {QUESTION_MARK}{question}", answer]
         source, date = str(pair.get("source") or "").strip(), str(pair.get("date") or "").strip()
         if source:
-            lines.append(f"出典: {source}" + (f"（{date}）" if date else ""))
+            lines.append(f"{SOURCE_MARK}{source}" + (f"（{date}）" if date else ""))
         lines.append("")
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ from typing import Callable
 
 from bot.core.programs import ProgramRecord, write_programs
 from bot.index import generation_dir, read_chunks, read_manifest, write_chunks, write_manifest
-from bot.core.directory import DIRECTORY_KIND, entries_of
+from bot.core.directory import DIRECTORY_KIND, Directory, entries_of
 from bot.models import Chunk
 from bot.settings import Settings
 
@@ -338,8 +338,6 @@ def _ingest(
     report.chunks = len(chunks)
     report.directory = len(directory)
     # entries a guide now covers (持続化 once its guide is added) are read as the documents' own program
-    from bot.core.directory import Directory
-
     names = [(r.name, r.aliases) for r in records]
     report.directory_held = report.directory - len(Directory.from_records(entries).without(names))
     report.seconds = time.perf_counter() - started

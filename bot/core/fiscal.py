@@ -30,6 +30,12 @@ def fiscal_year_of(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def is_calendar_year(text: str) -> bool:
+    """Whether a year is written as a calendar year (2018年), not a fiscal one (2024年度, 令和7年度)."""
+    m = _WESTERN.search(text)
+    return m is not None and not m.group(2) and not _REIWA.search(text) and not _HEISEI.search(text)
+
+
 def current_fiscal_year(today: date | None = None) -> int:
     today = today or date.today()
     return today.year if today.month >= 4 else today.year - 1

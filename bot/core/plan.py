@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol
 
-from ..models import FAQ_KIND, QUESTION_MARK, Chunk, SearchResult
+from ..models import FAQ_KIND, QUESTION_MARK, SOURCE_MARK, Chunk, SearchResult
 from ..privacy import has_phone
 from ..text import compact, normalize
 from ..tokenize import JapaneseTokenizer
@@ -37,8 +37,7 @@ MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind
 MAX_SLOT_POINTS = 2
 SLOT_ANSWER_SURE = 0.7  # below this, a slot the documents do not state is answered at the level asked, not as 'not stated'
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
-ASIDE_SECTIONS = ("ご注意", "関連する東京都の施策")
-SOURCE_LINE = "出典"  # the line under a published answer that names its page  # a guide's sections that answer no question of the program
+ASIDE_SECTIONS = ("ご注意", "関連する東京都の施策")  # a guide's sections that answer no question of the program
 GENERAL_DESK_PROGRAM = "onestop-soudan"  # the desk named when no program answers the question
 _NO = re.compile(r"対象外|向けでない|ではない|でないもの|は休み|休業|不要|対象となりません|対象になりません|対象としません|できません|不可|除く|除き|認められません|含まれません|含みません")
 _YES = re.compile(r"対象(?!外|とな?りません|になりません|としません)|できます|可能です|含みます|含まれます")
@@ -897,18 +896,28 @@ QUOTE_MIN_WORDS = 2  # words of the question a program's sentence shares, to be 
 
 def _sentence_on(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[Chunk, str] | None:
     """The sentence of a program's guide sharing most of the question's words (「手形」: 取適法's ban on bills)."""
-    tok = lib.tokenizer
-    name_words = set(tok.tokens(record.name + "".join(record.aliases)))
-    words = {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
+    best = _closest_sentence(lib, record, _question_words(plan, lib, record))
+    return (best[1], best[2]) if best is not None and best[0] >= QUOTE_MIN_WORDS else None
+
+
+def _question_words(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> set[str]:
+    """The question's words beyond the program's own names and everyday words."""
+    name_words = set(lib.tokenizer.tokens(record.name + "".join(record.aliases)))
+    return {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
+
+
+def _closest_sentence(lib: Library, record: ProgramRecord, words: set[str]) -> tuple[int, Chunk, str] | None:
+    """(shared words, passage, sentence) of the program's guide sentence sharing most of `words`
+    (not its asides, nor an operator's Q&A pair, which answers only its own question)."""
     best: tuple[int, Chunk, str] | None = None
     for chunk in lib.program_chunks(record.name):
         if _aside(chunk) or chunk.kind == FAQ_KIND:
             continue
         for sentence in sentences_of(chunk):
-            overlap = len(set(tok.tokens(sentence)) & words)
-            if overlap >= QUOTE_MIN_WORDS and (best is None or overlap > best[0]):
+            overlap = len(set(lib.tokenizer.tokens(sentence)) & words)
+            if overlap and (best is None or overlap > best[0]):
                 best = (overlap, chunk, sentence)
-    return (best[1], best[2]) if best is not None else None
+    return best
 
 
 def _owner_term(owner: dict[str, Any], basis: str) -> Term:
@@ -1093,16 +1102,8 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     """A question about a named program that no slot covers (何回, どこで, 総額): the guide's sentence
     that shares most of the question's words, quoted first."""
     tok = lib.tokenizer
-    name_words = set(tok.tokens(record.name + "".join(record.aliases)))
-    words = {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
-    best: tuple[int, Chunk, str] | None = None
-    for chunk in lib.program_chunks(record.name):
-        if _aside(chunk):
-            continue
-        for sentence in sentences_of(chunk):
-            overlap = len(set(tok.tokens(sentence)) & words)
-            if overlap and (best is None or overlap > best[0]):
-                best = (overlap, chunk, sentence)
+    words = _question_words(plan, lib, record)
+    best = _closest_sentence(lib, record, words)
     if not words - _ABOUT:  # 「〇〇について教えて」: the program itself, with its headline figure
         return None
     if best is None and plan.intent.language == "en" and plan.intent.term:  # "What is the Yorozu center?"
@@ -1162,6 +1163,8 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
         by_measure = _measures_program(intent, lib, results)
         if by_measure is not None and by_measure.kind == "consultation":
             return by_measure
+    else:
+        by_measure = None
     # Tokyo's own programs first (candidates are in that order), then a national scheme found beside them
     home = [c for c in close if c.measure] + [c for c in candidates if c.measure and c not in close]
     for record in home:
@@ -1170,7 +1173,7 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
     if home:
         return home[0]
     # no Tokyo program found: the desk of the measure the passages describe, then a national scheme
-    by_measure = _measures_program(intent, lib, results)
+    by_measure = by_measure or _measures_program(intent, lib, results)
     if by_measure is not None:
         return by_measure
     for record in close:
@@ -1269,7 +1272,7 @@ def _faq_plan(intent: Intent, results: list[SearchResult], lib: Library, guides:
     if best is None:
         return None
     _, chunk, question = best
-    answer = next((s for s in sentences_of(chunk) if not s.startswith(SOURCE_LINE)), "")
+    answer = next((s for s in sentences_of(chunk) if not s.startswith(SOURCE_MARK.strip())), "")
     if not answer:
         return None
     plan = AnswerPlan(intent, Say(""), guides=guides)

@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
+from .fiscal import fiscal_year_of, is_calendar_year
 from .passages import english_gloss
 from .plan import AnswerPlan, Bi, Measure, Name, Quote, Say, Term, Year
 
 CATALOGS = Path(__file__).resolve().parents[1] / "catalogs"
 LANGUAGES = ("ja", "en")
-from .fiscal import _HEISEI, _REIWA, _WESTERN, fiscal_year_of
 
 
 @lru_cache(maxsize=None)
@@ -49,9 +49,7 @@ def fiscal_year_en(text: str) -> str:
     year = fiscal_year_of(text)
     if year is None:
         return text
-    m = _WESTERN.search(text)
-    western_year_only = m is not None and not m.group(2) and not _REIWA.search(text) and not _HEISEI.search(text)
-    return f"{about}{year}" if western_year_only else f"{about}FY{year}"
+    return f"{about}{year}" if is_calendar_year(text) else f"{about}FY{year}"
 
 
 class _Writer:
