@@ -22,7 +22,7 @@ from .agent import AgentError, Brief, LLMUnavailable, OnDelta, PolicyAgent, cond
 from .checksheet import CheckSheet, is_no, is_stop, is_yes, load_sheets, matching_sheet, question_text
 from .core.aspects import read_aspects
 from .core.directory import DIRECTORY_KIND
-from .core.intent import DIRECTIONS, Intent, language_of, understand
+from .core.intent import DIRECTIONS, Intent, language_of, owners_own_terms, understand
 from .core.library import Library
 from .core.not_covered import not_covered_plan, note_others
 from .core.plan import AnswerPlan, not_stated_plan, plan_answer
@@ -523,7 +523,7 @@ class Advisor:
         if offered and is_no(question):
             question = offered["question"]  # "no thanks": answer what they first asked
         tokens = self.tokenizer.tokens(question)
-        matches = self.terms.matches(question, tokens)
+        matches = owners_own_terms(question, self.terms.matches(question, tokens))
         owner = merge_facts(conv.profile.get("owner", {}), owner_facts(question))
         if owner:
             conv.profile["owner"] = owner

@@ -92,6 +92,13 @@ TABLE = [
     ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], False),
     # 「…って聞いたけど本当？」 asks about what was heard
     ("BCPの助成金の締め切りって延びたって聞いたけど本当？", "ja", "application_period", [], True),
+    # what a step costs the owner, how to hand it in, what the money goes to, in owners' words
+    ("BCPの助成金って、申請するのにお金ってかかるの？", "ja", "fee", [], True),
+    ("Does the Tokyo SME center charge a fee for consultations?", "en", "fee", [], True),
+    ("BCPの助成金の申請って何からどういう順番でやればいいの？", "ja", "how_to_apply", [], False),
+    ("展示会出展助成はパンフレットの作成に利用できるのか", "ja", "covered_costs", ["展示会出展助成事業・展示会出展助成プラス"], True),
+    # 代わりに出た新しいやつ: a new program that came instead, no one applying on the owner's behalf
+    ("DX推進助成金って、代わりに出た新しいやつと何がどう違うの？", "ja", "definition", [], False),
 ]
 
 
@@ -183,3 +190,4 @@ def test_the_word_a_definition_asks_about_and_a_question_that_only_uses_tte():
     assert term_asked("事業承継ファンドってネットで調べてもよくわからん。どういう仕組み？") == "事業承継ファンド"
     assert term_asked("BCPの助成金、採択の発表っていつごろ？") is None  # asks when, not what 採択の発表 is
     assert term_asked("持続化っていくら出る？") is None
+    assert term_asked("元請から一方的に代金を減らされた。これって下請法違反じゃないの？") is None  # これ points back

@@ -99,6 +99,25 @@ def test_the_owners_situation_is_not_the_question(advisor, question, unwanted):
     assert unwanted not in answer.answer and "記載がありません" not in first_sentence(answer.answer)
 
 
+def test_a_scheme_only_in_someone_elses_words_is_the_setting_not_the_question(advisor):
+    """The invoice system is what the contractor said; the owner asks what to do about a price cut: the
+    subcontracting desk answers, and the invoice system is named beside it with its own desk."""
+    answer = advisor.ask("免税事業者のままなんだけど、元請から「インボイス出せないなら消費税分値引きして」って言われた。どうすりゃいいの？")
+    assert answer.answer_kind != "not_covered"
+    assert answer.intent["topic"] == "③"
+    assert "下請" in first_sentence(answer.answer)
+    assert "インボイス制度" in answer.answer and "国税庁" in answer.answer
+
+
+def test_a_violation_question_the_guide_does_not_decide_gets_no_stock_yes(advisor):
+    """「これって下請法違反？」: no sentence says yes or no of the owner's facts; never 「はい」 from the
+    sentence on what a violation leads to, and never a definition of 「これ」."""
+    answer = advisor.ask("元請から一方的に代金を減らされた。これって下請法違反じゃないの？")
+    assert not answer.answer.startswith(("はい", "いいえ"))
+    assert "ＩＣＴ" not in answer.answer
+    assert "0120-060-110" in first_sentence(answer.answer) or "0120-060-110" in answer.answer.split("\n")[0]
+
+
 def test_an_unpaid_supplier_is_sent_to_the_subcontracting_desk_not_to_succession(advisor):
     answer = advisor.ask("納品して2か月たつのに取引先から代金が支払われません。どうしたらいいですか")
     assert "下請" in answer.answer and "事業承継" not in answer.answer

@@ -173,6 +173,7 @@ class _Vocabulary:
     not_program_name_ends: tuple[str, ...]
     term: re.Pattern  # 「〇〇って何？」「〇〇とは」: the word a definition asks about (term_asked)
     quoted_speech: re.Pattern  # someone else's words in quotes (_without_quoted_speech)
+    not_terms: frozenset[str]  # words pointing back (これ, それ) that a 「〇〇って何？」 does not ask about
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -222,6 +223,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         program_name_words=tuple(str(w) for w in data.get("program_name_words") or []),
         not_program_name_ends=tuple(str(w) for w in data.get("not_program_name_ends") or []),
         term=_term_pattern(data),
+        not_terms=frozenset(data.get("not_terms") or ()),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
@@ -470,6 +472,9 @@ def _asks_about_other(message: str, asks: str, named: list[str], others: list[st
     if not (others or unknown):
         return False
     asked = question_part(message)
+    unquoted = _without_quoted_speech(normalize(message))
+    if directory is not None and not unknown and not directory.named_in(unquoted, known=names.phrases_in(unquoted)):
+        return False  # named only in someone else's words (元請に「インボイス出せないなら値引きして」と言われた): the situation
     if _describes_support(asked, (others or unknown)[0], directory):
         return False  # 「下請法とか…の講習会ってやってますか」 asks about the seminar
     only_desks = bool(others) and not unknown and directory is not None and all(directory.entries[n].kind == "institution" for n in others)
@@ -561,6 +566,18 @@ def _without_quoted_speech(text: str) -> str:
     return vocabulary().quoted_speech.sub(lambda m: "「" + "\u3000" * len(m.group(1) or m.group(2)) + "」", text)
 
 
+def owners_own_terms(message: str, matches: list) -> list:
+    """The term-map matches of the owner's own words: a term only in someone else's quoted words
+    (元請に「インボイス出せないなら値引きして」と言われた) is their setting, not the topic, while the
+    owner's words hold another term; with none of their own, the quoted ones stand."""
+    q = normalize(message)
+    said = _without_quoted_speech(q)
+    if said == q:
+        return matches
+    own = [m for m in matches if m.trigger not in q or m.trigger in said]
+    return own or matches
+
+
 def detect_asks(text: str, *, has_program: bool, program_context: bool = False, yes_no: bool = True) -> tuple[str, list[str], float]:
     """What is asked, the words that said so, and how sure that is (see slot_confidence).
     `program_context`: the last turn was about a program (「それって使えるの？」 then asks about that program)."""
@@ -634,6 +651,8 @@ CONDITION_STOP = {
     "うち", "弊社", "当社", "場合", "こと", "もの", "ため", "よう", "する", "できる", "なる", "ある", "いる", "もらえる",
     "受ける", "受けられる", "中小企業", "東京都", "東京", "都", "公社", "応募", "申し込む", "可能", "大丈夫", "含む", "経費",
     "費用", "購入", "導入", "入れる", "買う", "機械", "設備", "でも", "も", "今回", "今年", "今年度",
+    # what a 「これって違反？」 asks of the owner's facts, not a condition a sentence says yes or no of
+    "違反", "違法", "問題", "ダメ", "アウト", "セーフ", "該当",
 }
 
 
@@ -853,9 +872,11 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
 
 def term_asked(text: str) -> str | None:
     """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
-    m = vocabulary().term.search(text)
+    v = vocabulary()
+    m = v.term.search(text)
     if m:
-        return m.group(1).lstrip("「『")
+        term = m.group(1).lstrip("「『")
+        return None if term in v.not_terms else term
     m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())
     return m.group(1) if m else None
 
