@@ -109,3 +109,23 @@ def test_a_law_beside_the_desk_says_what_its_guide_says_of_the_owners_words(advi
     answer = advisor.ask("取引先から手形で払うって言われた。今って手形ダメになったんじゃなかった？")
     line = next(x for x in answer.answer.split("\n") if "取適法" in x)
     assert "手形" in line and "禁止" in line and "下請法（" not in answer.answer
+
+
+def test_what_is_that_asks_about_the_program_named_nearest_the_question(advisor):
+    """「IT補助金出そうとしたら自己宣言IDが要るって言われた。何それ」: the declaration, not the subsidy named first."""
+    answer = advisor.ask("IT導入補助金出そうとしたら自己宣言IDってのが要るって言われた。何それ")
+    assert answer.intent["programs"][0].startswith("SECURITY ACTION")
+    assert "IPA" in answer.answer
+
+
+def test_a_bare_question_after_naming_a_program_asks_about_it(advisor):
+    """「…に変わるって聞いたけど、どこが変わるの」: the program's guide on the change, not 'the documents do not say'."""
+    answer = advisor.ask("IT補助金がデジタル化・AI導入補助金に変わるって聞いたけど、どこが変わるの")
+    assert answer.intent["asks"] == "overview" and answer.answer_kind == "fact"
+    assert "名称" in answer.answer.split("。")[0] and "記載がありません" not in answer.answer
+
+
+def test_what_differs_between_two_words_of_a_guide_quotes_the_guide_on_them(advisor):
+    answer = advisor.ask("都のサイバー助成金を考えてて、セキュリティアクションの一つ星と二つ星って何が違うの？")
+    assert answer.answer_kind == "fact"
+    assert "一つ星" in answer.answer.split("。")[0] and "記載がありません" not in answer.answer

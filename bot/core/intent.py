@@ -28,6 +28,7 @@ import yaml
 
 from ..guard import asks_for_support, off_topic
 from ..text import compact, normalize
+from ..tokenize import get_tokenizer
 from .ask_model import reads_off_topic, second_opinion
 from .aspects import read_aspects
 from .directory import Directory
@@ -96,6 +97,8 @@ class Intent:
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
     tokens: list[str] = field(default_factory=list)  # the message's own Sudachi tokens (read once, here)
+    asked_tokens: list[str] = field(default_factory=list)  # those of its question part (after the owner's situation)
+    named_by: dict[str, str] = field(default_factory=dict)  # program -> the words that first named it in the message
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
     sections: tuple[str, ...] = ()  # the guide sections that say what is asked (read from `query`)
@@ -237,7 +240,9 @@ def _either(words: Iterable[str]) -> str:
 def _term_pattern(data: dict) -> re.Pattern:
     """「〇〇って何？」「〇〇とは」; って followed by another question word asks something else of 〇〇."""
     other = [w for w in data["wh_ja"] if w not in data["asks_what"]] + list(data["not_what_after_tte"])
-    return re.compile(rf"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)})))")
+    # 「…に変わるって聞いたけど」「…って言われた」: what someone said, not a word asked about
+    said = r"聞い|聞き|言われ|言って|書いて|書かれ"
+    return re.compile(rf"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)}|{said})))")
 
 
 def _quoted_pattern(data: dict) -> re.Pattern:
@@ -386,6 +391,13 @@ class ProgramNames:
             if at >= 0 and (name not in first or at < first[name]):
                 first[name] = at
         return sorted(first, key=first.get)
+
+    def naming_phrase(self, text: str, name: str) -> str | None:
+        """The words by which `text` first names the program `name` (「セキュリティアクションの一つ星と二つ星」 names
+        SECURITY ACTION by セキュリティアクション; 一つ星 and 二つ星 are then what is asked about it)."""
+        q = compact(text)
+        found = [(q.find(key), -len(key), key) for key, n in self._parts if n == name and key in q]
+        return min(found)[2] if found else None
 
     def described_in(self, text: str) -> list[str]:
         """The programs `text` names only to say what a kind of support it asks for is about
@@ -743,10 +755,37 @@ def is_broad(message: str, tokens: list[str], matches: list, industry_words: Ite
 def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Intent:
     """The intent of one message (see `_understand`), with what the search reads of the question it resolves to."""
     intent = _understand(message, state, **parts)
+    intent.named_by = {p: w for p in intent.programs if (w := parts["names"].naming_phrase(message, p))}
+    if intent.act == "ask" and intent.asks in ("definition", "overview") and len(intent.programs) > 1:
+        intent.programs = _subject_first(message, intent.programs, parts["names"])
     intent.sections, intent.asks_detail = read_aspects(intent.query)
     intent.tokens = list(parts.get("tokens") or [])
+    asked = question_part(message)
+    intent.asked_tokens = get_tokenizer().tokens(asked) if asked.strip() != normalize(message).strip() else list(intent.tokens)
     intent.term = term_asked(message)
     return intent
+
+
+BARE_QUESTION_CHARS = 12  # 「どこが変わるの」「どんな中身なの」: a question short enough to name nothing of its own
+
+
+def _asks_of_named(message: str, named: list[str]) -> bool:
+    """「IT補助金が名前変わるって聞いたけど、どこが変わるの」: a bare question after a sentence naming a
+    program asks about that program (not 「…他に使える補助金ある？」, which asks for support, nor
+    「…どうすればいい？」, which asks what to do)."""
+    asked = question_part(message).strip()
+    if not named or asked == normalize(message).strip() or len(compact(asked)) > BARE_QUESTION_CHARS:
+        return False
+    return not asks_what_to_do(asked) and not _matches({"money": vocabulary().money}, asked)
+
+
+def _subject_first(message: str, programs: list[str], names: ProgramNames) -> list[str]:
+    """What a 「何それ？」「何が違うの？」 is about: the program its question names, else the one named last,
+    nearest the question (「IT補助金出そうとしたら自己宣言IDが要るって言われた。何それ」 asks about the
+    declaration); a detail (「サイバーの助成金、二つ星って要る？」) stays with the program named first."""
+    in_question = [p for p in names.named_in(question_part(message)) if p in programs]
+    rest = [p for p in reversed(programs) if p not in in_question]
+    return in_question + rest
 
 
 def _understand(
@@ -850,7 +889,9 @@ def _understand(
         intent.act = "clarify"
     elif asks == "definition" and (named or intent.other_programs) and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
-    elif asks == "support" and intent.act == "ask" and (intent.about_other or set(names.named_in(question_part(message))) - set(described)):
+    elif asks == "support" and intent.act == "ask" and (
+        intent.about_other or set(names.named_in(question_part(message))) - set(described) or _asks_of_named(message, named)
+    ):
         intent.asks = "overview"  # 「事業承継税制について教えて」: the program itself
     return intent
 

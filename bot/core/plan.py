@@ -896,14 +896,20 @@ QUOTE_MIN_WORDS = 2  # words of the question a program's sentence shares, to be 
 
 def _sentence_on(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[Chunk, str] | None:
     """The sentence of a program's guide sharing most of the question's words (「手形」: 取適法's ban on bills)."""
-    best = _closest_sentence(lib, record, _question_words(plan, lib, record))
+    # the owner's facts count here (「手形で払うって言われた」: the sentence on paying by bills)
+    best = _closest_sentence(lib, record, _question_words(plan, lib, record, asked_only=False))
     return (best[1], best[2]) if best is not None and best[0] >= QUOTE_MIN_WORDS else None
 
 
-def _question_words(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> set[str]:
-    """The question's words beyond the program's own names and everyday words."""
-    name_words = set(lib.tokenizer.tokens(record.name + "".join(record.aliases)))
-    return {t for t in plan.intent.tokens if len(t) >= 2 and t not in name_words and t not in _EVERYDAY}
+def _question_words(plan: AnswerPlan, lib: Library, record: ProgramRecord, *, asked_only: bool = True) -> set[str]:
+    """The question's words beyond the program's own names and everyday words (`asked_only`: those of the
+    question itself, not of the owner's situation before it)."""
+    # the program's name and the words that named it here; its other aliases (一つ星, 二つ星) may be what is asked
+    naming = plan.intent.named_by.get(record.name)
+    name_words = set(lib.tokenizer.tokens(record.name + (naming or "".join(record.aliases))))
+    asked = (plan.intent.asked_tokens if asked_only else None) or plan.intent.tokens
+    one_kanji = _KANJI_NOUN if asked_only else _NEVER  # a one-kanji word of the question itself (星), not of the situation (先)
+    return {t for t in asked if (len(t) >= 2 or one_kanji.fullmatch(t)) and t not in name_words and t not in _EVERYDAY}
 
 
 def _closest_sentence(lib: Library, record: ProgramRecord, words: set[str]) -> tuple[int, Chunk, str] | None:
@@ -1082,6 +1088,10 @@ _EVERYDAY = {
     "いる", "なる", "こと", "もの", "会社", "企業", "中小企業", "うち", "今年", "去年", "場合", "必要", "対象", "受ける", "もらう",
     "貰う", "くれる", "出来る", "思う", "言う", "良い", "いい", "教える", "知る", "聞く", "年度", "奨励金", "制度",
 }
+# a one-kanji word can be what is asked (一つ星 and 二つ星 leave 星), unless it only counts, places or points
+_KANJI_NOUN = re.compile(r"[一-龥](?<![都国区市方件時日月年円人社者等上下中前後内外他私僕俺何今本化的性用分回度点])")
+_NEVER = re.compile(r"(?!)")
+_COMPARE = {"違う", "違い", "変わる", "変わり", "変更", "比較"}  # 「何が違うの？」「どこが変わるの？」 ask of what the words name
 _ABOUT = {"どんな", "何", "なに", "内容", "概要", "詳しい", "詳しく", "中身", "仕組み", "ついて", "全般", "説明"}
 DETAIL_MIN_WORDS = 2  # a sentence quoted for a detail question shares at least this many of its words
 
@@ -1111,7 +1121,9 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
     if hinge is not None:
         return _yes_no_plan(plan, lib, record, hinge)
-    if best is None or best[0] < DETAIL_MIN_WORDS or plan.intent.yes_no:
+    # 「一つ星と二つ星って何が違うの？」: one word asked beyond 違う, and the sentence holds it: that sentence
+    whole = best is not None and not words - _ABOUT - _COMPARE - set(tok.tokens(best[2]))
+    if best is None or (best[0] < DETAIL_MIN_WORDS and not whole) or plan.intent.yes_no:
         # a yes/no question no sentence of the guide says yes or no to: a sentence near its words is no answer
         # a detail of this program that no sentence of its guide speaks to: say so, name the desk
         return _with_common_rule(_not_stated(plan, lib, record), lib)
@@ -1223,8 +1235,11 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
     if best is None:
         # 「事業承継ファンドって何？」: a program the guides name, not a word its text explains: its overview
         record = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)
-        if record is not None and key not in compact(record.name + "".join(record.aliases)):
-            record = None  # the word asked is not the program's name: 「指名できますか」 is no 「〇〇って何？」
+        names = [compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 3] if record is not None else []
+        if record is not None and key not in compact(record.name + "".join(record.aliases)) and not any(n in key for n in names):
+            # the word asked is not the program's name, nor holds it (自己宣言ID holds 自己宣言):
+            # 「指名できますか」 is no 「〇〇って何？」
+            record = None
         return (_overview_plan(plan, lib, record) if record is not None else None) or _not_stated(plan, lib, None)
     _, chunk, sentence = best
     plan.direct = Say("direct.definition", {"term": term, "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
