@@ -36,7 +36,7 @@ TABLE = [
     ("カスハラの奨励金って、もう一回もらえる？", "ja", "multiple_applications", ["カスタマーハラスメント防止対策"], True),
     ("Who do I talk to about passing my business to my daughter?", "en", "contact", [], False),
     ("We are a retailer with 60 employees. Do we count as an SME?", "en", "company_size", [], True),
-    ("デジタルツールの補助、パソコンも買える？", "ja", "covered_costs", [], False),
+    ("デジタルツールの補助、パソコンも買える？", "ja", "covered_costs", [], True),
     ("Can I buy a laptop with the digital tool subsidy?", "en", "covered_costs", [], True),
     ("個人事業主でも申請できますか", "ja", "eligibility", [], True),
     ("去年BCPの助成金をもらったけど、2回目も申請できる？", "ja", "multiple_applications", [], True),
@@ -87,9 +87,9 @@ TABLE = [
     ("BCP実践促進助成金の事例ってある？", "ja", "overview", ["BCP実践促進助成金"], True),
     # a cost item, then a word asking whether the money pays for it: no word of the slot needed
     ("BCPの助成でノートパソコン買うのってあり？", "ja", "covered_costs", [], False),
-    ("サイバーの助成金、ウイルス対策ソフトの年間ライセンス代は出る？", "ja", "covered_costs", [], False),
+    ("サイバーの助成金、ウイルス対策ソフトの年間ライセンス代は出る？", "ja", "covered_costs", [], True),
     # a trigger's parts a few words apart (前に…もらった, また…出せ)
-    ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], False),
+    ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], True),
     # 「…って聞いたけど本当？」 asks about what was heard
     ("BCPの助成金の締め切りって延びたって聞いたけど本当？", "ja", "application_period", [], True),
     # what a step costs the owner, how to hand it in, what the money goes to, in owners' words

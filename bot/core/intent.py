@@ -241,7 +241,7 @@ def _term_pattern(data: dict) -> re.Pattern:
     """「〇〇って何？」「〇〇とは」; って followed by another question word asks something else of 〇〇."""
     other = [w for w in data["wh_ja"] if w not in data["asks_what"]] + list(data["not_what_after_tte"])
     # 「…に変わるって聞いたけど」「…って言われた」: what someone said, not a word asked about
-    said = r"聞い|聞き|言われ|言って|書いて|書かれ"
+    said = r"聞い|聞き|言われ|言って|書いて|書かれ|[、,](?!\s*(?:何|なに|なん|どんな|どういう))"  # 「交通費って、…出る？」: a topic
     return re.compile(rf"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)}|{said})))")
 
 
@@ -349,7 +349,7 @@ def is_yes_no(text: str) -> bool:
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
         return False
-    if asked and last.endswith("ます"):  # 「申請できます？」
+    if asked and (last.endswith("ます") or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
         return True
     return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|ダメ|だめ|駄目|か|の)$", last))
 
@@ -424,7 +424,7 @@ def asks_money(text: str) -> bool:
 # Where the owner's situation ends and the question begins: the last sentence, and in it what follows
 # 「〜けど」「〜ので」「〜が、」 (「人件費が上がってるんだけど、設備の補助金ってある？」 asks for support).
 _SENTENCE_END = re.compile(r"[。！!？?\n]+")
-_CLAUSE_BREAK = re.compile(r"(?:けど|けれど|けれども|ので(?!しょう|す|は)|のに(?!は)|んだが|んですが|ですが|ますが|たが|だが|が、|が,|て、|で、|し、|から、)")
+_CLAUSE_BREAK = re.compile(r"(?:けど|けれど|けれども|ので(?!しょう|す|は)|のに(?!は)|んだが|んですが|ですが|ますが|たが|だが|が、|が,|(?<!っ)て、|で、|し、|から、)")
 # A message that asks: a question form or a request; 「…困っています」 alone tells a situation.
 _ASKS_FORM = re.compile(
     r"(\?|？|か$|か[。.!！]|ますか|ですか|でしょうか|ませんか|かな|かね|の$|のか|教えて|知りたい|ください|下さい|お願い|"
@@ -552,6 +552,7 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     v = vocabulary()
     q = _without_particles(normalize(text))
     t = _without_particles(normalize(trigger).strip("?？!！。 ").split(GAP)[-1])  # a gap trigger by its last part
+    t = re.sub(r"(?<=[一-龥ァ-ヴー])[がを]$", "", t)  # 「書類が」 as the message reads without particles: 書類届いた
     confidence = 1.0
     asked = _without_particles(question_part(text))
     # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
@@ -762,7 +763,7 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     intent.tokens = list(parts.get("tokens") or [])
     asked = question_part(message)
     intent.asked_tokens = get_tokenizer().tokens(asked) if asked.strip() != normalize(message).strip() else list(intent.tokens)
-    intent.term = term_asked(message)
+    intent.term = term_asked(message) if _asks_what(message) else None
     return intent
 
 
@@ -909,6 +910,16 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     if directory is not None:
         words += [compact(a).lower() for p in programs if p in directory.entries for a in directory.entries[p].aliases]
     return any(w and (w in term or term in w) for w in words)
+
+
+def _asks_what(message: str) -> bool:
+    """Whether the question asks what something is (「…って何？」「どういう仕組み？」「〇〇とは」), not
+    something of it (「その客って罰せられるの？」)."""
+    if language_of(message) == "en":
+        return True
+    q = normalize(message)
+    asked = normalize(question_part(message)).rstrip("?？!！。 　")
+    return any(w in q for w in ("何", "なに", "なん", "どう", "どんな")) or asked.endswith(("って", "とは", "の意味"))
 
 
 def term_asked(text: str) -> str | None:

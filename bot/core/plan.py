@@ -1213,8 +1213,9 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
     if term and "の" in term and not any(compact(term) in compact(c.text) for c in lib.chunks):
         term = term.rsplit("の", 1)[-1]  # 「セキュリティアクションの二つ星」: the word asked is 二つ星
     key = compact(term or "")
+    named = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)  # its desk, when one is named
     if len(key) < 2:
-        return _not_stated(plan, lib, None)
+        return _not_stated(plan, lib, named)
     found = [r.chunk for r in results]
     ranked = sorted(lib.chunks, key=lambda c: (c.kind == "guide", c.id not in {f.id for f in found}))
     best: tuple[int, Chunk, str] | None = None
@@ -1240,7 +1241,7 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
             # the word asked is not the program's name, nor holds it (自己宣言ID holds 自己宣言):
             # 「指名できますか」 is no 「〇〇って何？」
             record = None
-        return (_overview_plan(plan, lib, record) if record is not None else None) or _not_stated(plan, lib, None)
+        return (_overview_plan(plan, lib, record) if record is not None else None) or _not_stated(plan, lib, named)
     _, chunk, sentence = best
     plan.direct = Say("direct.definition", {"term": term, "quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0)))
     return plan
