@@ -129,3 +129,21 @@ def test_what_differs_between_two_words_of_a_guide_quotes_the_guide_on_them(advi
     answer = advisor.ask("都のサイバー助成金を考えてて、セキュリティアクションの一つ星と二つ星って何が違うの？")
     assert answer.answer_kind == "fact"
     assert "一つ星" in answer.answer.split("。")[0] and "記載がありません" not in answer.answer
+
+
+def test_two_programs_compared_are_each_said_side_by_side(advisor):
+    """「新事業進出の補助金ともの補助って何が違うの？」: what each is, from its own guide, both cited; not one
+    program's overview, nor 'the documents do not say'."""
+    answer = advisor.ask("うちは町の工務店で、リフォーム以外に新しい事業も始めたい。新事業進出の補助金ともの補助って何が違うの？")
+    assert answer.intent["asks"] == "definition" and answer.answer_kind == "fact"
+    lines = answer.answer.split("\n")
+    assert "違い" in lines[0] and "新事業進出補助金" in lines[0] and "ものづくり補助金" in lines[0]
+    assert any("既存事業と異なる" in x for x in lines[1:]) and any("設備投資" in x for x in lines[1:])
+    assert {c.result.chunk.program for c in answer.citations} >= {
+        "中小企業新事業進出補助金", "ものづくり補助金（ものづくり・商業・サービス生産性向上促進補助金）"}
+
+
+def test_two_desks_the_documents_do_not_hold_are_both_named(advisor):
+    answer = advisor.ask("設備資金を借りたい。公庫と商工中金って、審査の厳しさとか何が違うの？")
+    assert answer.answer_kind == "not_covered"
+    assert "日本政策金融公庫" in answer.answer and "商工中金" in answer.answer

@@ -99,6 +99,7 @@ class Intent:
     tokens: list[str] = field(default_factory=list)  # the message's own Sudachi tokens (read once, here)
     asked_tokens: list[str] = field(default_factory=list)  # those of its question part (after the owner's situation)
     named_by: dict[str, str] = field(default_factory=dict)  # program -> the words that first named it in the message
+    compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
     sections: tuple[str, ...] = ()  # the guide sections that say what is asked (read from `query`)
@@ -177,6 +178,7 @@ class _Vocabulary:
     term: re.Pattern  # 「〇〇って何？」「〇〇とは」: the word a definition asks about (term_asked)
     quoted_speech: re.Pattern  # someone else's words in quotes (_without_quoted_speech)
     not_terms: frozenset[str]  # words pointing back (これ, それ) that a 「〇〇って何？」 does not ask about
+    compare_words: tuple[str, ...]  # 違い, どっちが: the question sets two things side by side
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -227,6 +229,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         not_program_name_ends=tuple(str(w) for w in data.get("not_program_name_ends") or []),
         term=_term_pattern(data),
         not_terms=frozenset(data.get("not_terms") or ()),
+        compare_words=tuple(normalize(w) for w in data.get("compare_words") or ()),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
@@ -888,6 +891,9 @@ def _understand(
     trade = [intent.owner["industry_word"]] if intent.owner.get("industry_word") else []
     if asks == "support" and not named and not intent.other_programs and is_broad(message, tokens, matches, trade):
         intent.act = "clarify"
+    elif asks in ("support", "overview", "definition") and len(compared := _compared(message, [*named, *intent.other_programs], names, directory)) >= 2:
+        intent.asks = "definition"  # 「新事業進出の補助金ともの補助って何が違うの？」: what each is, side by side
+        intent.compares = compared
     elif asks == "definition" and (named or intent.other_programs) and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
     elif asks == "support" and intent.act == "ask" and (
@@ -910,6 +916,16 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     if directory is not None:
         words += [compact(a).lower() for p in programs if p in directory.entries for a in directory.entries[p].aliases]
     return any(w and (w in term or term in w) for w in words)
+
+
+def _compared(message: str, names_found: list[str], names: ProgramNames, directory: Directory | None) -> list[str]:
+    """The things a 「AとBって何が違うの？」 sets side by side: those named in the question itself, when it
+    asks how they differ (「セキュリティアクションの一つ星と二つ星って何が違うの？」 compares no two programs)."""
+    asked = question_part(message)
+    if not any(w in normalize(asked) for w in vocabulary().compare_words):
+        return []
+    in_question = set(names.named_in(asked)) | set(directory.named_in(asked) if directory is not None else [])
+    return [n for n in names_found if n in in_question]
 
 
 def _asks_what(message: str) -> bool:

@@ -64,7 +64,7 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
     first_entry: OtherProgram | None = None
     for name in intent.other_programs:
         entry = lib.directory.entries.get(name)
-        if entry is not None and says and entry.kind == "institution":
+        if entry is not None and says and entry.kind == "institution" and not intent.compares:
             continue  # 商工会 beside 持続化: the program's desk already says where to go
         if entry is not None:
             says.append(_entry_say(plan, lib, entry, about if not says else None))

@@ -1206,6 +1206,36 @@ def _measures_program(intent: Intent, lib: Library, results: list[SearchResult])
     return None
 
 
+COMPARED_MAX = 3  # things set side by side in one answer
+
+
+def _compare_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
+    """「新事業進出の補助金ともの補助って何が違うの？」: what each is, in the first sentence of its guide's 概要
+    (or of its directory entry, for one the documents do not cover), side by side, each cited."""
+    tok = lib.tokenizer
+    says: list[Say] = []
+    for name in plan.intent.compares[:COMPARED_MAX]:
+        record = lib.records.get(name)
+        entry = lib.directory.entries.get(name) if record is None else None
+        passage = _passage_for(lib, record, None, "概要") if record is not None else lib.directory_passage(name) if entry is not None else None
+        first = next(iter(sentences_of(passage.chunk)), "") if passage is not None else ""
+        if not first:
+            continue
+        if record is not None:
+            plan.add_program(record)
+        named = Name(record.name, record.name_en) if record is not None else Name(entry.name, entry.name_en)
+        says.append(Say("point.compare", {"program": named, "quote": quote_of(first, tok)}, plan.cite(passage)))
+    if len(says) < 2:
+        return None
+    cites = sorted({n for say in says for n in say.cites})
+    plan.direct = Say("direct.compare", {"first": says[0].values["program"], "second": says[1].values["program"]}, cites)
+    plan.points = says
+    record = next((lib.records[n] for n in plan.intent.compares if n in lib.records), None)
+    plan.next_step = _desk(plan, lib, record)
+    plan.kind = "fact"
+    return plan
+
+
 def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
     it in brackets or with とは first, then the first passage found that uses it); else not stated."""
@@ -1300,6 +1330,11 @@ def _faq_plan(intent: Intent, results: list[SearchResult], lib: Library, guides:
 
 def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: bool = True) -> AnswerPlan:
     plan = AnswerPlan(intent, Say(""), guides=guides)
+    if intent.compares and intent.asks == "definition" and guides:
+        compared = _compare_plan(plan, lib)
+        if compared is not None:
+            return compared
+        plan = AnswerPlan(intent, Say(""), guides=guides)
     if intent.asks == "definition" or (intent.asks == "overview" and intent.term):
         return _definition_plan(plan, lib, results)  # 「事業承継ファンドって何？」: its guide's overview
     if intent.document_role:
