@@ -860,6 +860,10 @@ def _verdict(owner: dict[str, Any]) -> Any:
     return verdict
 
 
+MONEY_WORDS = frozenset({"助成", "経費", "補助", "費用"})  # the policy's words for paying part of the cost
+MONEY_WEIGHT = 2.0  # a sentence of them, for an owner asking for money
+
+
 def _words(intent: Intent, tok: JapaneseTokenizer) -> set[str]:
     """The words a quoted sentence should share with the question (term-map words included)."""
     return {t for t in (intent.words or tok.tokens(intent.query)) if len(t) >= 2}
@@ -946,7 +950,7 @@ BEHIND_WEIGHT = 1.25  # the measure the leading program carries out, quoted befo
 
 
 def _best_quotes(
-    results: list[SearchResult], words: set[str], tok: JapaneseTokenizer, limit: int, measures: Iterable[str] = ()
+    results: list[SearchResult], words: set[str], tok: JapaneseTokenizer, limit: int, measures: Iterable[str] = (), *, money: bool = False
 ) -> list[tuple[SearchResult, str]]:
     """The sentences that answer a need best, one per passage and measure: each sentence of the first
     policy passages found, weighed by the question's words it holds, its passage's rank and role;
@@ -966,7 +970,8 @@ def _best_quotes(
             tokens = set(tok.tokens(sentence))
             overlap = len(tokens & words)
             if overlap:
-                scored.append((overlap / (1 + 0.03 * len(tokens)) * weight, -rank, -i, r, sentence))
+                pays = MONEY_WEIGHT if money and tokens & MONEY_WORDS else 1.0  # asked for money: the sentence that pays
+                scored.append((overlap / (1 + 0.03 * len(tokens)) * weight * pays, -rank, -i, r, sentence))
     scored.sort(key=lambda x: (-x[0], -x[1], -x[2]))
     out: list[tuple[SearchResult, str]] = []
     for _, _, _, r, sentence in scored:
@@ -1007,7 +1012,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
-    quotes = _best_quotes(results, words, tok, room + (0 if programs and choosing else 1), behind)
+    quotes = _best_quotes(results, words, tok, room + (0 if programs and choosing else 1), behind, money=intent.money)
     if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
         home = _direction_of(lib, programs[0][0].name)
         quotes = quotes[:room] + [q for q in quotes[room:] if home and q[0].chunk.direction == home]
