@@ -269,6 +269,17 @@ def test_a_payment_question_naming_no_program_is_answered_by_the_common_rule(adv
     assert named.programs and named.programs[0]["name"] == "BCP実践促進助成金"
 
 
+def test_how_to_apply_for_subsidies_in_general_is_the_common_flow_not_one_program(advisor):
+    """「補助金申請したいけど何をすればいいの？」 names no program: the steps most subsidies follow, never the
+    application method of whichever program the search found first."""
+    answer = advisor.ask("補助金申請したいけど何をすればいいの?")
+    first = answer.answer.split("。")[0]
+    assert answer.intent["asks"] == "how_to_apply" and not answer.programs
+    assert "公募要領" in first and "交付決定" in first and answer.citations[0].result.chunk.kind == "rules"
+    named = advisor.ask("BCPの助成金の申請方法は？")
+    assert named.programs and named.programs[0]["name"] == "BCP実践促進助成金"
+
+
 def test_a_phone_asked_for_a_program_whose_guide_gives_none_gets_its_operators_desk(advisor):
     answer = advisor.ask("サイバーセキュリティ対策促進助成金の窓口の電話番号は？")
     first = answer.answer.split("。")[0]

@@ -302,7 +302,7 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
 
 
 # Slots the common rules (corpus/rules/common-rules.md) state in general, by the section that does
-COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間"}
+COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間", "how_to_apply": "申請の流れ"}
 
 
 def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
@@ -355,7 +355,9 @@ def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
 
 
 # Slots the common rules answer for every program, when a question names none
-GENERAL_SLOTS = ("payment_timing",)
+GENERAL_SLOTS = ("payment_timing", "how_to_apply")
+# asked of subsidies in general, these are never one program's: 「補助金申請したいけど何をすればいいの？」
+GENERAL_ONLY = ("how_to_apply",)
 
 
 def _common_rule_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
@@ -1351,7 +1353,7 @@ def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: 
         if intent.asks in GENERAL_SLOTS and not intent.programs and guides:
             # 「助成金はいつ振り込まれますか」 names no program: the rule all of them follow answers it,
             # unless the program the passages point to states its own
-            if record is None or _evidence(lib, intent, lib.program_chunks(record.name)) is None:
+            if record is None or intent.asks in GENERAL_ONLY or _evidence(lib, intent, lib.program_chunks(record.name)) is None:
                 general = _common_rule_plan(plan, lib)
                 if general is not None:
                     return general
