@@ -147,3 +147,15 @@ def test_two_desks_the_documents_do_not_hold_are_both_named(advisor):
     answer = advisor.ask("設備資金を借りたい。公庫と商工中金って、審査の厳しさとか何が違うの？")
     assert answer.answer_kind == "not_covered"
     assert "日本政策金融公庫" in answer.answer and "商工中金" in answer.answer
+
+
+def test_a_source_url_holding_three_dashes_does_not_end_the_front_matter(tmp_path):
+    from bot.core.directory import entries_of
+
+    path = tmp_path / "other.md"
+    path.write_text(
+        '---\ntitle: x\nkind: directory\nentries:\n  - id: "a"\n    name: "災害関係保証"\n'
+        '    sources: ["https://example.com/doc/%E7%81%BD---%E6%9D%B1"]\n---\n## 災害関係保証\n本文です。\n',
+        encoding="utf-8",
+    )
+    assert [e["name"] for e in entries_of(path)] == ["災害関係保証"]

@@ -66,7 +66,8 @@ def entries_of(path: Path) -> list[dict[str, Any]]:
     if not text.lstrip("\ufeff").startswith("---"):
         return []
     try:
-        front = yaml.safe_load(text.lstrip("\ufeff").split("---", 2)[1])
+        # the front matter ends at a line that is only ---, not at --- inside a value (a source's URL)
+        front = yaml.safe_load(re.split(r"^---[ \t]*$", text.lstrip("\ufeff"), maxsplit=2, flags=re.M)[1])
     except (yaml.YAMLError, IndexError) as exc:
         log.warning("%s: the directory's front matter cannot be read (%s)", path, exc)
         return []

@@ -482,7 +482,7 @@ def _only_confirms(clause: str) -> bool:
 
 
 def _asks_about_other(message: str, asks: str, named: list[str], others: list[str], unknown: list[str],
-                      names: ProgramNames, directory: Directory | None) -> bool:
+                      names: ProgramNames, directory: Directory | None, topical: bool = False) -> bool:
     """Whether what the question asks is about a name the documents do not hold, not only the owner's situation."""
     if not (others or unknown):
         return False
@@ -490,6 +490,8 @@ def _asks_about_other(message: str, asks: str, named: list[str], others: list[st
     unquoted = _without_quoted_speech(normalize(message))
     if directory is not None and not unknown and not directory.named_in(unquoted, known=names.phrases_in(unquoted)):
         return False  # named only in someone else's words (元請に「インボイス出せないなら値引きして」と言われた): the situation
+    if topical and asks_what_to_do(asked) and not directory_named_in(directory, asked, names):
+        return False  # 「免税事業者のままなんだけど、元請から値引きしてって言われた。どうすりゃいいの？」: the situation
     if _describes_support(asked, (others or unknown)[0], directory):
         return False  # 「下請法とか…の講習会ってやってますか」 asks about the seminar
     only_desks = bool(others) and not unknown and directory is not None and all(directory.entries[n].kind == "institution" for n in others)
@@ -501,6 +503,10 @@ def _asks_about_other(message: str, asks: str, named: list[str], others: list[st
         or bool(unknown_names_in(asked))
         or not (named or _points_elsewhere(asked))
     )
+
+
+def directory_named_in(directory: Directory | None, text: str, names: ProgramNames) -> bool:
+    return bool(directory is not None and directory.named_in(text, known=names.phrases_in(text)))
 
 
 def _describes_support(asked: str, name: str, directory: Any) -> bool:
@@ -826,7 +832,7 @@ def _understand(
     asks, sure = opinion.asks, opinion.confidence
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
-    about_other = _asks_about_other(message, asks, named, others, unknown, names, directory)
+    about_other = _asks_about_other(message, asks, named, others, unknown, names, directory, topical=bool(_specific_directions(matches)))
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
