@@ -14,7 +14,8 @@ from .intent import Intent
 from ..models import SearchResult
 from ..text import compact
 from .passages import sentences_of
-from .plan import AnswerPlan, Bi, Library, Name, Say, Term, _desk, quote_of
+from .compose.facts import _desk
+from .compose.values import AnswerPlan, Bi, Library, Name, Say, Term, quote_of
 
 MAX_OTHER_POINTS = 2  # further names of the same message, each its own line
 

@@ -18,7 +18,7 @@ import yaml
 
 from .fiscal import fiscal_year_of, is_calendar_year
 from .passages import english_gloss
-from .plan import AnswerPlan, Bi, Measure, Name, Quote, Say, Term, Year
+from .compose.values import AnswerPlan, Bi, Measure, Name, Quote, Say, Term, Year
 
 CATALOGS = Path(__file__).resolve().parents[1] / "catalogs"
 LANGUAGES = ("ja", "en")
