@@ -159,3 +159,26 @@ def test_a_source_url_holding_three_dashes_does_not_end_the_front_matter(tmp_pat
         encoding="utf-8",
     )
     assert [e["name"] for e in entries_of(path)] == ["災害関係保証"]
+
+
+def test_whether_part_timers_and_officers_count_is_answered_by_the_counting_rule(advisor):
+    """「社員4人、パート3人、妻が役員。…パートや役員も数に入る？」 asks how people are counted: the rule on who
+    counts, not a verdict on the 4 employees the message happens to state."""
+    answer = advisor.ask("飲食店で社員4人、パートさん3人、あと妻が役員。持続化のやつの「従業員5人以下」ってパートや役員も数に入る？")
+    first = answer.answer.split("。")[0]
+    assert "役員" in first and "含まない" in first and "小規模企業者にあたります" not in answer.answer
+    assert any("解雇の予告" in line for line in answer.answer.split("\n")[1:])
+
+
+def test_what_is_that_after_naming_one_part_of_a_guide_quotes_that_part(advisor):
+    """「パートナーシップ構築宣言してないの？って聞かれた。あれ何？」: what the declaration is (the guide also holds
+    the price-negotiation month, which is not what was named)."""
+    answer = advisor.ask("取引先に「パートナーシップ構築宣言してないの？」って聞かれた。あれ何？10人の会社がやるメリットある？")
+    first = answer.answer.split("。")[0]
+    assert answer.answer_kind == "fact" and "パートナーシップ構築宣言』は" in first
+
+
+def test_a_detail_asked_of_two_outside_names_is_asked_of_the_one_that_pays(advisor):
+    answer = advisor.ask("最低賃金上げるついでに業務改善助成金使おうと思ってる。配達用の軽バンとか事務のパソコン買うのにも使えるの？")
+    assert answer.answer_kind == "not_covered"
+    assert answer.answer.startswith("「業務改善助成金」")

@@ -33,7 +33,7 @@ from .aspects import read_aspects
 from .directory import Directory
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
 from .understand.question import _asks_what, asks_money, is_yes_no, language_of, question_part, term_asked
-from .understand.names import ProgramNames, _aliases_in, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _subject_first, unknown_names_in
+from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _subject_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
 # what the rest of the bot reads of the understanding's parts, from here
@@ -57,6 +57,7 @@ DIRECTIONS = {
 }
 CIRCLED = "①②③④⑤"
 FOLLOW_UP_MAX_CHARS = 40
+PAYING_KINDS = ("subsidy", "loan", "insurance")  # directory kinds a program's detail (what it covers) is asked of
 # Dialogue markers: how a message relates to the conversation, not what it asks.
 _FOLLOW_MARK = re.compile(
     r"^(それ|その|これ|この|そこ|あれ|じゃあ|では|なら|それなら|で[、,]|ちなみに|あと|じゃ)"
@@ -102,6 +103,7 @@ class Intent:
     tokens: list[str] = field(default_factory=list)  # the message's own Sudachi tokens (read once, here)
     asked_tokens: list[str] = field(default_factory=list)  # those of its question part (after the owner's situation)
     named_by: dict[str, str] = field(default_factory=dict)  # program -> the words that first named it in the message
+    what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
     compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
@@ -229,6 +231,9 @@ def _understand(
     asks, sure = opinion.asks, opinion.confidence
     if asks in SLOTS and sure < SLOT_SURE:
         asks = "support"  # the owner's situation, not the question: answer at the level they asked
+    if asks in _PROGRAM_ONLY and directory is not None and len(others) > 1:
+        # 「最低賃金上げるついでに業務改善助成金使おうと思ってる。…パソコン買うのにも使えるの？」: the one that pays
+        others.sort(key=lambda n: directory.entries[n].kind not in PAYING_KINDS)
     about_other = _asks_about_other(message, asks, named, others, unknown, names, directory, topical=bool(_specific_directions(matches)))
     # the words that decided eligibility (個人事業主) are its condition; those of other kinds (料金) are not
     conditional = asks in ("eligibility", "covered_costs")
@@ -301,7 +306,9 @@ def _understand(
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
     elif asks == "support" and intent.act == "ask" and (
         intent.about_other or set(names.named_in(question_part(message))) - set(described) or _asks_of_named(message, named)
+        or _asks_what_that_is(message, named)
     ):
+        intent.what_it_is = _asks_what_that_is(message, named)
         intent.asks = "overview"  # 「事業承継税制について教えて」: the program itself
     return intent
 

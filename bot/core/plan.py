@@ -24,7 +24,7 @@ from .compose.values import AnswerPlan, Library, Say
 from .compose.facts import GENERAL_ONLY, GENERAL_SLOTS, _common_rule_plan, _not_stated, _size_plan, _with_common_rule
 from .compose.support import _document_plan, _support_plan
 from .compose.slots import SLOT_ANSWER_SURE, _evidence, _programs_speak_of, _slot_plan
-from .compose.named import _compare_plan, _definition_plan, _program_detail_plan, choose_program
+from .compose.named import _compare_plan, _definition_plan, _overview_plan, _program_detail_plan, choose_program
 from .compose.faq import _faq_plan
 
 
@@ -85,6 +85,10 @@ def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: 
         if unnamed_condition:
             return _support_plan(fresh(), lib, results)
         return answered
+    if intent.what_it_is and guides and intent.programs and intent.programs[0] in lib.records:
+        overview = _overview_plan(plan, lib, lib.records[intent.programs[0]])  # 「…あれ何？」: what the program is
+        if overview is not None:
+            return overview
     if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
         detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
         if detail is not None:

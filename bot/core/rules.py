@@ -80,6 +80,7 @@ class SizeTable:
     groups: tuple[Group, ...]
     special: tuple[SpecialRule, ...]
     sections: dict[str, str] = field(hash=False, compare=False)
+    counting_words: tuple[str, ...] = ()  # words asking how people are counted (数に入る？): the counting rule answers
 
     def group_of(self, industry: str | None) -> Group | None:
         return next((g for g in self.groups if industry in g.industries), None)
@@ -150,7 +151,7 @@ def load_table(path: Path = DEFAULT_PATH) -> SizeTable:
         )
         for rule in data.get("special") or ()
     )
-    return SizeTable(groups, special, dict(data["sections"]))
+    return SizeTable(groups, special, dict(data["sections"]), tuple(str(w) for w in data.get("counting_words") or ()))
 
 
 @lru_cache(maxsize=4)

@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from ...models import Chunk, SearchResult
+from ...text import normalize
 from ..fiscal import older_than_now
-from ..intent import Intent
+from ..intent import Intent, question_part
 from ..passages import sentence_with, sentences_of
 from ..programs import Amount, Fact, ProgramRecord
 from .values import AnswerPlan, Bi, Library, Name, Say, Term, Year, quote_of
@@ -154,6 +155,9 @@ def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
 
     table = get_table()
     owner = plan.intent.owner or {}
+    counting = _counting_plan(plan, lib, table)
+    if counting is not None:  # 「パートや役員も数に入る？」: how people are counted, not a verdict on a count
+        return counting
     verdict = size_class(owner) if owner else None
     settled = verdict is not None and verdict.size in ("sme", "small", "large") and not verdict.may_be_small
     rule = lib.rules_passage(verdict.section if settled else table.sections["sme"])
@@ -192,6 +196,25 @@ def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     small = lib.rules_passage(table.sections["small"])
     if small is not None:
         quote(next(iter(sentences_of(small.chunk)), None), plan.cite(small))
+    return plan
+
+
+def _counting_plan(plan: AnswerPlan, lib: Library, table: Any) -> AnswerPlan | None:
+    """「社員4人、パート3人、妻が役員。パートや役員も数に入る？」: the rule on who counts as an employee,
+    its sentences quoted (the owner's count is what the question is unsure of)."""
+    section = table.sections.get("counting")
+    asked = normalize(question_part(plan.intent.text))
+    if not section or not any(normalize(w) in asked for w in table.counting_words):
+        return None
+    rule = lib.rules_passage(section)
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    if not sentences:
+        return None
+    cites = plan.cite(rule)
+    plan.direct = Say("direct.counting_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites)
+    for x in sentences[1:3]:
+        plan.points.append(Say("point.size_rule", {"quote": quote_of(x, lib.tokenizer)}, cites))
+    plan.next_step = _desk(plan, lib, None)
     return plan
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from ...models import Chunk, SearchResult
 from ...text import compact
 from ..intent import CIRCLED, Intent, slot_field
-from ..passages import measure_label, role_of, sentences_of
+from ..passages import measure_label, role_of, sentence_with, sentences_of
 from ..programs import ProgramRecord
 from .values import AnswerPlan, Library, Name, Say, quote_of
-from .facts import _desk, _direction_of, _fiscal_note, _not_stated, _passage_for, _with_common_rule
+from .facts import _aside, _desk, _direction_of, _fiscal_note, _not_stated, _passage_for, _with_common_rule
 from .support import _closest_sentence, _question_words
 from .slots import _hinge, _yes_no_plan
 
@@ -25,6 +25,13 @@ def _overview_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Ans
     first = next(iter(sentences_of(overview.chunk)), "") if overview is not None else ""
     if not first:
         return None
+    naming = plan.intent.named_by.get(record.name)
+    if naming and compact(naming) not in compact(first):
+        # a guide of two things (価格交渉促進月間・パートナーシップ構築宣言) named by one: its first sentence on that one
+        chunks = [c for c in lib.program_chunks(record.name) if not _aside(c)]
+        found = sentence_with(sorted(chunks, key=lambda c: c.id != overview.chunk.id), naming)
+        if found is not None:
+            overview, first = SearchResult(found[0], 1.0), found[1]
     plan.add_program(record)
     plan.direct = Say("direct.quote_program", {"program": Name(record.name, record.name_en), "quote": quote_of(first, lib.tokenizer)}, plan.cite(overview))
     plan.next_step = _desk(plan, lib, record)

@@ -42,7 +42,8 @@ def _programs_found(
             best[record.name] = (score, order, result)
 
     for i, r in enumerate(results):
-        if r.chunk.program and r.score >= 0.6 * top:
+        # an operator's Q&A pair answers its own question (_faq_plan); it does not make its program fit a need
+        if r.chunk.program and r.chunk.kind != FAQ_KIND and r.score >= 0.6 * top:
             add(r.chunk.program, r.score, i, r)
     for i, r in enumerate(results[:3]):
         if role_of(r.chunk) == "measure":

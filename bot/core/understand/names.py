@@ -137,6 +137,15 @@ def _asks_of_named(message: str, named: list[str]) -> bool:
     return not asks_what_to_do(asked) and not _matches({"money": vocabulary().money}, asked)
 
 
+_WHAT_IS_THAT = re.compile(r"(?:あれ|それ|これ)(?:って)?(?:何|なに|なん)|(?:何|なに)(?:それ|あれ|これ)")
+
+
+def _asks_what_that_is(message: str, named: list[str]) -> bool:
+    """「パートナーシップ構築宣言してないの？って聞かれた。あれ何？メリットある？」: a 「あれ何？」 anywhere in the
+    message, after a program is named, asks what the program is."""
+    return bool(named) and bool(_WHAT_IS_THAT.search(normalize(message)))
+
+
 def _subject_first(message: str, programs: list[str], names: ProgramNames) -> list[str]:
     """What a 「何それ？」「何が違うの？」 is about: the program its question names, else the one named last,
     nearest the question (「IT補助金出そうとしたら自己宣言IDが要るって言われた。何それ」 asks about the
