@@ -24,7 +24,7 @@ from .core.aspects import read_aspects
 from .core.directory import DIRECTORY_KIND
 from .core.intent import DIRECTIONS, Intent, language_of, owners_own_terms, understand
 from .core.library import Library
-from .core.not_covered import not_covered_plan, note_others
+from .core.not_covered import not_covered_plan, note_others, suggestion_plan
 from .core.plan import AnswerPlan, not_stated_plan, plan_answer
 from .core.profile import merge as merge_facts
 from .core.profile import owner_facts
@@ -542,6 +542,11 @@ class Advisor:
         conv.state.pop("clarify", None)
         if intent.topic == "off_topic":
             return self._refuse(question, "out_of_scope", intent=intent, topic=intent.off_topic), question
+        if intent.suggests:  # a problem the documents hold no support for, no program named: the directory's
+            plan = suggestion_plan(intent, library)
+            answer = self._answer(plan)
+            self._remember(conv, intent, plan, answer, filters)
+            return answer, intent.query
         if intent.not_covered:  # a program, law or desk the documents do not hold: name it, who runs it, where to ask
             plan = not_covered_plan(intent, library)
             answer = self._answer(plan)

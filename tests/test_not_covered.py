@@ -253,3 +253,28 @@ def test_a_figure_asked_of_a_national_program_is_never_a_tokyo_programs(advisor)
     first = answer.answer.split("\n")[0]
     assert "デジタル化・AI導入補助金" in first and "中小企業デジタルツール導入促進支援事業" not in first
     assert answer.citations[0].result.chunk.program.startswith("デジタル化・AI導入補助金")
+
+
+@pytest.mark.parametrize(
+    "question,suggested",
+    [
+        ("工場の蛍光灯を全部LEDに替えたい。電気代も下がるし、何か使える補助金ない？", "省エネルギー投資促進支援事業費補助金"),
+        ("得意先が破産した。売掛300万が飛びそうで来月の支払いがやばい。運転資金どうにかする手ってある？", "セーフティネット保証"),
+        ("受注が急に減って、社員を何日か休ませるしかない。何か助成ってある？", "雇用調整助成金"),
+    ],
+)
+def test_a_problem_the_documents_hold_no_support_for_names_the_directorys_program_for_it(advisor, question, suggested):
+    """A problem described without naming a program, that no document supports (LED, a customer's bankruptcy):
+    'the documents hold no support for this', then the program the directory knows for it (its `topics`),
+    who runs it and where to ask, cited to the directory; never the nearest policy sentence or another loan."""
+    answer = advisor.ask(question)
+    first = first_sentence(answer.answer)
+    assert answer.answer_kind == "not_stated"
+    assert "手元の資料" in first and "ありません" in first and suggested in answer.answer.split("\n")[0]
+    assert answer.citations[0].result.chunk.kind == "directory"
+    assert "事業承継" not in answer.answer and "現在の課題" not in answer.answer
+
+
+def test_a_problem_the_documents_do_support_is_not_sent_elsewhere(advisor):
+    answer = advisor.ask("展示会に出たいんだけど補助ある？")
+    assert answer.answer_kind != "not_stated" and "展示会出展助成" in first_sentence(answer.answer)

@@ -58,6 +58,7 @@ class OtherProgram:
     phone: str | None
     url: str | None
     mentioned_in: tuple[str, ...] = ()  # ids of guides whose text mentions it (a related program)
+    topics: tuple[str, ...] = ()  # owners' words for the problem it addresses (LED, 得意先が倒産), when they name no program
 
 
 def entries_of(path: Path) -> list[dict[str, Any]]:
@@ -111,6 +112,7 @@ class Directory:
                 runs=_text(e.get("runs")) or "", runs_en=_text(e.get("runs_en")), desk=_text(e.get("desk")) or "",
                 desk_en=_text(e.get("desk_en")), phone=_text(e.get("phone")), url=_text(e.get("url")),
                 mentioned_in=tuple(str(m) for m in e.get("mentioned_in") or []),
+                topics=tuple(str(t) for t in e.get("topics") or [] if str(t).strip()),
             )
             for e in records
             if isinstance(e, dict) and e.get("name")
@@ -139,6 +141,14 @@ class Directory:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def suggested_for(self, text: str) -> list[str]:
+        """The entries whose problem the owner describes without naming any program (「工場の蛍光灯をLEDに替えたい」:
+        the energy-saving subsidy), in the order their words appear."""
+        q = normalize(text).lower()
+        found = {e.name: min(q.find(normalize(t).lower()) for t in e.topics if normalize(t).lower() in q)
+                 for e in self.entries.values() if any(normalize(t).lower() in q for t in e.topics)}
+        return sorted(found, key=found.get)
 
     def named_in(self, text: str, known: Iterable[str] = ()) -> list[str]:
         """The entries `text` names, in the order they first appear; `known` are phrases already

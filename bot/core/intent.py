@@ -57,6 +57,7 @@ DIRECTIONS = {
 }
 CIRCLED = "①②③④⑤"
 FOLLOW_UP_MAX_CHARS = 40
+SUGGESTED_MAX = 2  # directory entries named for a problem the owner describes without naming one
 PAYING_KINDS = ("subsidy", "loan", "insurance")  # directory kinds a program's detail (what it covers) is asked of
 # Dialogue markers: how a message relates to the conversation, not what it asks.
 _FOLLOW_MARK = re.compile(
@@ -103,6 +104,7 @@ class Intent:
     tokens: list[str] = field(default_factory=list)  # the message's own Sudachi tokens (read once, here)
     asked_tokens: list[str] = field(default_factory=list)  # those of its question part (after the owner's situation)
     named_by: dict[str, str] = field(default_factory=dict)  # program -> the words that first named it in the message
+    suggested: list[str] = field(default_factory=list)  # directory entries for a problem described, none named
     what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
     compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
@@ -115,6 +117,12 @@ class Intent:
     off_topic: str | None = None  # the everyday topic asked about, when it is one (天気, 株式投資)
 
     about_other: bool = False  # what the question asks is about one of `other_programs` (not only the owner's situation)
+
+    @property
+    def suggests(self) -> bool:
+        """A problem the documents hold no support for, described without naming a program (LED, 得意先の倒産):
+        say so, and name the entries that address it."""
+        return bool(self.suggested) and not self.programs and not self.other_programs and self.act == "ask" and self.topic != "off_topic"
 
     @property
     def not_covered(self) -> bool:
@@ -239,8 +247,9 @@ def _understand(
     conditional = asks in ("eligibility", "covered_costs")
     condition = condition_of(message, tokens, named, triggers if conditional else []) if (yes_no or conditional) else None
     also = other_conditions(message, tokens, named, condition) if conditional else []
+    suggested = directory.suggested_for(message)[:SUGGESTED_MAX] if directory is not None and not (named or others or unknown) else []
     intent = Intent(
-        text=message, language=language, asks=asks, programs=named, yes_no=yes_no, money=asks_money(message), condition=condition,
+        text=message, language=language, asks=asks, suggested=suggested, programs=named, yes_no=yes_no, money=asks_money(message), condition=condition,
         owner=dict(owner or {}), query=message, triggers=triggers, slot_confidence=sure, other_conditions=also,
         other_programs=[*others, *unknown], unknown_programs=unknown, topic=_topic_of(matches), about_other=about_other,
     )

@@ -14,7 +14,7 @@ from .intent import Intent
 from ..models import SearchResult
 from ..text import compact
 from .passages import sentences_of
-from .compose.facts import _desk
+from .compose.facts import _desk, _not_stated
 from .compose.values import AnswerPlan, Bi, Library, Name, Say, Term, quote_of
 
 MAX_OTHER_POINTS = 2  # further names of the same message, each its own line
@@ -83,6 +83,29 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
             plan.points.append(related)
     if first_entry is None:  # nobody named to ask: the general SME desk
         plan.next_step = _desk(plan, lib, None)
+    return plan
+
+
+def suggestion_plan(intent: Intent, lib: Library) -> AnswerPlan:
+    """「工場の蛍光灯を全部LEDに替えたい。何か使える補助金ない？」: the documents hold no support for the problem
+    described; say so, and name the programs the directory knows for it (their `topics`), who runs them and
+    where to ask. The documents do not state it: answer_kind not_stated, not a program the owner named."""
+    plan = AnswerPlan(intent, Say(""), stated=False)
+    plan.kind = "not_stated"
+    says = []
+    for name in intent.suggested:
+        entry = lib.directory.entries.get(name)
+        if entry is None:
+            continue
+        runs = Term("other_runs", {"runs": Bi(entry.runs, entry.runs_en)}) if entry.runs and not entry.runs.startswith(entry.name) else None
+        values = {"name": Name(entry.name, entry.name_en), "runs": runs, "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
+        key = ("not_covered.suggest" if not says else "not_covered.suggest_more") + (".phone" if entry.phone else "")
+        says.append(Say(key, values, plan.cite(lib.directory_passage(entry.name))))
+        if not says[1:] and entry.url:
+            plan.next_step = Say("next.official_page", {"url": entry.url}, [])
+    if not says:
+        return _not_stated(plan, lib, None)
+    plan.direct, plan.points = says[0], says[1:]
     return plan
 
 
