@@ -261,6 +261,9 @@ def test_a_figure_asked_of_a_national_program_is_never_a_tokyo_programs(advisor)
         ("工場の蛍光灯を全部LEDに替えたい。電気代も下がるし、何か使える補助金ない？", "省エネルギー投資促進支援事業費補助金"),
         ("得意先が破産した。売掛300万が飛びそうで来月の支払いがやばい。運転資金どうにかする手ってある？", "セーフティネット保証"),
         ("受注が急に減って、社員を何日か休ませるしかない。何か助成ってある？", "雇用調整助成金"),
+        ("これから独立して飲食店を開業したい。開業資金を借りられるところある？", "日本政策金融公庫の新規開業"),
+        ("社員の退職金を準備しておきたいんだけど、何かいい制度ある？", "中小企業退職金共済"),
+        ("海外に自社製品を輸出したい。相談できるところある？", "ジェトロ"),
     ],
 )
 def test_a_problem_the_documents_hold_no_support_for_names_the_directorys_program_for_it(advisor, question, suggested):
