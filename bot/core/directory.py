@@ -96,6 +96,8 @@ class Directory:
                 if len(key) >= MIN_ALIAS_CHARS:
                     self._keys.append((key, entry.name, key.isascii()))
         self._keys.sort(key=lambda k: -len(k[0]))
+        # owners' words for the problem each entry addresses, normalized once (suggested_for reads them every turn)
+        self._topics = [(e.name, normalize(t).lower()) for e in self.entries.values() for t in e.topics if normalize(t).strip()]
         self._words = {
             key: re.compile(r"(?<![a-z0-9])" + r"\s*".join(re.escape(ch) for ch in key) + r"(?![a-z0-9])")
             for key, _, ascii_key in self._keys if ascii_key
@@ -146,8 +148,11 @@ class Directory:
         """The entries whose problem the owner describes without naming any program (「工場の蛍光灯をLEDに替えたい」:
         the energy-saving subsidy), in the order their words appear."""
         q = normalize(text).lower()
-        found = {e.name: min(q.find(normalize(t).lower()) for t in e.topics if normalize(t).lower() in q)
-                 for e in self.entries.values() if any(normalize(t).lower() in q for t in e.topics)}
+        found: dict[str, int] = {}
+        for name, topic in self._topics:
+            at = q.find(topic)
+            if at >= 0 and (name not in found or at < found[name]):
+                found[name] = at
         return sorted(found, key=found.get)
 
     def named_in(self, text: str, known: Iterable[str] = ()) -> list[str]:

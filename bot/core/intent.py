@@ -31,6 +31,7 @@ from ..tokenize import get_tokenizer
 from .ask_model import reads_off_topic, second_opinion
 from .aspects import read_aspects
 from .directory import Directory
+from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
 from .understand.question import _asks_what, asks_money, is_yes_no, language_of, question_part, term_asked
 from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _subject_first, unknown_names_in
@@ -105,6 +106,7 @@ class Intent:
     asked_tokens: list[str] = field(default_factory=list)  # those of its question part (after the owner's situation)
     named_by: dict[str, str] = field(default_factory=dict)  # program -> the words that first named it in the message
     suggested: list[str] = field(default_factory=list)  # directory entries for a problem described, none named
+    counts_people: bool = False  # 「パートや役員も数に入る？」: how employees are counted, not whether the company is an SME
     what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
     compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
@@ -194,6 +196,9 @@ def is_broad(message: str, tokens: list[str], matches: list, industry_words: Ite
 def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Intent:
     """The intent of one message (see `_understand`), with what the search reads of the question it resolves to."""
     intent = _understand(message, state, **parts)
+    if intent.asks == "company_size":
+        asked = normalize(question_part(message))
+        intent.counts_people = any(normalize(w) in asked for w in get_table().counting_words)  # company_size.yaml
     intent.named_by = {p: w for p in intent.programs if (w := parts["names"].naming_phrase(message, p))}
     if intent.act == "ask" and intent.asks in ("definition", "overview") and len(intent.programs) > 1:
         intent.programs = _subject_first(message, intent.programs, parts["names"])

@@ -27,7 +27,7 @@ def _about(intent: Intent) -> Term | None:
     return None
 
 
-def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term | None) -> Say:
+def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term | None, kind: str = "not_covered") -> Say:
     # who runs it, unless its name already says (日本政策金融公庫 is run by 日本政策金融公庫)
     runs = Term("other_runs", {"runs": Bi(entry.runs, entry.runs_en)}) if entry.runs and not entry.runs.startswith(entry.name) else None
     values = {
@@ -37,7 +37,7 @@ def _entry_say(plan: AnswerPlan, lib: Library, entry: OtherProgram, about: Term 
         "phone": entry.phone or "",
         "what": about,
     }
-    key = "not_covered" + (".phone" if entry.phone else "") + (".about" if about is not None else "")
+    key = kind + (".phone" if entry.phone else "") + (".about" if about is not None else "")
     return Say(key, values, plan.cite(lib.directory_passage(entry.name)))
 
 
@@ -97,10 +97,7 @@ def suggestion_plan(intent: Intent, lib: Library) -> AnswerPlan:
         entry = lib.directory.entries.get(name)
         if entry is None:
             continue
-        runs = Term("other_runs", {"runs": Bi(entry.runs, entry.runs_en)}) if entry.runs and not entry.runs.startswith(entry.name) else None
-        values = {"name": Name(entry.name, entry.name_en), "runs": runs, "desk": Bi(entry.desk, entry.desk_en), "phone": entry.phone or ""}
-        key = ("not_covered.suggest" if not says else "not_covered.suggest_more") + (".phone" if entry.phone else "")
-        says.append(Say(key, values, plan.cite(lib.directory_passage(entry.name))))
+        says.append(_entry_say(plan, lib, entry, None, "not_covered.suggest_more" if says else "not_covered.suggest"))
         if not says[1:] and entry.url:
             plan.next_step = Say("next.official_page", {"url": entry.url}, [])
     if not says:

@@ -8,9 +8,8 @@ import re
 from typing import Any
 
 from ...models import Chunk, SearchResult
-from ...text import normalize
 from ..fiscal import older_than_now
-from ..intent import Intent, question_part
+from ..intent import Intent
 from ..passages import sentence_with, sentences_of
 from ..programs import Amount, Fact, ProgramRecord
 from .values import AnswerPlan, Bi, Library, Name, Say, Term, Year, quote_of
@@ -203,8 +202,7 @@ def _counting_plan(plan: AnswerPlan, lib: Library, table: Any) -> AnswerPlan | N
     """「社員4人、パート3人、妻が役員。パートや役員も数に入る？」: the rule on who counts as an employee,
     its sentences quoted (the owner's count is what the question is unsure of)."""
     section = table.sections.get("counting")
-    asked = normalize(question_part(plan.intent.text))
-    if not section or not any(normalize(w) in asked for w in table.counting_words):
+    if not section or not plan.intent.counts_people:
         return None
     rule = lib.rules_passage(section)
     sentences = sentences_of(rule.chunk) if rule is not None else []

@@ -94,7 +94,7 @@ def _asks_about_other(message: str, asks: str, named: list[str], others: list[st
         return False  # 「商工会議所で聞いたら…上限は？」: a program's figure, not the desk's
     return (
         asked == normalize(message).strip()  # one clause: it is the question
-        or bool(directory is not None and directory.named_in(asked, known=names.phrases_in(asked)))
+        or directory_named_in(directory, asked, names)
         or bool(unknown_names_in(asked))
         or not (named or _points_elsewhere(asked))
     )
@@ -137,13 +137,10 @@ def _asks_of_named(message: str, named: list[str]) -> bool:
     return not asks_what_to_do(asked) and not _matches({"money": vocabulary().money}, asked)
 
 
-_WHAT_IS_THAT = re.compile(r"(?:あれ|それ|これ)(?:って)?(?:何|なに|なん)|(?:何|なに)(?:それ|あれ|これ)")
-
-
 def _asks_what_that_is(message: str, named: list[str]) -> bool:
     """「パートナーシップ構築宣言してないの？って聞かれた。あれ何？メリットある？」: a 「あれ何？」 anywhere in the
     message, after a program is named, asks what the program is."""
-    return bool(named) and bool(_WHAT_IS_THAT.search(normalize(message)))
+    return bool(named) and bool(vocabulary().what_is_that.search(normalize(message)))
 
 
 def _subject_first(message: str, programs: list[str], names: ProgramNames) -> list[str]:

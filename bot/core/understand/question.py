@@ -148,7 +148,7 @@ def _asks_what(message: str) -> bool:
         return True
     q = normalize(message)
     asked = normalize(question_part(message)).rstrip("?？!！。 　")
-    return any(w in q for w in ("何", "なに", "なん", "どう", "どんな")) or asked.endswith(("って", "とは", "の意味"))
+    return any(w in q for w in vocabulary().asks_what) or asked.endswith(("って", "とは", "の意味"))
 
 
 def term_asked(text: str) -> str | None:

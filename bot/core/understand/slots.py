@@ -124,9 +124,7 @@ CONDITION_STOP = {
     "うち", "弊社", "当社", "場合", "こと", "もの", "ため", "よう", "する", "できる", "なる", "ある", "いる", "もらえる",
     "受ける", "受けられる", "中小企業", "東京都", "東京", "都", "公社", "応募", "申し込む", "可能", "大丈夫", "含む", "経費",
     "費用", "購入", "導入", "入れる", "買う", "機械", "設備", "でも", "も", "今回", "今年", "今年度",
-    # what a 「これって違反？」 asks of the owner's facts, not a condition a sentence says yes or no of
-    "違反", "違法", "問題", "ダメ", "アウト", "セーフ", "該当",
-}
+} | vocabulary().not_conditions  # and what a 「これって違反？」 asks of the owner's facts (asks.yaml)
 
 
 def other_conditions(text: str, tokens: list[str], programs: list[str], first: str | None) -> list[str]:

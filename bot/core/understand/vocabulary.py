@@ -51,6 +51,9 @@ class _Vocabulary:
     quoted_speech: re.Pattern  # someone else's words in quotes (_without_quoted_speech)
     not_terms: frozenset[str]  # words pointing back (これ, それ) that a 「〇〇って何？」 does not ask about
     compare_words: tuple[str, ...]  # 違い, どっちが: the question sets two things side by side
+    asks_what: tuple[str, ...]  # 何, どう, どんな: a question asking what something is
+    what_is_that: re.Pattern  # 「あれ何？」「何それ」: what the thing just named is
+    not_conditions: frozenset[str]  # what a 「これって違反？」 asks of the owner's facts, no condition
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -102,6 +105,10 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         term=_term_pattern(data),
         not_terms=frozenset(data.get("not_terms") or ()),
         compare_words=tuple(normalize(w) for w in data.get("compare_words") or ()),
+        asks_what=tuple(data["asks_what"]),
+        what_is_that=re.compile(rf"(?:{_either(data['pointing_back'])})(?:って)?(?:{_either(data['asks_what_alone'])})|"
+                                rf"(?:{_either(data['asks_what_alone'])})(?:{_either(data['pointing_back'])})"),
+        not_conditions=frozenset(data.get("not_conditions") or ()),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
