@@ -55,7 +55,7 @@ def breaks_rules(question: str) -> bool:
 
 
 # "レストランを経営していて…" names the owner's own business, not what they ask for.
-_OWN_BUSINESS = re.compile(r"^.{0,4}(を|の)?(経営|営ん|やって|運営|開業|始め|継い|店主|オーナー|業)")
+_OWN_BUSINESS = re.compile(r"^.{0,4}(を|の)?(経営|営ん|やって|運営|開業|始め|継い|店主|オーナー|業|会社|事業者|企業)")  # 旅行会社: a trade
 _RUN_A = re.compile(r"(run|own|operate|manage|have)s?\s+(a|an|my|our)?\s*([a-z]+\s+){0,2}$")
 # Words that ask for support: with one of them, an off-topic word is context, not the request.
 _SUPPORT = re.compile(

@@ -202,6 +202,8 @@ NOT_STATED_MARKERS = [
     "確認できません",
     "確認できていません",
     "載っていません",
+    "載っていないため",  # the not-covered answer: 「…は手元の資料には載っていないため…お答えできませんが」
+    "not covered by the documents",
     "触れていません",
     "do not say",
     "does not say",

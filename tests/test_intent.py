@@ -86,7 +86,7 @@ TABLE = [
     # examples of a named program ask about the program, not the policy document's cases
     ("BCP実践促進助成金の事例ってある？", "ja", "overview", ["BCP実践促進助成金"], True),
     # a cost item, then a word asking whether the money pays for it: no word of the slot needed
-    ("BCPの助成でノートパソコン買うのってあり？", "ja", "covered_costs", [], False),
+    ("BCPの助成でノートパソコン買うのってあり？", "ja", "covered_costs", [], True),
     ("サイバーの助成金、ウイルス対策ソフトの年間ライセンス代は出る？", "ja", "covered_costs", [], True),
     # a trigger's parts a few words apart (前に…もらった, また…出せ)
     ("前に公社の助成金もらったことあるけど、また別のに出せる？", "ja", "multiple_applications", [], True),
@@ -99,7 +99,31 @@ TABLE = [
     ("展示会出展助成はパンフレットの作成に利用できるのか", "ja", "covered_costs", ["展示会出展助成事業・展示会出展助成プラス"], True),
     # 代わりに出た新しいやつ: a new program that came instead, no one applying on the owner's behalf
     ("DX推進助成金って、代わりに出た新しいやつと何がどう違うの？", "ja", "definition", [], False),
+    # 「…が必要?」 names what a program requires: a yes/no question of its prerequisites
+    ("BCP実践促進助成金の申請には、事業継続力強化計画の認定が必要?", "ja", "prerequisites", ["BCP実践促進助成金"], True),
+    # what it costs the owner to take part, not what a subsidy pays at most
+    ("ビッグサイトの産業交流展に初めて出てみたい。ブースを出すのにいくらぐらいかかる？", "ja", "fee", [], False),
+    # 人件費 is the owner's situation in a sentence that asks nothing; the question asks what support exists
+    ("材料費も人件費も上がってるのに、取引先に値上げを言い出せない。価格転嫁を後押ししてくれる法律とか制度って何かある？", "ja", "support", [], False),
+    # "apply for a loan": the loan is what the owner would apply for, not a kind of support the words describe
+    ("I am a foreign resident planning to open a small restaurant. Can I apply for a startup loan from JFC?", "en", "eligibility", [], True),
 ]
+
+
+def test_a_word_the_guide_explains_is_asked_for_its_meaning(parts):
+    """「二つ星って何？」 asks what the word means (its guide explains it); 「セキュリティアクションって何？」 asks what the
+    program is; comparing two parts of one program (一つ星と二つ星) asks what each means."""
+    tokenizer, terms = parts
+    name = "SECURITY ACTION（セキュリティ対策自己宣言）"
+    names = ProgramNames([(name, ("セキュリティアクション",))], terms={name: ["一つ星", "二つ星"]})
+
+    def asks(q):
+        tokens = tokenizer.tokens(q)
+        return understand(q, None, names=names, tokens=tokens, matches=terms.matches(q, tokens)).asks
+
+    assert asks("セキュリティアクションの二つ星って何？") == "definition"
+    assert asks("取引先に言われた。セキュリティアクションの一つ星と二つ星って何が違うの？") == "definition"
+    assert asks("セキュリティアクションって何？") == "overview"
 
 
 def test_money_is_what_the_owner_asks_for(parts):

@@ -33,8 +33,8 @@ from .aspects import read_aspects
 from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
-from .understand.question import _asks_what, asks_money, is_yes_no, language_of, question_part, term_asked
-from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _subject_first, unknown_names_in
+from .understand.question import _asks_what, asks_money, asks_what_exists, is_yes_no, language_of, question_part, term_asked
+from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
 # what the rest of the bot reads of the understanding's parts, from here
@@ -108,6 +108,7 @@ class Intent:
     suggested: list[str] = field(default_factory=list)  # directory entries for a problem described, none named
     counts_people: bool = False  # 「パートや役員も数に入る？」: how employees are counted, not whether the company is an SME
     what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
+    what_exists: bool = False  # 「役立つ法制度にはどのようなものがあるか」: asks what support there is, a program named among them
     compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
@@ -235,6 +236,10 @@ def _understand(
     unknown = unknown_names_in(message, known=[*taken, *others, *_aliases_in(directory, others)])
     if directory is not None:  # a program, law or scheme before an institution merely mentioned (商工会 in 持続化の質問)
         others.sort(key=lambda n: directory.entries[n].kind == "institution")
+        # what the question itself names before what the owner's situation does (「労働保険の手続きをしてなかった。
+        # 業務改善助成金って未加入だと使えない？」 asks about the grant)
+        in_question = set(directory.named_in(question_part(message), known=names.phrases_in(question_part(message))))
+        others.sort(key=lambda n: n not in in_question)
     carried = bool(last and last.get("programs") and len(message) <= FOLLOW_UP_MAX_CHARS)
     yes_no = is_yes_no(message)
     asks, triggers, sure = detect_asks(message, has_program=bool(named or others or unknown), program_context=carried, yes_no=yes_no)
@@ -308,6 +313,7 @@ def _understand(
             return intent
 
     _mark_off_topic(intent, message, matches, named=named)
+    intent.what_exists = asks_what_exists(message)
     if intent.topic == "off_topic":
         return intent
     trade = [intent.owner["industry_word"]] if intent.owner.get("industry_word") else []
@@ -316,9 +322,13 @@ def _understand(
     elif asks in ("support", "overview", "definition") and len(compared := _compared(message, [*named, *intent.other_programs], names, directory)) >= 2:
         intent.asks = "definition"  # 「新事業進出の補助金ともの補助って何が違うの？」: what each is, side by side
         intent.compares = compared
-    elif asks == "definition" and (named or intent.other_programs) and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory):
+    elif (
+        asks == "definition" and (named or intent.other_programs) and not _compares_parts(message)
+        and not names.explains(term_asked(question_part(message)), named)
+        and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory)
+    ):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
-    elif asks == "support" and intent.act == "ask" and (
+    elif asks == "support" and intent.act == "ask" and not intent.what_exists and (
         intent.about_other or set(names.named_in(question_part(message))) - set(described) or _asks_of_named(message, named)
         or _asks_what_that_is(message, named)
     ):
@@ -349,5 +359,9 @@ def _mark_off_topic(intent: Intent, message: str, matches: list, named: list[str
     if everyday and len(measures) < 2:
         intent.off_topic = everyday
         intent.topic = "off_topic"
-    elif read_by_model and not everyday and not asks_for_support(message) and reads_off_topic(message, domain_terms=bool(matches)):
+    elif (
+        read_by_model and not everyday and not asks_for_support(message)
+        and not (matches and asks_what_to_do(question_part(message)))  # 「報酬から協力金を差し引かれた。どのように対応すれば」
+        and reads_off_topic(message, domain_terms=bool(matches))
+    ):
         intent.topic = "off_topic"  # 「寝る前にできるストレッチ教えて」, 「取引先の社長の誕生日プレゼント何がいい」: everyday talk

@@ -50,7 +50,10 @@ class Library:
             if c.program and c.program not in names:
                 names[c.program] = tuple(c.alias_list())
         # a law or scheme (kind other, carrying out no measure) may be only what a seminar or desk asked for is about
-        self.names = ProgramNames(names.items(), topics=[n for n, r in records.items() if r.kind == "other" and not r.measure])
+        self.names = ProgramNames(
+            names.items(), topics=[n for n, r in records.items() if r.kind == "other" and not r.measure],
+            terms={name: r.terms for name, r in records.items() if r.terms},
+        )
         # what a guide now covers is the documents' own program, no longer 'not in the documents'
         # (desks a guide names beyond itself, 「Tcyssの電話番号は？」 -> the police's cyber desk, are read from the whole directory)
         self.desks_beyond = Directory.from_records(retriever.index.directory_entries)

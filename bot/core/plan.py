@@ -46,13 +46,15 @@ def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: 
         if compared is not None:
             return compared
         plan = AnswerPlan(intent, Say(""), guides=guides)
-    if intent.asks == "definition" or (intent.asks == "overview" and intent.term):
+    named = bool(intent.programs) and intent.programs[0] in lib.records
+    if (intent.asks == "definition" and (intent.term or not named)) or (intent.asks == "overview" and intent.term):
         return _definition_plan(plan, lib, results)  # 「事業承継ファンドって何？」: its guide's overview
+    # 「セキュリティアクションの一つ星と二つ星って何が違うの？」 (no one word asked): the named program's guide on it
     if intent.document_role:
         return _document_plan(plan, lib, results)
     if intent.asks == "company_size":
         return _size_plan(plan, lib)
-    if intent.slot and intent.act != "more":
+    if intent.slot and intent.act != "more" and intent.asks != "definition":
         record = choose_program(intent, lib, results) if guides else None
         if intent.asks in GENERAL_SLOTS and not intent.programs and guides:
             # 「助成金はいつ振り込まれますか」 names no program: the rule all of them follow answers it,
@@ -89,7 +91,7 @@ def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: 
         overview = _overview_plan(plan, lib, lib.records[intent.programs[0]])  # 「…あれ何？」: what the program is
         if overview is not None:
             return overview
-    if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records:
+    if intent.programs and intent.act == "ask" and guides and intent.programs[0] in lib.records and not intent.what_exists:
         detail = _program_detail_plan(plan, lib, lib.records[intent.programs[0]])
         if detail is not None:
             return detail

@@ -81,6 +81,8 @@ class ProgramRecord(_Strict):
     name: str = Field(min_length=1)
     name_en: str | None = None
     aliases: tuple[str, ...] = ()
+    # words the guide explains (カスハラ, 特例承継計画, 二つ星): 「〇〇って何？」 of one asks its meaning, not the program's overview
+    terms: tuple[str, ...] = ()
     operator: str | None = None  # 実施主体
     operator_en: str | None = None
     direction: str | None = None  # ① to ⑤

@@ -192,8 +192,11 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # programs lead when the owner asks for money or a guide itself was found; otherwise the measure that
     # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
     # (a national scheme's guide found leads only when money is asked: the Tokyo measure answers otherwise)
+    # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
+    what_to_do = asks_what_to_do(intent.text)
     programs_lead = bool(programs) and (
-        intent.money or choosing or any(hit is not None and (record.measure or record.name in intent.programs) for record, hit in programs)
+        intent.money or choosing
+        or any(hit is not None and (record.measure or record.name in intent.programs or what_to_do) for record, hit in programs)
     )
     if intent.lead is not None:  # 「英語で」: the same answer in the other language
         programs_lead = bool(programs) and intent.lead == "programs"
@@ -212,7 +215,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
         home = _direction_of(lib, programs[0][0].name)
         quotes = quotes[:room] + [q for q in quotes[room:] if home and q[0].chunk.direction == home]
-    if asks_what_to_do(intent.text):  # the policy's statement of the problem (大廃業時代が懸念) is no help: never first
+    if what_to_do:  # the policy's statement of the problem (大廃業時代が懸念) is no help: never first
         quotes = sorted(quotes, key=lambda q: role_of(q[0].chunk) == "problem")
     for r, sentence in quotes:
         values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}

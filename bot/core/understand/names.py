@@ -27,8 +27,11 @@ def _names_alone(part: str) -> bool:
 class ProgramNames:
     """The names owners may use for each program: full names, distinctive parts, aliases."""
 
-    def __init__(self, programs: Iterable[tuple[str, Iterable[str]]], topics: Iterable[str] = ()) -> None:
+    def __init__(self, programs: Iterable[tuple[str, Iterable[str]]], topics: Iterable[str] = (),
+                 terms: dict[str, Iterable[str]] | None = None) -> None:
         self._topics = frozenset(topics)  # laws and schemes, which a seminar or a desk may be about (下請法の講習会)
+        # program -> the words its guide explains (カスハラ, 特例承継計画), compacted
+        self._terms = {name: frozenset(compact(t).lower() for t in words) for name, words in (terms or {}).items()}
         self._parts: list[tuple[str, str]] = []
         for name, aliases in programs:
             parts = [p for p in re.split(r"[・（）()、「」]", name) if p]
@@ -69,6 +72,12 @@ class ProgramNames:
             if key in q:
                 longest.setdefault(name, key)
         return [name for name, key in longest.items() if name in self._topics and _support_noun_after(q, key)]
+
+    def explains(self, term: str | None, programs: Iterable[str]) -> bool:
+        """Whether `term` is a word the guide of one of `programs` explains (「特例承継計画とは？」 asks what the
+        word means, not what 事業承継税制 is)."""
+        key = compact(term or "").lower()
+        return bool(key) and any(key in self._terms.get(p, ()) for p in programs)
 
     def phrases_in(self, text: str) -> list[str]:
         """The words of `text` that name a program of the documents (its name, a part, an alias)."""
@@ -165,6 +174,12 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     if directory is not None:
         words += [compact(a).lower() for p in programs if p in directory.entries for a in directory.entries[p].aliases]
     return any(w and (w in term or term in w) for w in words)
+
+
+def _compares_parts(message: str) -> bool:
+    """Whether the question asks how things differ (「一つ星と二つ星って何が違うの？」): what each is, not one program's overview."""
+    asked = normalize(question_part(message))
+    return any(w in asked for w in vocabulary().compare_words)
 
 
 def _compared(message: str, names_found: list[str], names: ProgramNames, directory: Directory | None) -> list[str]:

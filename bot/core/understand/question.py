@@ -41,7 +41,7 @@ def is_yes_no(text: str) -> bool:
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
         return False
-    if asked and (last.endswith("ます") or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
+    if asked and (last.endswith(("ます", "必要", "不要", "可能", "あり", "アリ", "なし", "ナシ")) or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
         return True
     return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|ダメ|だめ|駄目|か|の)$", last))
 
@@ -89,6 +89,12 @@ def asks_what_to_do(text: str) -> bool:
     the policy's account of the problem."""
     q = normalize(text)
     return asks_for_support(q) or any(w in q for w in vocabulary().what_to_do)
+
+
+def asks_what_exists(text: str) -> bool:
+    """「どのようなものがあるか」「法律とか制度って何かある？」: the question asks what support there is."""
+    q = normalize(question_part(text))
+    return any(w in q for w in vocabulary().what_exists)
 
 
 def _only_confirms(clause: str) -> bool:
@@ -158,5 +164,5 @@ def term_asked(text: str) -> str | None:
     if m:
         term = m.group(1).lstrip("「『")
         return None if term in v.not_terms else term
-    m = re.search(r"(?i)\bwhat (?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?\s*\??$", text.strip())
+    m = re.search(r"(?i)\bwhat (?:exactly |really )?(?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?(?: exactly| really)?\s*\??$", text.strip())
     return m.group(1) if m else None

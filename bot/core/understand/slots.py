@@ -8,7 +8,7 @@ import re
 
 from ...text import compact, normalize
 from .vocabulary import GAP, _PROGRAM_ONLY, _all_matches, _matches, _phrase, _without_particles, vocabulary
-from .question import _sentence_asks, _sentence_with, _without_quoted_speech, asks_something, language_of, question_part
+from .question import _sentence_asks, _sentence_with, _without_quoted_speech, asks_something, is_yes_no, language_of, question_part, term_asked
 from .names import _support_noun_after
 
 
@@ -34,7 +34,7 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     asked = _without_particles(question_part(text))
     # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
     # question about a program hinges on: there the situation is the question
-    condition = slot in ("eligibility", "covered_costs") and program_talk and re.fullmatch(r"[一-龥ァ-ヴー]+", t)
+    condition = slot in ("eligibility", "covered_costs") and program_talk and re.fullmatch(r"[一-龥ァ-ヴー]+", t) and is_yes_no(text)
     if t and t not in asked and t in q and not condition and not _sentence_asks(_sentence_with(q, t), asked):
         confidence -= SLOT_CONFIDENCE["situation"]
     at = q.find(t)
@@ -44,7 +44,7 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
             confidence -= SLOT_CONFIDENCE["compound"]
     if slot in _PROGRAM_ONLY and not program_talk:
         confidence -= SLOT_CONFIDENCE["no_program"]
-    if slot != "contact" and _support_noun_after(asked, t):
+    if slot != "contact" and language_of(text) != "en" and _support_noun_after(asked, t):  # "apply for a loan": its object
         confidence -= SLOT_CONFIDENCE["modifier"]  # 「やり方を教えてくれる勉強会」 asks for the seminar
     if not asks_something(text):
         confidence -= SLOT_CONFIDENCE["no_question"]
@@ -64,6 +64,8 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         for name, hits in _all_matches(v.slots_with_program, said):
             every[name] = every.get(name, []) + hits
         every = {name: every[name] for name in v.slots if name in every}
+    if "definition" in every and len(every) > 1:
+        every = _without_modifiers(text, every)
     docs = _matches(v.documents, q)
     if docs and not has_program and (not every or not program_talk):  # a named program's examples ask about it
         name, hit = docs[0]
@@ -86,6 +88,23 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
             return "covered_costs", [*hits, item], sure
     return name, hits, sure
+
+
+def _without_modifiers(text: str, every: dict[str, list[str]]) -> dict[str, list[str]]:
+    """「IT導入補助金に必須な『SECURITY ACTION』とは？」: a slot's word before the word a definition asks
+    about only describes it (必須 is no question of prerequisites); one within it (申請方法とは) stays."""
+    asked = question_part(text)
+    term = term_asked(asked)
+    at = asked.find(normalize(term)) if term else -1
+    if at < 0:
+        return every
+    before, rest = asked[:at], asked[at:]
+
+    def modifies(hit: str) -> bool:
+        word = normalize(hit).strip("?？ ").split(GAP)[0]
+        return bool(word) and word in before and word not in rest
+
+    return {name: hits for name, hits in every.items() if name == "definition" or not all(modifies(h) for h in hits)}
 
 
 COST_ASKED_SURE = 0.8  # read from the shape (a cost item, then a word asking whether it is paid), not a trigger
@@ -113,7 +132,13 @@ def cost_item_in(text: str) -> str | None:
     m = re.search(r"([一-龥ァ-ヴー]{2,8})(?:に|へ)(?:支)?払う(?:お金|費用|報酬|料金)", q)  # 専門家に払うお金: the payee's fee
     if m:
         return m.group(1)
-    m = re.search(r"([一-龥ァ-ヴー]{1,8}(?:費用?|代|料金|代金))(は|も|って|とか)", q)
+    m = re.search(r"([一-龥ァ-ヴー]{1,8}(?:費用?|代|料金|代金))(は|も|って|とか|に(?:も)?(?:使|利用|充))", q)
+    if m:
+        return m.group(1)
+    m = re.search(r"([一-龥ァ-ヴー]{1,8}(?:費用?|代|代金))に.{0,24}?(?:使え|使って|利用でき|充て)", q)  # 「構築費用にIT導入補助金は使える？」
+    if m:
+        return m.group(1)
+    m = re.search(r"(費用|経費)(?:も|は|って)(?:補助|助成)?対象", q)  # 「改修にかかる費用も補助対象？」
     if m:
         return m.group(1)
     return next((_phrase(p) for p in en if p.search(q)), None)

@@ -39,6 +39,7 @@ class _Vocabulary:
     cost_asks: tuple[str, ...]
     confirmations: tuple[str, ...]
     what_to_do: tuple[str, ...]
+    what_exists: tuple[str, ...]  # 「どんなものがある？」「何かある？」: the question asks what support exists
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
     support_nouns: tuple[str, ...]
@@ -112,6 +113,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
+        what_exists=tuple(normalize(w) for w in data.get("what_exists") or []),
     )
 
 
@@ -123,8 +125,8 @@ def _term_pattern(data: dict) -> re.Pattern:
     """「〇〇って何？」「〇〇とは」; って followed by another question word asks something else of 〇〇."""
     other = [w for w in data["wh_ja"] if w not in data["asks_what"]] + list(data["not_what_after_tte"])
     # 「…に変わるって聞いたけど」「…って言われた」: what someone said, not a word asked about
-    said = r"聞い|聞き|言われ|言って|書いて|書かれ|[、,](?!\s*(?:何|なに|なん|どんな|どういう))"  # 「交通費って、…出る？」: a topic
-    return re.compile(rf"([^\s、。,.!?！？「」『』]+?)」?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)}|{said})))")
+    said = r"聞い|聞き|言われ|言って|書いて|書かれ|[、,](?!\s*(?:そもそも|一体|いったい|結局)?\s*(?:何|なに|なん|どんな|どういう))"  # 「交通費って、…出る？」: a topic
+    return re.compile(rf"([^\s、。,.!?！？「」『』]+?)[」』]?(?:とは|の意味|という言葉|って(?!\s*(?:{_either(other)}|{said})))")
 
 
 def _quoted_pattern(data: dict) -> re.Pattern:
