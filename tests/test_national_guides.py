@@ -182,3 +182,11 @@ def test_a_detail_asked_of_two_outside_names_is_asked_of_the_one_that_pays(advis
     answer = advisor.ask("最低賃金上げるついでに業務改善助成金使おうと思ってる。配達用の軽バンとか事務のパソコン買うのにも使えるの？")
     assert answer.answer_kind == "not_covered"
     assert answer.answer.startswith("「業務改善助成金」")
+
+
+def test_the_program_the_question_names_after_the_situation_is_the_one_asked_about(advisor):
+    """「これまで下請法の対象外って言われてたけど、取適法になって対象になったりする？」: 取適法's new employee test,
+    not 下請法's construction exclusion (the word 対象外 of the situation is no condition)."""
+    answer = advisor.ask("うちの発注元、資本金は小さいけど従業員は500人くらいいる大きい会社。これまで下請法の対象外って言われてたけど、取適法になって対象になったりする？")
+    first = answer.answer.split("。")[0]
+    assert answer.intent["programs"][0].startswith("中小受託取引適正化法") and "従業員" in first

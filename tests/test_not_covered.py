@@ -264,6 +264,7 @@ def test_a_figure_asked_of_a_national_program_is_never_a_tokyo_programs(advisor)
         ("これから独立して飲食店を開業したい。開業資金を借りられるところある？", "日本政策金融公庫の新規開業"),
         ("社員の退職金を準備しておきたいんだけど、何かいい制度ある？", "中小企業退職金共済"),
         ("海外に自社製品を輸出したい。相談できるところある？", "ジェトロ"),
+        ("台風で工場が浸水しちゃった。被災した会社に国ってどんなお金の支援をしてくれるの？", "災害復旧貸付"),
     ],
 )
 def test_a_problem_the_documents_hold_no_support_for_names_the_directorys_program_for_it(advisor, question, suggested):
@@ -276,6 +277,26 @@ def test_a_problem_the_documents_hold_no_support_for_names_the_directorys_progra
     assert "手元の資料" in first and "ありません" in first and suggested in answer.answer.split("\n")[0]
     assert answer.citations[0].result.chunk.kind == "directory"
     assert "事業承継" not in answer.answer and "現在の課題" not in answer.answer
+
+
+def test_a_page_that_is_not_the_operators_own_is_not_called_official(advisor):
+    """The directory's page for the disaster loans is a news article (source_kind secondary): a reference
+    page, said so; a tax office's page (official) is the official page."""
+    answer = advisor.ask("台風で工場が浸水しちゃった。被災した会社に国ってどんなお金の支援をしてくれるの？")
+    assert "参考ページ（公式ではありません）" in answer.answer and "公式ページ" not in answer.answer
+    official = advisor.ask("インボイス制度って登録しないと困ることある？")
+    assert "公式ページ：https://www.nta.go.jp" in official.answer
+
+
+def test_a_trade_named_in_the_situation_is_not_everyday_talk(advisor):
+    """旅行会社 is the customer's trade: a deduction from a subcontractor's fee is no travel question, and the
+    law's guide answers what to do."""
+    answer = advisor.ask(
+        "A社は旅行会社であるB社から手配・予約業務を受託しており、先日報酬の支払がありましたが、当初提示されていた金額よりも"
+        "少なかったため確認したところ、業績悪化を理由に「協力金」として一定率を差し引いたとの回答がありました。どのように対応すればよろしいでしょうか。"
+    )
+    assert answer.intent["topic"] != "off_topic" and not answer.refused
+    assert "取適法" in first_sentence(answer.answer) and "現在の課題" not in first_sentence(answer.answer)
 
 
 def test_a_problem_the_documents_do_support_is_not_sent_elsewhere(advisor):

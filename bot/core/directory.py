@@ -59,6 +59,7 @@ class OtherProgram:
     url: str | None
     mentioned_in: tuple[str, ...] = ()  # ids of guides whose text mentions it (a related program)
     topics: tuple[str, ...] = ()  # owners' words for the problem it addresses (LED, 得意先が倒産), when they name no program
+    source_kind: str = "secondary"  # "official" when `url` is the operator's own page (only then is it called official)
 
 
 def entries_of(path: Path) -> list[dict[str, Any]]:
@@ -115,6 +116,7 @@ class Directory:
                 desk_en=_text(e.get("desk_en")), phone=_text(e.get("phone")), url=_text(e.get("url")),
                 mentioned_in=tuple(str(m) for m in e.get("mentioned_in") or []),
                 topics=tuple(str(t) for t in e.get("topics") or [] if str(t).strip()),
+                source_kind=str(e.get("source_kind") or "secondary"),
             )
             for e in records
             if isinstance(e, dict) and e.get("name")

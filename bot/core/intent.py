@@ -34,7 +34,7 @@ from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
 from .understand.question import _asks_what, asks_money, asks_what_exists, is_yes_no, language_of, question_part, term_asked
-from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, unknown_names_in
+from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, _asked_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
 # what the rest of the bot reads of the understanding's parts, from here
@@ -203,6 +203,10 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     intent.named_by = {p: w for p in intent.programs if (w := parts["names"].naming_phrase(message, p))}
     if intent.act == "ask" and intent.asks in ("definition", "overview") and len(intent.programs) > 1:
         intent.programs = _subject_first(message, intent.programs, parts["names"])
+    elif intent.act == "ask" and len(intent.programs) > 1 and intent.asks != "prerequisites":
+        # (what a program requires is asked of it, not of the requirement the question names: 「サイバーの助成金、
+        # …けど、SECURITY ACTIONの二つ星って宣言しとかないとダメ？」 asks the subsidy's prerequisite)
+        intent.programs = _asked_first(message, intent.programs, parts["names"])
     intent.sections, intent.asks_detail = read_aspects(intent.query)
     intent.tokens = list(parts.get("tokens") or [])
     asked = question_part(message)

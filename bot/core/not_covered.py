@@ -76,7 +76,7 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
     plan.direct = says[0]
     plan.points = says[1 : 1 + MAX_OTHER_POINTS]
     if first_entry is not None and first_entry.url:
-        plan.next_step = Say("next.official_page", {"url": first_entry.url}, [])
+        plan.next_step = _page_say(first_entry)
     if first_entry is not None:
         related = _related(plan, lib, first_entry)
         if related is not None:
@@ -84,6 +84,12 @@ def not_covered_plan(intent: Intent, lib: Library) -> AnswerPlan:
     if first_entry is None:  # nobody named to ask: the general SME desk
         plan.next_step = _desk(plan, lib, None)
     return plan
+
+
+def _page_say(entry: OtherProgram) -> Say:
+    """The entry's page: called official only when it is the operator's own (a news article is a reference)."""
+    key = "next.official_page" if entry.source_kind == "official" else "next.reference_page"
+    return Say(key, {"url": entry.url}, [])
 
 
 def suggestion_plan(intent: Intent, lib: Library) -> AnswerPlan:
@@ -99,7 +105,7 @@ def suggestion_plan(intent: Intent, lib: Library) -> AnswerPlan:
             continue
         says.append(_entry_say(plan, lib, entry, None, "not_covered.suggest_more" if says else "not_covered.suggest"))
         if not says[1:] and entry.url:
-            plan.next_step = Say("next.official_page", {"url": entry.url}, [])
+            plan.next_step = _page_say(entry)
     if not says:
         return _not_stated(plan, lib, None)
     plan.direct, plan.points = says[0], says[1:]

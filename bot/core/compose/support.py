@@ -193,7 +193,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
     # (a national scheme's guide found leads only when money is asked: the Tokyo measure answers otherwise)
     # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
-    what_to_do = asks_what_to_do(intent.text)
+    what_to_do = asks_what_to_do(intent.text) or intent.yes_no  # 「息子が保証人にならずに済むってことあるの？」 too
     programs_lead = bool(programs) and (
         intent.money or choosing
         or any(hit is not None and (record.measure or record.name in intent.programs or what_to_do) for record, hit in programs)

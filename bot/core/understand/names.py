@@ -161,6 +161,17 @@ def _subject_first(message: str, programs: list[str], names: ProgramNames) -> li
     return in_question + rest
 
 
+def _asked_first(message: str, programs: list[str], names: ProgramNames) -> list[str]:
+    """A detail asked of the program the question names after the owner's situation named another
+    (「これまで下請法の対象外って言われてたけど、取適法になって対象になったりする？」 asks about 取適法);
+    with no such break (「…を申請するには、SECURITY ACTIONの二つ星が必要？」) the first named stays first."""
+    asked = question_part(message)
+    if asked.strip() == normalize(message).strip():
+        return programs
+    in_question = [p for p in names.named_in(asked) if p in programs]
+    return in_question + [p for p in programs if p not in in_question]
+
+
 def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, directory: Any) -> bool:
     """Whether 「〇〇って何？」 asks about the program named (not 「持続化の正社員って何？」)."""
     # the word asked about, in the question itself (「…って言われた。どんなところ？」 asks about what was named)
