@@ -38,7 +38,7 @@ def test_a_broken_example_is_named_by_file_and_line(tmp_path):
 
 
 def test_a_question_the_words_do_not_know_is_read_by_the_model(parts):
-    question = "採択の発表っていつごろ？"
+    question = "結果発表っていつ頃？"
     assert detect_asks(question, has_program=False)[0] == "support"  # no word of asks.yaml says it
     intent = read(parts, question)
     assert intent.asks == "review_time"

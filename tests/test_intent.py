@@ -107,6 +107,12 @@ TABLE = [
     ("材料費も人件費も上がってるのに、取引先に値上げを言い出せない。価格転嫁を後押ししてくれる法律とか制度って何かある？", "ja", "support", [], False),
     # "apply for a loan": the loan is what the owner would apply for, not a kind of support the words describe
     ("I am a foreign resident planning to open a small restaurant. Can I apply for a startup loan from JFC?", "en", "eligibility", [], True),
+    # whether the company counts as an SME, in owners' words
+    ("大手メーカーが株の6割持ってる子会社なんだけど、資本金も人数も小さいから中小企業ってことでいいんだよね？", "ja", "company_size", [], True),
+    # 「法人じゃないとダメ？」 asks who may apply, not what must be done first
+    ("BCP実践促進助成金って法人じゃないとダメ？", "ja", "eligibility", ["BCP実践促進助成金"], True),
+    # a fee the subsidy may pay: what it covers, not what the program costs
+    ("会社売るのに仲介会社に払う手数料って、事業承継の補助金で出る？", "ja", "covered_costs", [], True),
 ]
 
 

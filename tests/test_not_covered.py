@@ -302,3 +302,40 @@ def test_a_trade_named_in_the_situation_is_not_everyday_talk(advisor):
 def test_a_problem_the_documents_do_support_is_not_sent_elsewhere(advisor):
     answer = advisor.ask("展示会に出たいんだけど補助ある？")
     assert answer.answer_kind != "not_stated" and "展示会出展助成" in first_sentence(answer.answer)
+
+
+def test_a_yes_or_no_is_said_of_the_words_of_the_question_not_of_the_situation(advisor):
+    """「業者さんいわく…カタログには載ってないらしい。それでも補助出る？」: 業者 (the vendor) inside 事業者 is no
+    condition the guide says yes to; no stock はい about who may apply."""
+    answer = advisor.ask("うちの工場に入れたい自動梱包機、業者さんいわく省力化補助金のカタログには載ってないらしい。それでも補助出る？")
+    assert not answer.answer.startswith("はい")
+
+
+def test_what_to_do_when_only_the_problem_was_found_is_answered_by_a_guide_of_its_direction(advisor):
+    """The search finds only the policy's account of the problem (価格転嫁ができない); the owner asks how to
+    negotiate: the guide of direction ③ that fits leads, never 「現在の課題」."""
+    answer = advisor.ask("車の部品作ってる町工場です。材料高いから値上げお願いしたら「据え置きじゃなきゃ切る」って言われた…どうにか交渉する方法ない？")
+    first = first_sentence(answer.answer)
+    assert "現在の課題" not in first and ("価格交渉" in first or "下請" in first or "取適法" in first)
+
+
+def test_ordering_before_the_grant_decision_is_answered_by_that_rule(advisor):
+    """「交付決定が出る前に発注しちゃいたい。これって補助の対象から外れる？」 names no program: the common rule's
+    sentence on orders before the decision leads (not the rule's first sentence, not some program found)."""
+    answer = advisor.ask("機械の納期が3か月かかるから、補助金の交付決定が出る前に発注しちゃいたい。これって補助の対象から外れる？")
+    first = first_sentence(answer.answer)
+    assert "交付決定" in first and "対象にならない" in first and "「" not in first
+
+
+def test_a_program_whose_guide_says_the_rule_is_quoted_and_the_yes_is_to_what_was_asked(advisor):
+    """A guide that states it (新事業進出) is quoted with no: ordering first is not allowed; asked 「外れる？」 the
+    same sentence answers yes."""
+    allowed = advisor.ask("新事業進出補助金って交付決定の前に発注してもいい？")
+    assert allowed.answer.startswith("いいえ") and "交付決定の前" in first_sentence(allowed.answer)
+    excluded = advisor.ask("新事業進出補助金って、交付決定の前に発注した機械は補助の対象から外れる？")
+    assert excluded.answer.startswith("はい") and "対象になりません" in first_sentence(excluded.answer)
+
+
+def test_a_program_whose_guide_does_not_say_it_gets_the_rule_in_general(advisor):
+    answer = advisor.ask("もの補助、交付決定の前に機械を発注しちゃったんだけどダメ？")
+    assert answer.answer_kind == "not_stated" and "交付決定の前に発注・契約した経費は、対象にならないのが一般的" in answer.answer

@@ -33,7 +33,7 @@ from .aspects import read_aspects
 from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
-from .understand.question import _asks_what, asks_money, asks_what_exists, is_yes_no, language_of, question_part, term_asked
+from .understand.question import _asks_what, asks_money, asks_negative, asks_what_exists, is_yes_no, language_of, question_part, term_asked
 from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, _asked_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
@@ -89,6 +89,7 @@ class Intent:
     asks: str  # a slot (SLOTS), "doc:<role>" (DOCUMENT_ASKS), or "support"
     programs: list[str] = field(default_factory=list)  # programs named (here, or carried from the last turn)
     yes_no: bool = False
+    asks_excluded: bool = False  # 「これって対象から外れる？」: the yes/no asks whether it is excluded (a 'not covered' sentence says yes)
     money: bool = False  # asks for money (a subsidy, a grant), not advice
     condition: str | None = None  # what a yes/no or eligibility question hinges on (中古, 個人事業主)
     other_conditions: list[str] = field(default_factory=list)  # further conditions the owner states (実店舗)
@@ -318,6 +319,7 @@ def _understand(
 
     _mark_off_topic(intent, message, matches, named=named)
     intent.what_exists = asks_what_exists(message)
+    intent.asks_excluded = yes_no and asks_negative(message)
     if intent.topic == "off_topic":
         return intent
     trade = [intent.owner["industry_word"]] if intent.owner.get("industry_word") else []

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ..models import SearchResult
 from .intent import Intent
 from .compose.values import AnswerPlan, Library, Say
-from .compose.facts import GENERAL_ONLY, GENERAL_SLOTS, _common_rule_plan, _not_stated, _size_plan, _with_common_rule
+from .compose.facts import GENERAL_ONLY, GENERAL_SLOTS, _common_rule_plan, asks_a_rule_sentence, _not_stated, _size_plan, _with_common_rule
 from .compose.support import _document_plan, _support_plan
 from .compose.slots import SLOT_ANSWER_SURE, _evidence, _programs_speak_of, _slot_plan
 from .compose.named import _compare_plan, _definition_plan, _overview_plan, _program_detail_plan, choose_program
@@ -59,7 +59,8 @@ def _plan(intent: Intent, results: list[SearchResult], lib: Library, *, guides: 
         if intent.asks in GENERAL_SLOTS and not intent.programs and guides:
             # 「助成金はいつ振り込まれますか」 names no program: the rule all of them follow answers it,
             # unless the program the passages point to states its own
-            if record is None or intent.asks in GENERAL_ONLY or _evidence(lib, intent, lib.program_chunks(record.name)) is None:
+            if (record is None or intent.asks in GENERAL_ONLY or asks_a_rule_sentence(intent, lib)
+                    or _evidence(lib, intent, lib.program_chunks(record.name)) is None):
                 general = _common_rule_plan(plan, lib)
                 if general is not None:
                     return general

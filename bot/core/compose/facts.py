@@ -143,7 +143,10 @@ def _not_stated(plan: AnswerPlan, lib: Library, record: ProgramRecord | None) ->
 
 
 # Slots the common rules (corpus/rules/common-rules.md) state in general, by the section that does
-COMMON_RULE_SECTIONS = {"payment_timing": "助成金の支払い時期", "application_period": "募集期間", "how_to_apply": "申請の流れ"}
+COMMON_RULE_SECTIONS = {
+    "payment_timing": "助成金の支払い時期", "application_period": "募集期間", "how_to_apply": "申請の流れ",
+    "prerequisites": "申請の流れ",  # 「交付決定前に契約していい？」: what comes before what, in every program
+}
 
 
 def _size_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan:
@@ -217,7 +220,7 @@ def _counting_plan(plan: AnswerPlan, lib: Library, table: Any) -> AnswerPlan | N
 
 
 # Slots the common rules answer for every program, when a question names none
-GENERAL_SLOTS = ("payment_timing", "how_to_apply")
+GENERAL_SLOTS = ("payment_timing", "how_to_apply", "prerequisites")
 # asked of subsidies in general, these are never one program's: 「補助金申請したいけど何をすればいいの？」
 GENERAL_ONLY = ("how_to_apply",)
 
@@ -230,12 +233,60 @@ def _common_rule_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
     if not sentences:
         return None
     cites = plan.cite(rule)
-    plan.direct = Say("direct.common_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites)
-    exception = next((s for s in sentences[1:] if "一部の制度" in s), None)
+    lead = _rule_sentence_asked(plan.intent, sentences, lib)
+    plan.direct = Say("direct.common_rule", {"quote": quote_of(lead, lib.tokenizer)}, cites)
+    if lead is not sentences[0]:  # 「交付決定前に買った機械って対象？」: that rule first, then what the section says first
+        plan.points.append(Say("point.common_rule", {"quote": quote_of(sentences[0], lib.tokenizer)}, cites))
+    exception = next((s for s in sentences[1:] if "一部の制度" in s and s is not lead), None)
     if exception:
         plan.points.append(Say("point.rule_exception", {"quote": quote_of(exception, lib.tokenizer)}, cites))
     plan.next_step = _desk(plan, lib, None)
     return plan
+
+
+RULE_SENTENCE_MIN_WORDS = 2  # a later sentence of the rule leads when it shares this many of the question's words
+
+
+def _rule_sentence_asked(intent: Any, sentences: list[str], lib: Library) -> str:
+    """The rule's sentence the question points to: its first, unless a later one shares more of the words
+    of the question itself (交付決定, 前, 発注 in 「交付決定前に発注しちゃった。対象になる？」)."""
+    # the whole message's words: 「…交付決定が出る前に発注しちゃいたい。これって対象から外れる？」 asks of its situation
+    asked = {t for t in (intent.tokens or intent.asked_tokens) if len(t) >= 2 or re.fullmatch(r"[一-龥]", t)}
+    if not asked:
+        return sentences[0]
+
+    first = set(lib.tokenizer.tokens(sentences[0]))
+
+    def shared(sentence: str) -> tuple[int, int]:  # words of the question only this sentence holds, then all it holds
+        words = asked & set(lib.tokenizer.tokens(sentence))
+        return len(words - first), len(words)
+
+    best = max(sentences[1:], key=shared, default=sentences[0])
+    distinct, total = shared(best)
+    # the words that made the question this slot's (前に…発注, 先に契約) must be among those only it holds
+    said = {t for trigger in intent.triggers for t in lib.tokenizer.tokens(trigger.replace("…", " ")) if len(t) >= 2}
+    words = (asked & set(lib.tokenizer.tokens(best))) - first
+    return best if distinct >= 1 and total >= RULE_SENTENCE_MIN_WORDS and words & said else sentences[0]
+
+
+def rule_sentence_asked(intent: Any, lib: Library) -> str | None:
+    """The common rule's sentence the question points to, when it is not the rule's first (else None)."""
+    section = COMMON_RULE_SECTIONS.get(intent.asks)
+    rule = lib.rules_passage(section) if section else None
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    if not sentences:
+        return None
+    lead = _rule_sentence_asked(intent, sentences, lib)
+    return None if lead is sentences[0] else lead
+
+
+def asks_a_rule_sentence(intent: Any, lib: Library) -> bool:
+    """Whether the question points to one sentence of its common rule past the first (交付決定より前の発注):
+    asked of subsidies in general, that rule answers it rather than one program found."""
+    section = COMMON_RULE_SECTIONS.get(intent.asks)
+    rule = lib.rules_passage(section) if section else None
+    sentences = sentences_of(rule.chunk) if rule is not None else []
+    return bool(sentences) and _rule_sentence_asked(intent, sentences, lib) is not sentences[0]
 
 
 def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
@@ -244,7 +295,7 @@ def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:
     rule = lib.rules_passage(section) if section and plan.guides else None
     sentences = sentences_of(rule.chunk) if rule is not None else []
     if sentences:
-        quote = quote_of(sentences[0], lib.tokenizer)
+        quote = quote_of(_rule_sentence_asked(plan.intent, sentences, lib), lib.tokenizer)
         plan.points.append(Say("point.common_rule", {"quote": quote}, plan.cite(rule)))
     return plan
 

@@ -15,7 +15,7 @@ from ..intent import Intent, evidence_answers_alone, slot_evidence, slot_field
 from ..passages import best_sentences, measure_label, role_of, sentence_with, sentences_of, standalone_at
 from ..programs import Amount, Fact, ProgramRecord, Rate
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
-from .facts import _HAS_YEAR, _aside, _bi, _desk, _fiscal_note, _not_stated, _owner_term, _passage_for, _verdict, _with_common_rule, _year
+from .facts import _HAS_YEAR, _aside, _bi, _desk, _fiscal_note, _not_stated, _owner_term, _passage_for, _verdict, _with_common_rule, _year, rule_sentence_asked
 from .support import _EVERYDAY, _words
 
 
@@ -201,8 +201,9 @@ def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, st
     if record is not None:
         names |= set(lib.tokenizer.tokens("".join(f.ja for f in (*record.eligibility, *record.prerequisites))))
     seen: set[str] = set()
-    # the condition understood (オンライン展示会 for "online trade shows") first, then the question's own words
-    candidates = ([intent.condition] if intent.condition else []) + list(intent.tokens)
+    # the condition understood (オンライン展示会 for "online trade shows") first, then the words of the question
+    # itself: the situation's words (「業者さんいわく…」) are not what a yes or no is said of
+    candidates = ([intent.condition] if intent.condition else []) + list(intent.asked_tokens or intent.tokens)
     for word in candidates:
         if len(word) < 2 or word in seen or word in names or word in _EVERYDAY or word in CONDITION_STOP or re.fullmatch(r"[ぁ-ゖ]+", word):
             continue
@@ -213,12 +214,49 @@ def _hinge(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk, st
     return None
 
 
+GENERAL_RULE_SLOTS = ("payment_timing", "prerequisites")  # a common rule's later sentence may be what is asked of one program
+RULE_LIKE_MIN_WORDS = 3  # a guide sentence sharing this many words with the rule says it for its program
+
+
+def _beyond_own_facts(lib: Library, intent: Intent, record: ProgramRecord, rule: str) -> bool:
+    """Whether the question asks the common rule's sentence on something the program's own record of the
+    slot does not speak to (交付決定 and 発注 for 「…交付決定の前に発注しちゃった」; not 申請 and 必要 for
+    「…の申請には何が必要？」, which its prerequisites answer)."""
+    value = getattr(record, slot_field(intent.asks) or "", None)
+    facts = value if isinstance(value, tuple) else (value,) if value is not None else ()
+    own = set(lib.tokenizer.tokens(" ".join(getattr(f, "ja", "") or "" for f in facts)))
+    asked = set(intent.tokens) & set(lib.tokenizer.tokens(rule))
+    return bool({w for w in asked if len(w) >= 2} - own)
+
+
+def _sentence_like(lib: Library, chunks: list[Chunk], rule: str) -> tuple[Chunk, str] | None:
+    """The guide's sentence that says what the common rule's sentence says (交付決定の前に…発注…対象になりません)."""
+    words = {t for t in lib.tokenizer.tokens(rule) if len(t) >= 2}
+    best: tuple[int, Chunk, str] | None = None
+    for chunk in chunks:
+        if _aside(chunk):
+            continue
+        for sentence in sentences_of(chunk):
+            n = len(words & set(lib.tokenizer.tokens(sentence)))
+            if n >= RULE_LIKE_MIN_WORDS and (best is None or n > best[0]):
+                best = (n, chunk, sentence)
+    return (best[1], best[2]) if best else None
+
+
+def _as_asked(polarity: str | None, intent: Intent) -> str | None:
+    """The sentence's yes or no, as the answer to what was asked: 「対象から外れる？」 is answered yes by
+    「対象になりません」."""
+    if polarity is None or not intent.asks_excluded:
+        return polarity
+    return "yes" if polarity == "no" else "no"
+
+
 def _yes_no_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord, hinge: tuple[Chunk, str, str]) -> AnswerPlan:
     """はい/いいえ with the guide's sentence that says it of the owner's word, then the desk."""
     chunk, sentence, word = hinge
     plan.add_program(record)
     quote = quote_of(sentence, lib.tokenizer)
-    key = f"direct.quote_{_polarity(sentence, word)}"
+    key = f"direct.quote_{_as_asked(_polarity(sentence, word), plan.intent)}"
     plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": quote}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, record)
     _fiscal_note(plan, record)
@@ -275,6 +313,20 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         plan.add_program(record)
         chunks = lib.program_chunks(record.name)
         detail = intent.condition is not None and intent.asks in ("eligibility", "covered_costs")
+        rule = rule_sentence_asked(intent, lib) if intent.asks in GENERAL_RULE_SLOTS else None
+        if rule is not None and _beyond_own_facts(lib, intent, record, rule):
+            # 「もの補助、交付決定の前に発注しちゃったんだけどダメ？」: the guide's own sentence on that rule, else
+            # 'not stated for this program' and the rule as it holds in general
+            said = _sentence_like(lib, chunks, rule)
+            if said is None:
+                return _with_common_rule(_not_stated(plan, lib, record), lib)
+            chunk, sentence = said
+            polarity = _as_asked(_polarity(sentence), intent) if intent.yes_no else None
+            key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
+            plan.direct = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, plan.cite(SearchResult(chunk, 1.0)))
+            plan.next_step = _desk(plan, lib, record)
+            _fiscal_note(plan, record)
+            return plan
         by_size = _employees_verdict(plan, lib, record) if intent.asks == "eligibility" else None
         if by_size is not None and by_size.key.startswith("direct."):  # 30 people against 20名以下: no, and why
             plan.direct = by_size
@@ -295,7 +347,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
                 return _with_listed(_with_common_rule(_not_stated(plan, lib, record), lib), lib, record)
             chunk, sentence = found
             cites = plan.cite(SearchResult(chunk, 1.0))
-            polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
+            polarity = _as_asked(_polarity(sentence, intent.condition), intent) if intent.yes_no else None
             # a further condition the guide never speaks to (実店舗がない) leaves the yes open: no stock はい
             unspoken = [c for c in intent.other_conditions if not any(compact(c) in compact(ch.text) for ch in chunks)]
             if polarity == "yes" and unspoken:
@@ -319,7 +371,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
     if found is None:
         return _with_common_rule(_not_stated(plan, lib, None), lib)
     chunk, sentence = found
-    polarity = _polarity(sentence, intent.condition) if intent.yes_no else None
+    polarity = _as_asked(_polarity(sentence, intent.condition), intent) if intent.yes_no else None
     key = f"direct.quote_{polarity}" if polarity else "direct.quote"
     plan.direct = Say(key, {"quote": quote_of(sentence, tok), "label": Measure(measure_label(chunk))}, plan.cite(SearchResult(chunk, 1.0)))
     plan.next_step = _desk(plan, lib, None)

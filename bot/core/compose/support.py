@@ -180,6 +180,19 @@ def _best_quotes(
     return out
 
 
+def _best_guide_of_direction(lib: Library, intent: Intent, results: list[SearchResult]) -> list[tuple[ProgramRecord, SearchResult | None]]:
+    """The program whose guide's words fit the question best, of the direction the passages found are in."""
+    topics = [intent.topic] if intent.topic and intent.topic in "①②③④⑤" else []
+    direction = next(iter(topics + [r.chunk.direction for r in results if r.chunk.direction]), None)
+    if not direction:
+        return []
+    for name in lib.program_order(intent.query, 10):
+        record = lib.records.get(name)
+        if record is not None and name not in intent.exclude_programs and _direction_of(lib, name) == direction:
+            return [(record, None)]
+    return []
+
+
 def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """What fits my problem: the programs with their headline figures, then the measure behind them."""
     intent = plan.intent
@@ -189,11 +202,15 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
     programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query, intent.programs) if plan.guides else []
+    what_to_do = asks_what_to_do(intent.text) or intent.yes_no  # 「息子が保証人にならずに済むってことあるの？」 too
+    if not programs and plan.guides and asks_what_to_do(intent.text) and results and not any(role_of(r.chunk) == "measure" for r in results[:3]):
+        # 「値上げお願いしたら『据え置きじゃなきゃ切る』って言われた…どうにか交渉する方法ない？」: the search found only the
+        # policy's account of the problem; the guide of the same direction whose words fit best is what to do
+        programs = _best_guide_of_direction(lib, intent, results)
     # programs lead when the owner asks for money or a guide itself was found; otherwise the measure that
     # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
     # (a national scheme's guide found leads only when money is asked: the Tokyo measure answers otherwise)
     # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
-    what_to_do = asks_what_to_do(intent.text) or intent.yes_no  # 「息子が保証人にならずに済むってことあるの？」 too
     programs_lead = bool(programs) and (
         intent.money or choosing
         or any(hit is not None and (record.measure or record.name in intent.programs or what_to_do) for record, hit in programs)

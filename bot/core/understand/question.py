@@ -41,7 +41,7 @@ def is_yes_no(text: str) -> bool:
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
         return False
-    if asked and (last.endswith(("ます", "必要", "不要", "可能", "あり", "アリ", "なし", "ナシ")) or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
+    if asked and (last.endswith(("ます", "必要", "不要", "可能", "あり", "アリ", "なし", "ナシ", "いいんだよね", "いいよね")) or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
         return True
     return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|ダメ|だめ|駄目|か|の)$", last))
 
@@ -89,6 +89,17 @@ def asks_what_to_do(text: str) -> bool:
     the policy's account of the problem."""
     q = normalize(text)
     return asks_for_support(q) or any(w in q for w in vocabulary().what_to_do)
+
+
+def asks_negative(text: str) -> bool:
+    """「これって補助の対象から外れる？」「中古はダメ？」: the question asks whether something is excluded, so a
+    sentence saying it is not covered answers it yes."""
+    if language_of(text) == "en":  # the words are Japanese
+        return False
+    q = normalize(question_part(text))
+    for w in vocabulary().asks_negative_not:
+        q = q.replace(w, "")
+    return any(w in q for w in vocabulary().asks_negative)
 
 
 def asks_what_exists(text: str) -> bool:

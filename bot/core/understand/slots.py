@@ -8,12 +8,13 @@ import re
 
 from ...text import compact, normalize
 from .vocabulary import GAP, _PROGRAM_ONLY, _all_matches, _matches, _phrase, _without_particles, vocabulary
-from .question import _sentence_asks, _sentence_with, _without_quoted_speech, asks_something, is_yes_no, language_of, question_part, term_asked
+from .question import _sentence_asks, _sentence_with, _without_quoted_speech, asks_negative, asks_something, is_yes_no, language_of, question_part, term_asked
 from .names import _support_noun_after
 
 
 # A program is what the question is about when it names one or asks for a program's detail.
 _PROGRAM_WORDS = re.compile(r"助成|補助|奨励金|融資|制度|事業の|申請|subsid|grant|loan|program|scheme")
+BARE_ASK_CHARS = 3  # 「ダメ？」「大丈夫？」「いける？」: a question this short asks about the situation before it
 SLOT_SURE = 0.5  # below this, the question is answered at the level the owner asked (the program, the support)
 SLOT_CONFIDENCE = {
     "situation": 0.55,  # the slot's word sits in the owner's situation (a sentence that asks nothing), not in the question
@@ -35,7 +36,11 @@ def slot_confidence(text: str, slot: str, trigger: str, *, program_talk: bool) -
     # a condition the owner states about themselves (うちはグループ会社なんですが) is what an eligibility
     # question about a program hinges on: there the situation is the question
     condition = slot in ("eligibility", "covered_costs") and program_talk and re.fullmatch(r"[一-龥ァ-ヴー]+", t) and is_yes_no(text)
-    if t and t not in asked and t in q and not condition and not _sentence_asks(_sentence_with(q, t), asked):
+    # 「…交付決定が出る前に発注しちゃいたい。これって補助の対象から外れる？」: the question points back at the situation
+    # as does a bare 「ダメ？」「大丈夫？」 after it (「交付決定の前に機械を発注しちゃったんだけどダメ？」)
+    bare = normalize(question_part(text)).strip().rstrip("?？!！。 ")
+    refers_back = (bare.startswith(v.points_back) and asks_negative(text)) or (0 < len(bare) <= BARE_ASK_CHARS and is_yes_no(text))
+    if t and t not in asked and t in q and not condition and not refers_back and not _sentence_asks(_sentence_with(q, t), asked):
         confidence -= SLOT_CONFIDENCE["situation"]
     at = q.find(t)
     # a noun (条件, 金額) inside a longer noun; verbs (使える) and phrases are not checked
@@ -61,11 +66,14 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
     program_talk = has_program or bool(_PROGRAM_WORDS.search(q))
     talk = program_talk or program_context
     if talk and yes_no:
-        for name, hits in _all_matches(v.slots_with_program, said):
+        for name, hits in _all_matches(v.slots_with_program, said, v.not_within):
             every[name] = every.get(name, []) + hits
         every = {name: every[name] for name in v.slots if name in every}
     if "definition" in every and len(every) > 1:
         every = _without_modifiers(text, every)
+    if "fee" in every and program_talk and _PAID_BY_PROGRAM.search(q):
+        # 「仲介会社に払う手数料とか…事業承継のやつの補助金で出る？」: whether the subsidy pays the fee
+        every = {("covered_costs" if name == "fee" else name): hits for name, hits in every.items()}
     docs = _matches(v.documents, q)
     if docs and not has_program and (not every or not program_talk):  # a named program's examples ask about it
         name, hit = docs[0]
@@ -88,6 +96,10 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
             return "covered_costs", [*hits, item], sure
     return name, hits, sure
+
+
+# words asking whether a program pays for something: a fee named before them is a cost it may cover
+_PAID_BY_PROGRAM = re.compile(r"(補助|助成)金?(で|から|って)(出|払|賄|落|カバー)|(補助|助成)(対象|の対象)")
 
 
 def _without_modifiers(text: str, every: dict[str, list[str]]) -> dict[str, list[str]]:

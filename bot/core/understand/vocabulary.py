@@ -54,6 +54,9 @@ class _Vocabulary:
     compare_words: tuple[str, ...]  # 違い, どっちが: the question sets two things side by side
     asks_what: tuple[str, ...]  # 何, どう, どんな: a question asking what something is
     what_is_that: re.Pattern  # 「あれ何？」「何それ」: what the thing just named is
+    points_back: tuple[str, ...]  # これ, それ: a question starting with one asks about the situation just told
+    asks_negative: tuple[str, ...]  # 外れる, ダメ: the question asks whether something is excluded
+    asks_negative_not: tuple[str, ...]  # ないとダメ: asks whether something is required, not excluded
     not_conditions: frozenset[str]  # what a 「これって違反？」 asks of the owner's facts, no condition
 
 
@@ -110,6 +113,9 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         what_is_that=re.compile(rf"(?:{_either(data['pointing_back'])})(?:って)?(?:{_either(data['asks_what_alone'])})|"
                                 rf"(?:{_either(data['asks_what_alone'])})(?:{_either(data['pointing_back'])})"),
         not_conditions=frozenset(data.get("not_conditions") or ()),
+        points_back=tuple(data.get("pointing_back") or ()),
+        asks_negative=tuple(normalize(w) for w in data.get("asks_negative") or ()),
+        asks_negative_not=tuple(normalize(w) for w in data.get("asks_negative_not") or ()),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
