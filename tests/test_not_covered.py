@@ -339,3 +339,8 @@ def test_a_program_whose_guide_says_the_rule_is_quoted_and_the_yes_is_to_what_wa
 def test_a_program_whose_guide_does_not_say_it_gets_the_rule_in_general(advisor):
     answer = advisor.ask("もの補助、交付決定の前に機械を発注しちゃったんだけどダメ？")
     assert answer.answer_kind == "not_stated" and "交付決定の前に発注・契約した経費は、対象にならないのが一般的" in answer.answer
+
+
+def test_the_rule_on_orders_before_the_decision_is_found_and_said_in_english(advisor):
+    answer = advisor.ask("I already paid for some equipment last month. If I apply for a subsidy now, can those costs be covered?")
+    assert "before the grant decision are generally not covered" in first_sentence(answer.answer)

@@ -10,7 +10,7 @@ from typing import Any
 from ...models import Chunk, SearchResult
 from ..fiscal import older_than_now
 from ..intent import Intent
-from ..passages import sentence_with, sentences_of
+from ..passages import english_rendering, sentence_with, sentences_of
 from ..programs import Amount, Fact, ProgramRecord
 from .values import AnswerPlan, Bi, Library, Name, Say, Term, Year, quote_of
 
@@ -250,23 +250,37 @@ RULE_SENTENCE_MIN_WORDS = 2  # a later sentence of the rule leads when it shares
 def _rule_sentence_asked(intent: Any, sentences: list[str], lib: Library) -> str:
     """The rule's sentence the question points to: its first, unless a later one shares more of the words
     of the question itself (交付決定, 前, 発注 in 「交付決定前に発注しちゃった。対象になる？」)."""
+    english = intent.language == "en"
+
+    def words_of(text: str) -> set[str]:
+        # an English question is read against the rule's English (bot/data/policy_en.yaml)
+        if english:
+            return {w for w in re.findall(r"[a-z]{3,}", (english_rendering(text) or text).lower()) if w not in _EN_STOP}
+        return {t for t in lib.tokenizer.tokens(text) if len(t) >= 2 or re.fullmatch(r"[一-龥]", t)}
+
     # the whole message's words: 「…交付決定が出る前に発注しちゃいたい。これって対象から外れる？」 asks of its situation
-    asked = {t for t in (intent.tokens or intent.asked_tokens) if len(t) >= 2 or re.fullmatch(r"[一-龥]", t)}
+    asked = words_of(intent.text) if english else {
+        t for t in (intent.tokens or intent.asked_tokens) if len(t) >= 2 or re.fullmatch(r"[一-龥]", t)
+    }
     if not asked:
         return sentences[0]
-
-    first = set(lib.tokenizer.tokens(sentences[0]))
+    first = words_of(sentences[0])
 
     def shared(sentence: str) -> tuple[int, int]:  # words of the question only this sentence holds, then all it holds
-        words = asked & set(lib.tokenizer.tokens(sentence))
+        words = asked & words_of(sentence)
         return len(words - first), len(words)
 
     best = max(sentences[1:], key=shared, default=sentences[0])
     distinct, total = shared(best)
+    if english:
+        return best if distinct >= 1 and total >= RULE_SENTENCE_MIN_WORDS else sentences[0]
     # the words that made the question this slot's (前に…発注, 先に契約) must be among those only it holds
     said = {t for trigger in intent.triggers for t in lib.tokenizer.tokens(trigger.replace("…", " ")) if len(t) >= 2}
-    words = (asked & set(lib.tokenizer.tokens(best))) - first
+    words = (asked & words_of(best)) - first
     return best if distinct >= 1 and total >= RULE_SENTENCE_MIN_WORDS and words & said else sentences[0]
+
+
+_EN_STOP = {"the", "and", "for", "are", "can", "was", "with", "our", "you", "most", "this", "that", "have", "has", "will", "from", "some", "any", "now"}
 
 
 def rule_sentence_asked(intent: Any, lib: Library) -> str | None:
