@@ -190,3 +190,11 @@ def test_the_program_the_question_names_after_the_situation_is_the_one_asked_abo
     answer = advisor.ask("うちの発注元、資本金は小さいけど従業員は500人くらいいる大きい会社。これまで下請法の対象外って言われてたけど、取適法になって対象になったりする？")
     first = answer.answer.split("。")[0]
     assert answer.intent["programs"][0].startswith("中小受託取引適正化法") and "従業員" in first
+
+
+def test_what_a_desk_is_is_not_its_phone_line(advisor):
+    """「下請かけこみ寺ってとこがあるって聞いた。どういうところ？」: the guide's sentence on what it is, not the list
+    line 「下請かけこみ寺: フリーダイヤル…」."""
+    answer = advisor.ask("元請けとの支払いトラブルで悩んでて、下請かけこみ寺ってとこがあるって聞いた。どういうところ？")
+    first = answer.answer.split("。")[0]
+    assert "フリーダイヤル" not in first and ("窓口" in first or "相談" in first)

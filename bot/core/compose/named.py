@@ -3,6 +3,8 @@ sentence closest to the question), two compared side by side, and what a word me
 
 from __future__ import annotations
 
+import re
+
 from ...models import Chunk, SearchResult
 from ...text import compact
 from ..intent import CIRCLED, Intent, slot_field
@@ -166,6 +168,9 @@ def _compare_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
     return plan
 
 
+_PHONE_AFTER = re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}|フリーダイヤル|電話")
+
+
 def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
     it in brackets or with とは first, then the first passage found that uses it); else not stated."""
@@ -189,6 +194,8 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
                 continue
             after = flat[at + len(key): at + len(key) + 3]
             score = 2 if after[:1] in "(（:：" or after.startswith(("とは", "」とは")) else 1 if after.startswith("」") else 0
+            if score == 2 and _PHONE_AFTER.search(flat[at + len(key): at + len(key) + 30]):
+                score = 0  # 「下請かけこみ寺: フリーダイヤル 0120-…」 is a desk's line, not what the word means
             if best is None or score > best[0]:
                 best = (score, chunk, sentence)
         if best is not None and best[0] == 2:
