@@ -113,6 +113,9 @@ TABLE = [
     ("BCP実践促進助成金って法人じゃないとダメ？", "ja", "eligibility", ["BCP実践促進助成金"], True),
     # a fee the subsidy may pay: what it covers, not what the program costs
     ("会社売るのに仲介会社に払う手数料って、事業承継の補助金で出る？", "ja", "covered_costs", [], True),
+    # a closing bracket only names the program; 「それとも…」 belongs to the question before it
+    ("ハードウェアは助成対象になる?(中小企業デジタルツール導入促進支援事業)", "ja", "covered_costs", ["中小企業デジタルツール導入促進支援事業"], True),
+    ("BCPの助成金でお金って採択されたらすぐもらえるの?それとも後から?", "ja", "payment_timing", [], False),
 ]
 
 

@@ -198,3 +198,10 @@ def test_what_a_desk_is_is_not_its_phone_line(advisor):
     answer = advisor.ask("元請けとの支払いトラブルで悩んでて、下請かけこみ寺ってとこがあるって聞いた。どういうところ？")
     first = answer.answer.split("。")[0]
     assert "フリーダイヤル" not in first and ("窓口" in first or "相談" in first)
+
+
+def test_a_record_fact_summarizing_its_guide_is_cited_to_the_passage_that_states_its_first_part(advisor):
+    """持続化's payment timing (「後払い。交付決定の後に…」) is the record's summary of the guide's sentences: cited
+    to the passage saying 後払い, not 'the documents do not say'."""
+    answer = advisor.ask("持続化補助金でチラシと看板を作る予定。お金って採択されたらすぐもらえるの?それとも後から?")
+    assert answer.answer_kind == "fact" and "後払い" in answer.answer.split("。")[0]

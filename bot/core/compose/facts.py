@@ -30,6 +30,10 @@ def _passage_for(lib: Library, record: ProgramRecord, phrase: str | None, sectio
             # a figure with the record's own gloss: the passage states the figure (2億円 of
             # 「2億円（令和7年度に新設された区分。その他は最大1億円）」)
             found = sentence_with(chunks, head)
+        first = re.split(r"[。]", phrase)[0]
+        if found is None and first != phrase and len(first.strip()) >= 3:
+            # the record's summary of several sentences (「後払い。交付決定の後に…」): the passage stating its first
+            found = sentence_with(chunks, first)
         if found:
             return SearchResult(found[0], 1.0)
     if section:

@@ -80,6 +80,12 @@ def _last_clauses(text: str) -> list[str]:
     """The clauses of the message's last sentence (the sentence itself when it has no break)."""
     q = normalize(text).strip()
     sentences = [s for s in _SENTENCE_END.split(q) if s.strip()]
+    # 「ハードウェアは助成対象になる?(中小企業デジタルツール導入促進支援事業)」: a closing bracket only says what it is about
+    while len(sentences) > 1 and re.fullmatch(r"\s*[(（][^)）]*[)）]\s*", sentences[-1]):
+        sentences.pop()
+    # 「すぐもらえるの?それとも後から?」: the alternative belongs to the question before it
+    if len(sentences) > 1 and sentences[-1].strip().startswith(("それとも", "または")):
+        sentences[-2:] = [sentences[-2] + "?" + sentences[-1]]
     last = sentences[-1] if sentences else q
     return [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")] or [last]
 
