@@ -3,6 +3,8 @@ program when named, behind Tokyo's own programs when not, and no longer 'not in 
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core.directory import Directory, OtherProgram
 from bot.models import Chunk
 
@@ -205,3 +207,15 @@ def test_a_record_fact_summarizing_its_guide_is_cited_to_the_passage_that_states
     to the passage saying 後払い, not 'the documents do not say'."""
     answer = advisor.ask("持続化補助金でチラシと看板を作る予定。お金って採択されたらすぐもらえるの?それとも後から?")
     assert answer.answer_kind == "fact" and "後払い" in answer.answer.split("。")[0]
+
+
+@pytest.mark.parametrize("question", [
+    "社員が取引先っぽいメールの添付ファイルを開いちゃったらしい。エモテットかも…どうしたらいい？",
+    "スタッフが顧客名簿入りのUSBなくした…個人情報もれたかも。会社として何しなきゃいけないの？",
+])
+def test_an_incident_described_is_sent_to_where_incidents_are_reported(advisor, question):
+    """An owner telling an incident (an opened attachment, a lost USB stick) and asking what to do: the guide to
+    where cyber incidents and leaks are reported leads, not the cyber subsidy's prose."""
+    answer = advisor.ask(question)
+    first = answer.answer.split("。")[0]
+    assert "サイバー被害の届出・相談先" in first and "助成" not in first

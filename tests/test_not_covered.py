@@ -194,13 +194,14 @@ def test_a_slot_word_in_the_owners_situation_is_unsure():
     assert sure == 1.0 and situation < 0.5 and compound < 0.5
 
 
-def test_a_desk_question_the_guide_cannot_answer_names_the_desks_beyond_the_documents(advisor):
+def test_an_incident_told_is_answered_by_the_incident_guides_desk(advisor):
+    """「ランサムウェアにやられたっぽい」 names the guide to where incidents are reported (its owners' words): its
+    desk with the phone first, from the documents (before that guide knew those words, the desks beyond the
+    documents were named; Tcyss's question below still is)."""
     answer = advisor.ask("ランサムウェアにやられたっぽい。まずどこに連絡すればいい？")
-    lines = answer.answer.split("\n")
-    # the first sentence: the documents give no desk, and the desk beyond them with its phone
-    assert "記載がありません" in lines[0] and "手元の資料の外" in lines[0] and "03-5805-1731" in lines[0]
-    assert any(line.startswith("・手元の資料の外の相談先") for line in lines[1:])  # IPA
-    assert answer.citations[0].result.chunk.kind == "directory" and answer.answer_kind == "not_stated"
+    first = answer.answer.split("\n")[0]
+    assert "記載がありません" not in first and "03-5805-1731" in first and "サイバー被害の届出・相談先" in first
+    assert answer.answer_kind == "fact"
 
 
 @pytest.mark.parametrize("question", ["ハッキングされたかもしれない…どこに相談すればいいの？", "Tcyssの電話番号は？"])

@@ -38,12 +38,12 @@ from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _as
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
 # what the rest of the bot reads of the understanding's parts, from here
-from .understand.question import asks_what_to_do, owners_own_terms  # noqa: E402
+from .understand.question import asks_what_to_do, asks_what_to_do_in_words, owners_own_terms  # noqa: E402
 from .understand.slots import CONDITION_STOP  # noqa: E402
 from .understand.vocabulary import evidence_answers_alone, slot_evidence, slot_field  # noqa: E402
 
 __all__ = [
-    "CIRCLED", "CONDITION_STOP", "DIRECTIONS", "SLOTS", "Intent", "ProgramNames", "asks_what_to_do", "detect_asks",
+    "CIRCLED", "CONDITION_STOP", "DIRECTIONS", "SLOTS", "Intent", "ProgramNames", "asks_what_to_do", "asks_what_to_do_in_words", "detect_asks",
     "evidence_answers_alone", "is_broad", "is_yes_no", "language_of", "owners_own_terms", "pick_choice", "question_part",
     "slot_confidence", "slot_evidence", "slot_field", "term_asked", "understand", "unknown_names_in",
 ]

@@ -114,6 +114,12 @@ def asks_what_exists(text: str) -> bool:
     return any(w in q for w in vocabulary().what_exists)
 
 
+def asks_what_to_do_in_words(text: str) -> bool:
+    """「どうしたらいい？」「何しなきゃいけないの？」 in so many words (not any word of support: 助成, 制度)."""
+    q = normalize(text)
+    return any(w in q for w in vocabulary().what_to_do)
+
+
 def _only_confirms(clause: str) -> bool:
     """「本当？」「マジ？」: a clause that only asks whether what came before is so."""
     bare = re.sub(r"[?？!！。、なのかねでしょうすよ]", "", clause)
