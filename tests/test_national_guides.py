@@ -219,3 +219,10 @@ def test_an_incident_described_is_sent_to_where_incidents_are_reported(advisor, 
     answer = advisor.ask(question)
     first = answer.answer.split("。")[0]
     assert "サイバー被害の届出・相談先" in first and "助成" not in first
+
+
+def test_beside_not_stated_the_common_rule_on_the_owners_words_follows(advisor):
+    """「もの補助って結局あとで返さないといけないお金なんでしょ？」: its guide does not say; the common rule on
+    subsidies and loans does (原則として返す必要はありません), cited as the general rule."""
+    answer = advisor.ask("もの補助って結局あとで返さないといけないお金なんでしょ？融資みたいなもんだと思ってたけど")
+    assert "原則として返す必要はありません" in answer.answer

@@ -84,6 +84,10 @@ class Library:
     def program_guides(self, measure: str) -> list[SearchResult]:
         return self.retriever.program_guides(measure)
 
+    def rules_passages(self) -> list[Chunk]:
+        """Every section of the common rules (corpus/rules/common-rules.md)."""
+        return list(self._rules.values())
+
     def rules_passage(self, section: str) -> SearchResult | None:
         chunk = self._rules.get(section)
         return SearchResult(chunk, 1.0) if chunk is not None else None

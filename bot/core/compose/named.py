@@ -62,8 +62,10 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
             return overview
     if best is None or (best[0] < DETAIL_MIN_WORDS and not whole) or plan.intent.yes_no:
         # a yes/no question no sentence of the guide says yes or no to: a sentence near its words is no answer
-        # a detail of this program that no sentence of its guide speaks to: say so, name the desk
-        return _with_common_rule(_not_stated(plan, lib, record), lib)
+        # a detail of this program that no sentence of its guide speaks to: say so, name the desk, and what the
+        # common rules say of the owner's words (「もの補助って結局あとで返さないといけないお金なんでしょ？」)
+        every_word = _question_words(plan, lib, record, asked_only=False)
+        return _with_rule_on_words(_with_common_rule(_not_stated(plan, lib, record), lib), lib, every_word)
     plan.add_program(record)
     _, chunk, sentence = best
     cites = plan.cite(SearchResult(chunk, 1.0))
@@ -71,6 +73,32 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     plan.next_step = _desk(plan, lib, record)
     plan.kind = "fact"  # a detail of the named program, quoted from its guide
     _fiscal_note(plan, record)
+    return plan
+
+
+RULE_WORDS_MIN = 2  # words of the question a common rule's sentence shares, one of them not a word every rule uses
+_RULE_EVERYDAY = {"補助", "助成", "補助金", "助成金", "事業", "制度", "支援", "申請", "中小", "企業", "中小企業", "必要", "対象", "経費", "場合", "確認", "募集"}
+
+
+def _with_rule_on_words(plan: AnswerPlan, lib: Library, words: set[str]) -> AnswerPlan:
+    """Beside 'not stated for this program': the common rules' sentence on the question's own words (返す: 助成金・
+    補助金は…原則として返す必要はありません), when no common rule was added already."""
+    if plan.points or not words:
+        return plan
+    best: tuple[int, Chunk, str] | None = None
+    for chunk in lib.rules_passages():
+        for sentence in sentences_of(chunk):
+            shared = words & set(lib.tokenizer.tokens(sentence))
+            if len(shared) >= RULE_WORDS_MIN and shared - _RULE_EVERYDAY and (best is None or len(shared) > best[0]):
+                best = (len(shared), chunk, sentence)
+    if best is not None:
+        _, chunk, sentence = best
+        # the section's first sentence says what the rule is, when it too speaks to the owner's words
+        # (「助成金・補助金は…原則として返す必要はありません」 before 「融資は…利息を付けて返します」)
+        first = next(iter(sentences_of(chunk)), sentence)
+        if (words & set(lib.tokenizer.tokens(first))) - _RULE_EVERYDAY:
+            sentence = first
+        plan.points.append(Say("point.common_rule", {"quote": quote_of(sentence, lib.tokenizer)}, plan.cite(SearchResult(chunk, 1.0))))
     return plan
 
 
