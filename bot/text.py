@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Iterable
 
 _SPACE = re.compile(r"[\s\u3000]+")
 # Whitespace between two non-ASCII characters carries no meaning in Japanese text
@@ -17,6 +18,16 @@ _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f])[\s\u3000]+(?=[^\x00-\x7f])")
 # A sentence ends after 。！？, or after a closing bracket that follows one, unless a particle
 # goes on with the sentence (「…。」と語る).
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])(?![」』）)\]])|(?<=[。！？][」』）)])(?![とのがをにでもはや])")
+
+
+def in_order_found(text: str, keyed: Iterable[tuple[str, str]]) -> list[str]:
+    """The names whose key occurs in `text` (already normalized as the keys are), in the order each first appears."""
+    first: dict[str, int] = {}
+    for key, name in keyed:
+        at = text.find(key)
+        if at >= 0 and (name not in first or at < first[name]):
+            first[name] = at
+    return sorted(first, key=first.get)
 
 
 def is_wide(ch: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from ..text import compact, normalize
+from ..text import compact, in_order_found, normalize
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +149,7 @@ class Directory:
     def suggested_for(self, text: str) -> list[str]:
         """The entries whose problem the owner describes without naming any program (「工場の蛍光灯をLEDに替えたい」:
         the energy-saving subsidy), in the order their words appear."""
-        q = normalize(text).lower()
-        found: dict[str, int] = {}
-        for name, topic in self._topics:
-            at = q.find(topic)
-            if at >= 0 and (name not in found or at < found[name]):
-                found[name] = at
-        return sorted(found, key=found.get)
+        return in_order_found(normalize(text).lower(), ((topic, name) for name, topic in self._topics))
 
     def named_in(self, text: str, known: Iterable[str] = ()) -> list[str]:
         """The entries `text` names, in the order they first appear; `known` are phrases already

@@ -43,7 +43,7 @@ from .understand.slots import CONDITION_STOP  # noqa: E402
 from .understand.vocabulary import evidence_answers_alone, slot_evidence, slot_field  # noqa: E402
 
 __all__ = [
-    "CIRCLED", "CONDITION_STOP", "DIRECTIONS", "SLOTS", "Intent", "ProgramNames", "asks_what_to_do", "asks_what_to_do_in_words", "detect_asks",
+    "CIRCLED", "CONDITION_STOP", "DIRECTIONS", "SLOTS", "Intent", "ProgramNames", "asks_what_to_do", "detect_asks",
     "evidence_answers_alone", "is_broad", "is_yes_no", "language_of", "owners_own_terms", "pick_choice", "question_part",
     "slot_confidence", "slot_evidence", "slot_field", "term_asked", "understand", "unknown_names_in",
 ]
@@ -110,6 +110,8 @@ class Intent:
     counts_people: bool = False  # 「パートや役員も数に入る？」: how employees are counted, not whether the company is an SME
     what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
     what_exists: bool = False  # 「役立つ法制度にはどのようなものがあるか」: asks what support there is, a program named among them
+    wants_help: bool = False  # asks what to do, or for support in any word of it (支援, 相談): the policy's account of the problem never leads
+    wants_steps: bool = False  # asks what to do in so many words (「どうしたらいい？」「何しなきゃいけないの？」): a guide that fits leads
     compares: list[str] = field(default_factory=list)  # 「AとBって何が違うの？」: the programs, laws or desks compared
     term: str | None = None  # the word a 「〇〇って何？」 asks about (term_asked), read once, here
     slot_confidence: float = 1.0  # how sure `asks` is: below SLOT_SURE a slot is not answered as one
@@ -213,6 +215,7 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     asked = question_part(message)
     intent.asked_tokens = get_tokenizer().tokens(asked) if asked.strip() != normalize(message).strip() else list(intent.tokens)
     intent.term = term_asked(message) if _asks_what(message) else None
+    intent.wants_help, intent.wants_steps = asks_what_to_do(message), asks_what_to_do_in_words(message)
     return intent
 
 

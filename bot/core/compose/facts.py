@@ -301,10 +301,7 @@ def rule_sentence_asked(intent: Any, lib: Library) -> str | None:
 def asks_a_rule_sentence(intent: Any, lib: Library) -> bool:
     """Whether the question points to one sentence of its common rule past the first (交付決定より前の発注):
     asked of subsidies in general, that rule answers it rather than one program found."""
-    section = COMMON_RULE_SECTIONS.get(intent.asks)
-    rule = lib.rules_passage(section) if section else None
-    sentences = sentences_of(rule.chunk) if rule is not None else []
-    return bool(sentences) and _rule_sentence_asked(intent, sentences, lib) is not sentences[0]
+    return rule_sentence_asked(intent, lib) is not None
 
 
 def _with_common_rule(plan: AnswerPlan, lib: Library) -> AnswerPlan:

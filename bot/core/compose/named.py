@@ -7,7 +7,7 @@ import re
 
 from ...models import Chunk, SearchResult
 from ...text import compact
-from ..intent import CIRCLED, Intent, asks_what_to_do_in_words, slot_field
+from ..intent import CIRCLED, Intent, slot_field
 from ..passages import measure_label, role_of, sentence_with, sentences_of
 from ..programs import ProgramRecord
 from .values import AnswerPlan, Library, Name, Say, quote_of
@@ -55,7 +55,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
         return _yes_no_plan(plan, lib, record, hinge)
     # 「一つ星と二つ星って何が違うの？」: one word asked beyond 違う, and the sentence holds it: that sentence
     whole = best is not None and not words - _ABOUT - _COMPARE - set(tok.tokens(best[2]))
-    if (best is None or best[0] < DETAIL_MIN_WORDS and not whole) and not plan.intent.yes_no and asks_what_to_do_in_words(plan.intent.text):
+    if (best is None or best[0] < DETAIL_MIN_WORDS and not whole) and not plan.intent.yes_no and plan.intent.wants_steps:
         # 「添付ファイルを開いちゃった。エモテットかも…どうしたらいい？」: no sentence speaks to the words; what the guide is for
         overview = _overview_plan(plan, lib, record)
         if overview is not None:

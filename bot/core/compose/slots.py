@@ -16,7 +16,7 @@ from ..passages import best_sentences, measure_label, role_of, sentence_with, se
 from ..programs import Amount, Fact, ProgramRecord, Rate
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
 from .facts import _HAS_YEAR, _aside, _bi, _desk, _fiscal_note, _not_stated, _owner_term, _passage_for, _verdict, _with_common_rule, _year, rule_sentence_asked
-from .support import _EVERYDAY, _words
+from .support import _EVERYDAY, _closest_sentence, _words
 
 
 MAX_SLOT_POINTS = 2
@@ -229,18 +229,10 @@ def _beyond_own_facts(lib: Library, intent: Intent, record: ProgramRecord, rule:
     return bool({w for w in asked if len(w) >= 2} - own)
 
 
-def _sentence_like(lib: Library, chunks: list[Chunk], rule: str) -> tuple[Chunk, str] | None:
+def _sentence_like(lib: Library, record: ProgramRecord, rule: str) -> tuple[Chunk, str] | None:
     """The guide's sentence that says what the common rule's sentence says (交付決定の前に…発注…対象になりません)."""
-    words = {t for t in lib.tokenizer.tokens(rule) if len(t) >= 2}
-    best: tuple[int, Chunk, str] | None = None
-    for chunk in chunks:
-        if _aside(chunk):
-            continue
-        for sentence in sentences_of(chunk):
-            n = len(words & set(lib.tokenizer.tokens(sentence)))
-            if n >= RULE_LIKE_MIN_WORDS and (best is None or n > best[0]):
-                best = (n, chunk, sentence)
-    return (best[1], best[2]) if best else None
+    best = _closest_sentence(lib, record, {t for t in lib.tokenizer.tokens(rule) if len(t) >= 2})
+    return (best[1], best[2]) if best is not None and best[0] >= RULE_LIKE_MIN_WORDS else None
 
 
 def _as_asked(polarity: str | None, intent: Intent) -> str | None:
@@ -317,7 +309,7 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         if rule is not None and _beyond_own_facts(lib, intent, record, rule):
             # 「もの補助、交付決定の前に発注しちゃったんだけどダメ？」: the guide's own sentence on that rule, else
             # 'not stated for this program' and the rule as it holds in general
-            said = _sentence_like(lib, chunks, rule)
+            said = _sentence_like(lib, record, rule)
             if said is None:
                 return _with_common_rule(_not_stated(plan, lib, record), lib)
             chunk, sentence = said

@@ -11,7 +11,7 @@ from ...models import Chunk, FAQ_KIND, SearchResult
 from ...text import compact
 from ...tokenize import JapaneseTokenizer
 from ..fiscal import older_than_now
-from ..intent import Intent, asks_what_to_do, asks_what_to_do_in_words
+from ..intent import Intent
 from ..passages import best_sentences, english_gloss, measure_label, role_of, sentences_of
 from ..programs import ProgramRecord
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
@@ -202,12 +202,13 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     size = verdict.size if verdict is not None and verdict.size in ("sme", "small") else None
     choosing = intent.act == "choose"  # a direction picked from the choices: its measures, one program
     programs = _programs_found(lib, results, 1 if choosing else 2, intent.exclude_programs, intent.money, intent.query, intent.programs) if plan.guides else []
-    what_to_do = asks_what_to_do(intent.text) or intent.yes_no  # 「息子が保証人にならずに済むってことあるの？」 too
-    if plan.guides and asks_what_to_do_in_words(intent.text):
+    # a need (what to do, or a yes/no of the owner's case: 「息子が保証人にならずに済むってことあるの？」) a found guide may lead
+    guide_may_lead = intent.wants_help or intent.yes_no
+    if plan.guides and intent.wants_steps:
         # 「USBなくした…個人情報もれたかも。何しなきゃいけないの？」: the guide the owner's words named leads, found or not
         named = [lib.records[n] for n in intent.programs if n in lib.records and n not in intent.exclude_programs]
         programs = [(r, None) for r in named[:1] if all(r.name != p.name for p, _ in programs)] + programs
-    if not programs and plan.guides and asks_what_to_do_in_words(intent.text) and results and not any(role_of(r.chunk) == "measure" for r in results[:3]):
+    if not programs and plan.guides and intent.wants_steps and results and not any(role_of(r.chunk) == "measure" for r in results[:3]):
         # 「値上げお願いしたら『据え置きじゃなきゃ切る』って言われた…どうにか交渉する方法ない？」: the search found only the
         # policy's account of the problem; the guide of the same direction whose words fit best is what to do
         programs = _best_guide_of_direction(lib, intent, results)
@@ -217,8 +218,8 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
     programs_lead = bool(programs) and (
         intent.money or choosing
-        or any(hit is not None and (record.measure or record.name in intent.programs or what_to_do) for record, hit in programs)
-        or (asks_what_to_do_in_words(intent.text) and any(record.name in intent.programs for record, _ in programs))  # named, what to do
+        or any(hit is not None and (record.measure or record.name in intent.programs or guide_may_lead) for record, hit in programs)
+        or (intent.wants_steps and any(record.name in intent.programs for record, _ in programs))  # named, what to do
     )
     if intent.lead is not None:  # 「英語で」: the same answer in the other language
         programs_lead = bool(programs) and intent.lead == "programs"
@@ -237,7 +238,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
         home = _direction_of(lib, programs[0][0].name)
         quotes = quotes[:room] + [q for q in quotes[room:] if home and q[0].chunk.direction == home]
-    if what_to_do:  # the policy's statement of the problem (大廃業時代が懸念) is no help: never first
+    if intent.wants_help:  # the policy's statement of the problem (大廃業時代が懸念) is no help: never first
         quotes = sorted(quotes, key=lambda q: role_of(q[0].chunk) == "problem")
     for r, sentence in quotes:
         values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from ...text import compact, normalize
+from ...text import compact, in_order_found, normalize
 from ..directory import Directory
 from .vocabulary import _PROGRAM_ONLY, _matches, vocabulary
 from .question import _without_quoted_speech, asks_what_to_do, question_part, term_asked
@@ -47,13 +47,7 @@ class ProgramNames:
     def named_in(self, text: str) -> list[str]:
         """The programs `text` names, in the order it names them (「サイバーの助成金、…SECURITY ACTIONの二つ星って
         要る？」 is about the subsidy first)."""
-        q = compact(text)
-        first: dict[str, int] = {}
-        for key, name in self._parts:
-            at = q.find(key)
-            if at >= 0 and (name not in first or at < first[name]):
-                first[name] = at
-        return sorted(first, key=first.get)
+        return in_order_found(compact(text), self._parts)
 
     def naming_phrase(self, text: str, name: str) -> str | None:
         """The words by which `text` first names the program `name` (「セキュリティアクションの一つ星と二つ星」 names

@@ -41,7 +41,7 @@ def is_yes_no(text: str) -> bool:
     last = last.rstrip("?？ 　")
     if last.endswith(("は", "って", "とは")):  # 「上限は？」 asks for a value
         return False
-    if asked and (last.endswith(("ます", "必要", "不要", "可能", "あり", "アリ", "なし", "ナシ", "いいんだよね", "いいよね")) or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
+    if asked and (last.endswith(v.yes_no_endings) or re.search(r"[るたいうくすつむぶぐ]$", last)):  # 「申請できます？」「補助金で出る？」
         return True
     return bool(re.search(r"(ますか|ですか|でしょうか|ませんか|できる|使える|もらえる|受けられる|ある|いい|なる|対象|ok|大丈夫|ダメ|だめ|駄目|か|の)$", last))
 
@@ -84,7 +84,7 @@ def _last_clauses(text: str) -> list[str]:
     while len(sentences) > 1 and re.fullmatch(r"\s*[(（][^)）]*[)）]\s*", sentences[-1]):
         sentences.pop()
     # 「すぐもらえるの?それとも後から?」: the alternative belongs to the question before it
-    if len(sentences) > 1 and sentences[-1].strip().startswith(("それとも", "または")):
+    if len(sentences) > 1 and sentences[-1].strip().startswith(vocabulary().alternatives):
         sentences[-2:] = [sentences[-2] + "?" + sentences[-1]]
     last = sentences[-1] if sentences else q
     return [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")] or [last]

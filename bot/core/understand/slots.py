@@ -71,7 +71,7 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         every = {name: every[name] for name in v.slots if name in every}
     if "definition" in every and len(every) > 1:
         every = _without_modifiers(text, every)
-    if "fee" in every and program_talk and _PAID_BY_PROGRAM.search(q):
+    if "fee" in every and program_talk and any(w in q for w in v.paid_by_program):
         # 「仲介会社に払う手数料とか…事業承継のやつの補助金で出る？」: whether the subsidy pays the fee
         every = {("covered_costs" if name == "fee" else name): hits for name, hits in every.items()}
     docs = _matches(v.documents, q)
@@ -96,10 +96,6 @@ def detect_asks(text: str, *, has_program: bool, program_context: bool = False, 
         if item:  # 「ハードウェアは助成対象になる？」 asks what the subsidy pays for
             return "covered_costs", [*hits, item], sure
     return name, hits, sure
-
-
-# words asking whether a program pays for something: a fee named before them is a cost it may cover
-_PAID_BY_PROGRAM = re.compile(r"(補助|助成)金?(で|から|って)(出|払|賄|落|カバー)|(補助|助成)(対象|の対象)")
 
 
 def _without_modifiers(text: str, every: dict[str, list[str]]) -> dict[str, list[str]]:

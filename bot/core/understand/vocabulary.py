@@ -56,6 +56,9 @@ class _Vocabulary:
     what_is_that: re.Pattern  # 「あれ何？」「何それ」: what the thing just named is
     points_back: tuple[str, ...]  # これ, それ: a question starting with one asks about the situation just told
     asks_negative: tuple[str, ...]  # 外れる, ダメ: the question asks whether something is excluded
+    paid_by_program: tuple[str, ...]  # 補助金で出る: whether a program pays for the thing named before
+    yes_no_endings: tuple[str, ...]  # 必要, いいよね: a ？ after one of these asks yes or no
+    alternatives: tuple[str, ...]  # それとも: the other choice of the question before
     asks_negative_not: tuple[str, ...]  # ないとダメ: asks whether something is required, not excluded
     not_conditions: frozenset[str]  # what a 「これって違反？」 asks of the owner's facts, no condition
 
@@ -115,6 +118,9 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         not_conditions=frozenset(data.get("not_conditions") or ()),
         points_back=tuple(data.get("pointing_back") or ()),
         asks_negative=tuple(normalize(w) for w in data.get("asks_negative") or ()),
+        paid_by_program=tuple(normalize(w) for w in data.get("paid_by_program") or ()),
+        yes_no_endings=tuple(normalize(w) for w in data.get("yes_no_endings") or ()),
+        alternatives=tuple(normalize(w) for w in data.get("alternatives") or ()),
         asks_negative_not=tuple(normalize(w) for w in data.get("asks_negative_not") or ()),
         quoted_speech=_quoted_pattern(data),
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
