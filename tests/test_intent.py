@@ -222,5 +222,6 @@ def test_the_word_a_definition_asks_about_and_a_question_that_only_uses_tte():
     assert term_asked("ＢＣＰって何？") == "ＢＣＰ"
     assert term_asked("事業承継ファンドってネットで調べてもよくわからん。どういう仕組み？") == "事業承継ファンド"
     assert term_asked("BCPの助成金、採択の発表っていつごろ？") is None  # asks when, not what 採択の発表 is
+    assert term_asked("What exactly is it?") is None  # a pronoun names no word to define
     assert term_asked("持続化っていくら出る？") is None
     assert term_asked("元請から一方的に代金を減らされた。これって下請法違反じゃないの？") is None  # これ points back

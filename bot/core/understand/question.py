@@ -188,4 +188,4 @@ def term_asked(text: str) -> str | None:
         term = m.group(1).lstrip("「『")
         return None if term in v.not_terms else term
     m = re.search(r"(?i)\bwhat (?:exactly |really )?(?:is|are|does) (?:an? |the )?[\"'“]?([A-Za-z][\w&\- ]{0,30}?)[\"'”]?(?: mean| stand for)?(?: exactly| really)?\s*\??$", text.strip())
-    return m.group(1) if m else None
+    return m.group(1) if m and m.group(1).strip().lower() not in v.not_terms else None  # "what is it?" names no word
