@@ -135,3 +135,19 @@ def test_a_chosen_direction_is_answered_with_one_passage_per_measure(talk):
 def test_the_owners_trade_alone_does_not_make_a_question_specific(talk):
     [answer] = talk("うちみたいな町工場が使える制度って、どんなのがあるの？")
     assert answer.choices and not answer.citations
+
+
+def test_a_follow_up_on_a_program_keeps_the_policy_measure_the_thread_started_from(talk):
+    first, second, third = talk("工場に新しい機械を入れたいんだけど、お金の補助ってあるのかな？", "それって誰でも使えるの？", "申し込みはどこでするの？")
+    measure = "機械設備等について、その導入経費の一部を助成"
+    assert measure in cited(first)
+    # the follow-ups answer the program's own detail first, and still cite the measure it carries out
+    assert second.intent["asks"] == "eligibility" and "都内" in second.answer.split("\n")[0]
+    for later in (second, third):
+        assert measure in cited(later)
+        assert "東京都の施策「設備の導入による生産性の向上」として行われている事業です" in later.answer
+
+
+def test_a_first_question_on_a_program_detail_does_not_add_the_measure(talk):
+    (only,) = talk("設備投資支援事業は誰が対象ですか")
+    assert "として行われている事業です" not in only.answer

@@ -100,6 +100,7 @@ class Intent:
     exclude: list[str] = field(default_factory=list)  # passages shown before ("ほかには")
     exclude_programs: list[str] = field(default_factory=list)  # programs shown before ("ほかには")
     reuse: list[str] = field(default_factory=list)  # passages to answer from again (英語で)
+    shown_before: list[str] = field(default_factory=list)  # a follow-up: the passages the last answer cited
     lead: str | None = None  # a restatement keeps what led the answer it restates: "programs" or "measure"
     triggers: list[str] = field(default_factory=list)  # the words that decided `asks`, for the report
     words: list[str] = field(default_factory=list)  # the question's tokens and the policy words the term map adds
@@ -309,6 +310,7 @@ def _understand(
             intent.act = "follow_up"
             intent.direction = last.get("direction")
             intent.programs = list(last.get("programs", []))[:1]
+            intent.shown_before = list(last.get("shown", []))
             if asks == "support" and last.get("asks") in SLOTS and intent.programs:
                 intent.asks = "support"
             industry = intent.owner.get("industry_word") or ""

@@ -351,6 +351,8 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         if by_size is not None:  # within the record's employee limit: said as a point, never as a stock yes
             plan.points.append(by_size)
         _add_slot_support(plan, lib, record)
+        if intent.act == "follow_up":
+            _keep_measure_shown(plan, lib, record)
         # 「どこに相談すれば？」: with the desk, what it is there for (the policy measure behind it)
         if intent.asks == "contact" and intent.act == "ask" and len(plan.points) < MAX_SLOT_POINTS:
             _add_measure_behind(plan, lib, record, results)
@@ -441,6 +443,17 @@ def _add_measure_behind(plan: AnswerPlan, lib: Library, record: ProgramRecord, r
     if sentence:
         values = {"label": Measure(measure_label(where.chunk)), "quote": quote_of(sentence, tok)}
         plan.points.append(Say(f"point.{role_of(where.chunk)}", values, plan.cite(where)))
+
+
+def _keep_measure_shown(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> None:
+    """A follow-up on a program (「それって誰でも使えるの？」) after an answer that showed the policy measure it
+    carries out: the measure stays named, cited, so the thread keeps its place in the policy document."""
+    if not record.measure:
+        return
+    where = lib.policy_passage(record.measure)
+    if where is None or where.chunk.id not in plan.intent.shown_before:
+        return
+    plan.points.append(Say("point.carried_out", {"label": Measure(measure_label(where.chunk))}, plan.cite(where)))
 
 
 def _add_slot_support(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> None:
