@@ -324,3 +324,17 @@ def test_whom_to_ask_about_a_measure_is_its_consultation_desk(advisor, question)
     answer = advisor.ask(question)
     assert answer.stated and answer.programs and "事業承継・引継ぎ支援センター" in answer.programs[0]["name"]
     assert "引継ぎ支援センター" in answer.answer.split("[1]")[0] or "Handover Support Center" in answer.answer.split("[1]")[0]
+
+
+def test_a_chart_the_text_only_names_is_named_and_its_figures_are_said_to_be_missing(advisor):
+    answer = advisor.ask("跡継ぎの候補がいない会社ってどれくらいあるの？")
+    first = answer.answer.split("\n")[0]
+    assert "「後継者候補がいない企業の状況」の図" in first
+    assert "数値は本文に書かれていない" in first  # no figure is made up for a chart the text does not hold
+    assert any("≪後継者候補がいない企業の状況≫" in c.result.chunk.text for c in answer.citations)
+
+
+def test_how_much_a_case_achieved_is_answered_with_the_sentence_holding_the_figure(advisor):
+    answer = advisor.ask("RPAって実際どれくらい効果あるの？導入した会社の実例があれば知りたい")
+    assert answer.intent["asks"] == "doc:case"
+    assert "月間140時間の時間短縮" in answer.answer

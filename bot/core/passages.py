@@ -22,9 +22,16 @@ _SKIP_SENTENCE = re.compile(r"^(?:資料|出典|※|≪|＜|（単位|このグ�
 _CONNECTIVE = re.compile(r"^(?:また|さらに|そこで|加えて|なお)、")
 _BULLET = re.compile(r"^[•・○●◆◇□\-\s]+")
 _HAS_DIGIT = re.compile(r"[0-9０-９]")
+_CHART_CAPTION = re.compile(r"^≪(.{2,60})≫$")
 _VISION = re.compile(r"目指す|めざす|将来|10年後|１０年後|姿")
 _CASE_TEXT = re.compile(r"\s*[^。\n]{0,40}?(?:株式会社|有限会社|協同組合)(?:[（(][^）)]{1,10}[市区町村][）)])は")
 _VISION_TEXT = re.compile(r"10年後の中小企業像|目指すべき姿")
+
+
+def chart_caption(chunk: Chunk) -> str | None:
+    """The title of the chart a passage is (≪…≫ alone on its line), or None."""
+    m = _CHART_CAPTION.match(chunk.text.strip())
+    return m.group(1).strip() if m else None
 
 
 def role_of(chunk: Chunk) -> str:
@@ -38,6 +45,8 @@ def role_of(chunk: Chunk) -> str:
         return "case"
     if "当面の施策展開" in parts:
         return "measure"
+    if chart_caption(chunk):  # ≪後継者候補がいない企業の状況≫: a chart the text names, its figures only drawn
+        return "statistic"
     if "事例" in parts or any(p.startswith("事例") for p in parts):
         return "case"
     if "施策の方向性" in parts or "方向性の体系" in " ".join(parts):

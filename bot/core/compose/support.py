@@ -12,7 +12,7 @@ from ...text import compact
 from ...tokenize import JapaneseTokenizer
 from ..fiscal import older_than_now
 from ..intent import Intent
-from ..passages import best_sentences, english_gloss, measure_label, role_of, sentences_of
+from ..passages import best_sentences, chart_caption, english_gloss, measure_label, role_of, sentences_of
 from ..programs import ProgramRecord
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
 from .facts import _HAS_YEAR, _aside, _bi, _desk, _direction_of, _first, _fiscal_note, _headline, _not_stated, _owner_term, _passage_for, _plain_year, _verdict, _year
@@ -293,21 +293,46 @@ def _document_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) 
     words = {t for t in intent.tokens if len(t) >= 2}
     scored = []
     for r in passages[:12]:
-        best = best_sentences(r.chunk, words, tok, limit=1)
-        if best:
-            overlap = len(set(tok.tokens(best[0])) & words)
-            scored.append((-overlap, role_of(r.chunk) != role, len(scored), r, best[0]))
+        found = _weighed_sentence(r.chunk, words, tok, intent.asks_quantity)
+        if found:
+            weight, sentence = found
+            scored.append((-weight, role_of(r.chunk) != role, len(scored), r, sentence))
     scored.sort(key=lambda x: x[:3])
     for *_, r, sentence in scored[:2]:
         values = {"label": Measure(measure_label(r.chunk)), "quote": quote_of(sentence, tok)}
+        chart = chart_caption(r.chunk)
+        if chart:  # the chart is named, and that its figures are not in the text
+            values["quote"] = chart
         if plan.direct.key == "":
-            plan.direct = Say(f"direct.doc_{role}", values, plan.cite(r))
+            plan.direct = Say("direct.doc_chart" if chart else f"direct.doc_{role}", values, plan.cite(r))
+        elif chart:
+            plan.points.append(Say("point.chart", values, plan.cite(r)))
         else:
             plan.points.append(Say(f"point.{role_of(r.chunk)}", values, plan.cite(r)))
     if plan.direct.key == "":
         return _support_plan(plan, lib, results)
     return plan
 
+
+def _weighed_sentence(chunk: Chunk, words: set[str], tok: JapaneseTokenizer, quantity: bool) -> tuple[int, str] | None:
+    """The sentence of a policy passage that answers the question, and how many of its words it shares.
+    A chart's title is all the text holds of the chart, and the chart is the figures asked for (one more);
+    「どれくらい効果ある？」 is answered by a sentence with a figure (FIGURE_WEIGHT more)."""
+    chart = chart_caption(chunk)
+    if chart:
+        overlap = len(set(tok.tokens(chart)) & words)
+        return (overlap + 1 if overlap else 0), chart
+    best = best_sentences(chunk, words, tok, limit=1)
+    if not best:
+        return None
+    found = [(len(set(tok.tokens(best[0])) & words), best[0])]
+    if quantity:
+        found += [(len(set(tok.tokens(s)) & words) + FIGURE_WEIGHT, s) for s in sentences_of(chunk) if _HAS_FIGURE.search(s)]
+    return max(found, key=lambda x: x[0])
+
+
+FIGURE_WEIGHT = 2  # a figure, when the question asks how much, counts as much as two words of the question
+_HAS_FIGURE = re.compile(r"[0-9０-９]+\s*(?:[%％割倍]|時間|社|人|件|万|億|円)")
 
 # words too common in questions and guides to show that a sentence speaks to the question
 _EVERYDAY = {

@@ -114,6 +114,13 @@ def asks_what_exists(text: str) -> bool:
     return any(w in q for w in vocabulary().what_exists)
 
 
+def asks_quantity(text: str) -> bool:
+    """「どれくらい効果あるの？」「何割の会社が…」: the question asks how much or how many (in any of its
+    sentences: 「RPAってどれくらい効果あるの？実例があれば知りたい」)."""
+    q = normalize(text)
+    return any(w in q for w in vocabulary().asks_quantity)
+
+
 def asks_what_to_do_in_words(text: str) -> bool:
     """「どうしたらいい？」「何しなきゃいけないの？」 in so many words (not any word of support: 助成, 制度)."""
     q = normalize(text)

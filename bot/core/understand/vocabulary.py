@@ -39,6 +39,7 @@ class _Vocabulary:
     cost_asks: tuple[str, ...]
     confirmations: tuple[str, ...]
     what_to_do: tuple[str, ...]
+    asks_quantity: tuple[str, ...]  # どれくらい, 何割: the question asks how much or how many
     what_exists: tuple[str, ...]  # 「どんなものがある？」「何かある？」: the question asks what support exists
     slot_compounds: tuple[str, ...]
     program_name_generic: tuple[str, ...]
@@ -126,6 +127,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         confirmations=tuple(normalize(w) for w in data.get("confirmations") or []),
         what_to_do=tuple(normalize(w) for w in data.get("what_to_do") or []),
         what_exists=tuple(normalize(w) for w in data.get("what_exists") or []),
+        asks_quantity=tuple(normalize(w) for w in data.get("asks_quantity") or []),
     )
 
 
