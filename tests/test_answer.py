@@ -338,3 +338,15 @@ def test_how_much_a_case_achieved_is_answered_with_the_sentence_holding_the_figu
     answer = advisor.ask("RPAって実際どれくらい効果あるの？導入した会社の実例があれば知りたい")
     assert answer.intent["asks"] == "doc:case"
     assert "月間140時間の時間短縮" in answer.answer
+
+
+def test_a_measure_that_pays_itself_leads_over_programs_found_through_a_lesser_one(advisor):
+    answer = advisor.ask("うちの業界の組合で、業界全体を盛り上げたい。計画づくりから手伝ってくれて、経費も一部出してくれるような支援ってありますか？")
+    first = answer.answer.split("\n")[0]
+    assert "団体の取組への支援" in first and "経費助成" in first
+
+
+def test_meeting_companies_from_other_regions_is_answered_not_refused(advisor):
+    answer = advisor.ask("同業じゃなくてもいいから、地方の会社と一緒に受注したり交流したりできる集まりってない？")
+    assert not answer.refused
+    assert "合同商談会" in answer.answer

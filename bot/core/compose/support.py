@@ -216,8 +216,13 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # answers the need leads (「セミナーはある？」 is answered by the seminar), with the programs beside it
     # (a national scheme's guide found leads only when money is asked: the Tokyo measure answers otherwise)
     # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
+    # 「組合で業界を盛り上げたい。経費も一部出してくれる支援は？」: the measure found first pays itself (経費助成)
+    # and no guide carries it out; programs found through a lesser measure do not push it aside
+    top_pays_itself = bool(results) and role_of(results[0].chunk) == "measure" and not any(
+        hit is not None for _, hit in programs) and not lib.program_guides(measure_label(results[0].chunk)) and any(
+        w in results[0].chunk.text for w in MONEY_WORDS)
     programs_lead = bool(programs) and (
-        intent.money or choosing
+        (intent.money and not top_pays_itself) or choosing
         or any(hit is not None and (record.measure or record.name in intent.programs or guide_may_lead) for record, hit in programs)
         or (intent.wants_steps and any(record.name in intent.programs for record, _ in programs))  # named, what to do
     )
@@ -234,6 +239,8 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # passages found that share most of the question's words, measures before directions and cases
     room = 3 if choosing else 1 if programs else MAX_SUPPORT_POINTS
     behind = [programs[0][0].measure or ""] if programs else []  # the measure the leading program carries out
+    if top_pays_itself and not programs_lead:  # the measure that pays, found first, is the one quoted
+        behind = [measure_label(results[0].chunk)]
     quotes = _best_quotes(results, words, tok, room + (0 if programs and choosing else 1), behind, money=intent.money)
     if programs and not choosing:  # a second sentence beside programs only from the leading program's own direction
         home = _direction_of(lib, programs[0][0].name)
