@@ -350,3 +350,9 @@ def test_meeting_companies_from_other_regions_is_answered_not_refused(advisor):
     answer = advisor.ask("同業じゃなくてもいいから、地方の会社と一緒に受注したり交流したりできる集まりってない？")
     assert not answer.refused
     assert "合同商談会" in answer.answer
+
+
+def test_an_english_question_naming_a_law_by_its_long_name_gets_what_the_law_is(advisor):
+    answer = advisor.ask("What is the Act against Delay in Payment of Subcontract Proceeds, Etc. to Subcontractors?")
+    assert answer.answer_kind == "fact" and answer.intent["asks"] == "overview"
+    assert "下請取引を公正にし" in answer.answer.split("\n")[0]

@@ -341,7 +341,7 @@ def _understand(
         and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory)
     ):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
-    elif asks == "support" and intent.act == "ask" and not intent.what_exists and (
+    elif asks == "support" and intent.act == "ask" and not intent.what_exists and not asks_what_to_do_in_words(message) and (
         intent.about_other or set(names.named_in(question_part(message))) - set(described) or _asks_of_named(message, named)
         or _asks_what_that_is(message, named)
     ):

@@ -48,7 +48,7 @@ def _program_detail_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) 
     best = _closest_sentence(lib, record, words)
     if not words - _ABOUT:  # 「〇〇について教えて」: the program itself, with its headline figure
         return None
-    if best is None and plan.intent.language == "en" and plan.intent.term:  # "What is the Yorozu center?"
+    if best is None and plan.intent.language == "en" and (plan.intent.term or plan.intent.asks == "overview" and not plan.intent.yes_no):  # "What is the Yorozu center?"
         return _overview_plan(plan, lib, record)  # English words meet no sentence of a Japanese guide: what the program is
     hinge = _hinge(lib, plan.intent, lib.program_chunks(record.name)) if plan.intent.yes_no else None
     if hinge is not None:

@@ -63,6 +63,9 @@ _ASKS_FORM = re.compile(
 _ASKS_EXPLICIT = re.compile(r"(\?|？|か$|か[。.!！]|ますか|ですか|でしょうか|ませんか|かな|教えて|知りたい|ください|下さい|お願い)")
 
 
+CONTINUES_MAX = 10  # characters of a last sentence that may only point back (「その違いとは?」)
+
+
 def question_part(text: str) -> str:
     """The part of a message that asks: its last sentence, after the last 〜けど・〜ので (before a last
     「本当？」 that only asks whether it is so)."""
@@ -86,6 +89,9 @@ def _last_clauses(text: str) -> list[str]:
     # 「すぐもらえるの?それとも後から?」: the alternative belongs to the question before it
     if len(sentences) > 1 and sentences[-1].strip().startswith(vocabulary().alternatives):
         sentences[-2:] = [sentences[-2] + "?" + sentences[-1]]
+    # 「…の定義を解説。その違いとは?」: a short sentence about what the one before named asks with it
+    elif len(sentences) > 1 and len(sentences[-1].strip()) <= CONTINUES_MAX and sentences[-1].strip().startswith(vocabulary().continues_before):
+        sentences[-2:] = [sentences[-2] + "。" + sentences[-1]]
     last = sentences[-1] if sentences else q
     return [c.strip("、,， 　") for c in _CLAUSE_BREAK.split(last) if c.strip("、,， 　")] or [last]
 

@@ -104,7 +104,7 @@ def _without_modifiers(text: str, every: dict[str, list[str]]) -> dict[str, list
     asked = question_part(text)
     term = term_asked(asked)
     at = asked.find(normalize(term)) if term else -1
-    if at < 0:
+    if at < 0 or normalize(term).startswith(vocabulary().continues_before):  # 「その違いとは?」 is about the words before it
         return every
     before, rest = asked[:at], asked[at:]
 
