@@ -356,3 +356,10 @@ def test_an_english_question_naming_a_law_by_its_long_name_gets_what_the_law_is(
     answer = advisor.ask("What is the Act against Delay in Payment of Subcontract Proceeds, Etc. to Subcontractors?")
     assert answer.answer_kind == "fact" and answer.intent["asks"] == "overview"
     assert "下請取引を公正にし" in answer.answer.split("\n")[0]
+
+
+def test_the_limit_of_one_part_of_a_program_is_given_beside_the_program_limit(advisor):
+    answer = advisor.ask("持続化補助金でホームページ作りたい。ウェブ関連費っていくらまで使える？")
+    lines = answer.answer.split("\n")
+    assert "50万円" in lines[0]  # the program's own limit, cited
+    assert any("ウェブサイト関連費だけでの申請はできず、補助額にも上限があります" in line for line in lines[1:3])

@@ -16,7 +16,7 @@ from ..passages import best_sentences, measure_label, role_of, sentence_with, se
 from ..programs import Amount, Fact, ProgramRecord, Rate
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
 from .facts import _HAS_YEAR, _aside, _bi, _desk, _fiscal_note, _not_stated, _owner_term, _passage_for, _verdict, _with_common_rule, _year, rule_sentence_asked
-from .support import _EVERYDAY, _closest_sentence, _words
+from .support import _EVERYDAY, _closest_sentence, _question_words, _words
 
 
 MAX_SLOT_POINTS = 2
@@ -328,7 +328,16 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
         hinge = _hinge(lib, intent, chunks) if intent.yes_no and not detail and intent.asks in ("eligibility", "covered_costs") else None
         if hinge is not None:  # 「オンライン展示会も対象？」: the guide's sentence says yes or no of it
             return _yes_no_plan(plan, lib, record, hinge)
-        say = None if detail else _specific_contact(plan, lib, record) or _value_say(plan, lib, record, intent.asks)
+        part_limit, part_aside = None, None
+        found_part = None if detail else _part_limit(plan, lib, record)
+        if found_part is not None:
+            chunk, sentence = found_part
+            values = {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}
+            if _AMOUNT.search(sentence):  # 「クラウド化分はいくらまで？」: the part's own limit answers first
+                part_limit = Say("direct.quote_program", values, plan.cite(SearchResult(chunk, 1.0)))
+            else:  # 「ウェブ関連費っていくらまで？」 and the guide only says it is capped: the program's limit, that beside it
+                part_aside = (values, chunk)
+        say = None if detail else _specific_contact(plan, lib, record) or part_limit or _value_say(plan, lib, record, intent.asks)
         if say is None:
             found = _evidence(lib, intent, chunks)
             # no desk with a number in the documents (「相談窓口を開設しました」 gives none): the desks beyond
@@ -348,6 +357,8 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
             key = f"direct.quote_{polarity}" if polarity else "direct.quote_program"
             say = Say(key, {"program": Name(record.name, record.name_en), "quote": quote_of(sentence, tok)}, cites)
         plan.direct = say
+        if part_aside is not None:
+            plan.points.append(Say("point.related_mention", part_aside[0], plan.cite(SearchResult(part_aside[1], 1.0))))
         if by_size is not None:  # within the record's employee limit: said as a point, never as a stock yes
             plan.points.append(by_size)
         _add_slot_support(plan, lib, record)
@@ -373,6 +384,35 @@ def _slot_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord | None, res
 
 
 _EMPLOYEE_LIMIT = re.compile(r"(\d[\d,]*)\s*(?:人|名)以下")
+
+
+_LIMIT_WORDS = re.compile(r"上限|限度|まで")
+_AMOUNT = re.compile(r"[0-9０-９][0-9０-９,，.]*\s*(?:万円|億円|円)")
+_LIMIT_ASKED = frozenset({"上限", "限度", "いくら", "最大", "金額", "まで", "使える", "出る", "もらえる", "額", "限度額", "上限額", "助成額", "補助額",
+                          "最高", "最高額", "支給", "受け取る", "万円", "円", "一", "件", "当たり", "あたり"})
+PART_LIMIT_MIN_WORDS = 2  # words of the question beyond the limit asked that the guide's sentence on a part's limit shares
+
+
+def _part_limit(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[Chunk, str] | None:
+    """「持続化補助金でウェブ関連費っていくらまで使える？」: the limit of a part of the program (one cost, one
+    category), not its headline limit: the guide's sentence on a limit that shares the question's words
+    beyond the program's name and the words asking a limit (passage, sentence)."""
+    if plan.intent.asks != "upper_limit":
+        return None
+    words = _question_words(plan, lib, record) - _LIMIT_ASKED
+    if not words:
+        return None
+    headline = compact(record.subsidy_max_limit.ja) if record.subsidy_max_limit is not None else ""
+    words -= set(lib.tokenizer.tokens(record.subsidy_max_limit.ja)) if record.subsidy_max_limit is not None else set()  # the headline says those
+    best = None
+    for chunk in lib.program_chunks(record.name):
+        for sentence in sentences_of(chunk):
+            if not _LIMIT_WORDS.search(sentence) or (headline and headline[:12] in compact(sentence)):
+                continue
+            overlap = len(set(lib.tokenizer.tokens(sentence)) & words)
+            if overlap >= PART_LIMIT_MIN_WORDS and (best is None or overlap > best[0]):
+                best = (overlap, chunk, sentence)
+    return (best[1], best[2]) if best is not None else None
 
 
 def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Say | None:
