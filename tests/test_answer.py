@@ -363,3 +363,16 @@ def test_the_limit_of_one_part_of_a_program_is_given_beside_the_program_limit(ad
     lines = answer.answer.split("\n")
     assert "50万円" in lines[0]  # the program's own limit, cited
     assert any("ウェブサイト関連費だけでの申請はできず、補助額にも上限があります" in line for line in lines[1:3])
+
+
+def test_what_a_program_is_asked_by_its_nickname_gets_its_overview_not_the_nickname_sentence(advisor):
+    for question in ("ジギョケイってそもそも何？", "ジギョケイの認定ってそもそも何？", "「事業継続力強化計画」の認定制度とは?"):
+        first = advisor.ask(question).answer.split("\n")[0]
+        assert "経済産業大臣が認定する国の制度" in first, question
+        assert "略して" not in first
+
+
+def test_what_counts_as_a_word_is_answered_with_the_sentence_that_defines_it(advisor):
+    answer = advisor.ask("カスハラって、どこからがカスハラになるの？")
+    assert answer.intent["asks"] == "definition"
+    assert "と定義しています" in answer.answer.split("\n")[0]

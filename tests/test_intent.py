@@ -53,6 +53,7 @@ TABLE = [
     ("中小企業と小規模事業者の定義を解説。その違いとは?", "ja", "company_size", [], False),
     ("企業としては、カスタマーハラスメント(カスハラ)に対してどのような対策をとるべきなのでしょうか?", "ja", "support", ["カスタマーハラスメント防止対策"], False),
     ("When will METI start accepting requests for subsidies?", "en", "application_period", [], False),
+    ("元請けに発注後に値引きされたりしてる。どういうのが下請法違反になるの？", "ja", "definition", [], False),
     ("10年後の姿はどう描かれていますか", "ja", "doc:vision", [], False),
     ("地震に備えたい", "ja", "support", [], False),
     ("ネットで自社の商品を売りたいのですが、支援はありますか", "ja", "support", [], True),

@@ -33,7 +33,7 @@ from .aspects import read_aspects
 from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
-from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_exists, is_yes_no, language_of, question_part, term_asked
+from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_counts, term_counted, asks_what_exists, is_yes_no, language_of, question_part, term_asked
 from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, _asked_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
@@ -216,7 +216,7 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     intent.tokens = list(parts.get("tokens") or [])
     asked = question_part(message)
     intent.asked_tokens = get_tokenizer().tokens(asked) if asked.strip() != normalize(message).strip() else list(intent.tokens)
-    intent.term = term_asked(message) if _asks_what(message) else None
+    intent.term = term_asked(message) if _asks_what(message) else term_counted(message)
     intent.wants_help, intent.wants_steps = asks_what_to_do(message), asks_what_to_do_in_words(message)
     return intent
 
@@ -336,7 +336,7 @@ def _understand(
         intent.asks = "definition"  # 「新事業進出の補助金ともの補助って何が違うの？」: what each is, side by side
         intent.compares = compared
     elif (
-        asks == "definition" and (named or intent.other_programs) and not _compares_parts(message)
+        asks == "definition" and (named or intent.other_programs) and not _compares_parts(message) and not asks_what_counts(message)
         and not names.explains(term_asked(question_part(message)), named)
         and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory)
     ):

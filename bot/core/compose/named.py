@@ -10,6 +10,7 @@ from ...text import compact
 from ..intent import CIRCLED, Intent, slot_field
 from ..passages import measure_label, role_of, sentence_with, sentences_of
 from ..programs import ProgramRecord
+from ..understand.names import KIND_WORDS
 from .values import AnswerPlan, Library, Name, Say, quote_of
 from .facts import _aside, _desk, _direction_of, _fiscal_note, _not_stated, _passage_for, _with_common_rule
 from .support import _closest_sentence, _question_words
@@ -28,7 +29,8 @@ def _overview_plan(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Ans
     if not first:
         return None
     naming = plan.intent.named_by.get(record.name)
-    if naming and compact(naming) not in compact(first):
+    # (a nickname of the whole program, ジギョケイ, is no part of it: the overview stands)
+    if naming and compact(naming) not in compact(first) and compact(naming) in compact(record.name):
         # a guide of two things (価格交渉促進月間・パートナーシップ構築宣言) named by one: its first sentence on that one
         chunks = [c for c in lib.program_chunks(record.name) if not _aside(c)]
         found = sentence_with(sorted(chunks, key=lambda c: c.id != overview.chunk.id), naming)
@@ -204,6 +206,17 @@ def _compare_plan(plan: AnswerPlan, lib: Library) -> AnswerPlan | None:
 _PHONE_AFTER = re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}|フリーダイヤル|電話")
 
 
+def _names_it(record: ProgramRecord, key: str) -> bool:
+    """Whether the word asked is the program's name or a nickname, or holds one (ジギョケイの認定)."""
+    names = [compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 3]
+    if key.removeprefix("の") in KIND_WORDS:  # 「『事業継続力強化計画』の認定制度とは?」: the kind of thing it is
+        return True
+    return bool(key) and (key in compact(record.name + "".join(record.aliases)) or any(n in key for n in names))
+
+
+_DEFINES = re.compile(r"と定義|定義して|定義され|をいいます|をいう。|のことをいい")
+
+
 def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -> AnswerPlan:
     """「〇〇って何？」: the sentence of the documents that says what the word means (one that explains
     it in brackets or with とは first, then the first passage found that uses it); else not stated."""
@@ -212,6 +225,12 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
         term = term.rsplit("の", 1)[-1]  # 「セキュリティアクションの二つ星」: the word asked is 二つ星
     key = compact(term or "")
     named = next((lib.records[n] for n in plan.intent.programs if n in lib.records), None)  # its desk, when one is named
+    if plan.intent.asks == "overview" and named is not None and _names_it(named, compact(plan.intent.term or "")):
+        # 「ジギョケイってそもそも何？」 asks what the program is: its guide's overview, not a sentence that
+        # merely holds its nickname (「略して『ジギョケイ』とも呼ばれます」)
+        overview = _overview_plan(plan, lib, named)
+        if overview is not None:
+            return overview
     if len(key) < 2:
         return _not_stated(plan, lib, named)
     found = [r.chunk for r in results]
@@ -227,6 +246,8 @@ def _definition_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]
                 continue
             after = flat[at + len(key): at + len(key) + 3]
             score = 2 if after[:1] in "(（:：" or after.startswith(("とは", "」とは")) else 1 if after.startswith("」") else 0
+            if score < 2 and _DEFINES.search(flat):  # 「…カスハラを、…迷惑行為で…と定義しています」
+                score = 1.5
             if score == 2 and _PHONE_AFTER.search(flat[at + len(key): at + len(key) + 30]):
                 score = 0  # 「下請かけこみ寺: フリーダイヤル 0120-…」 is a desk's line, not what the word means
             if best is None or score > best[0]:

@@ -120,6 +120,24 @@ def asks_what_exists(text: str) -> bool:
     return any(w in q for w in vocabulary().what_exists)
 
 
+def asks_what_counts(text: str) -> bool:
+    """「どういうのが下請法違反になるの？」: the question asks what counts as something (a definition)."""
+    q = normalize(question_part(text))
+    return any(w in q for w in vocabulary().what_counts)
+
+
+def term_counted(text: str) -> str | None:
+    """The word a 「どういうのが〇〇になるの？」 asks what counts as (下請法違反, カスハラ), or None."""
+    q = normalize(question_part(text))
+    for w in vocabulary().what_counts:
+        at = q.find(w)
+        if at >= 0:
+            m = re.match(r"\s*(.+?)(?:になる|に当たる|にあたる|に該当|に入る|なの|なん|です|でしょう|[?？]|$)", q[at + len(w):])
+            if m and len(m.group(1).strip()) >= 2:
+                return m.group(1).strip()
+    return None
+
+
 def asks_quantity(text: str) -> bool:
     """「どれくらい効果あるの？」「何割の会社が…」: the question asks how much or how many (in any of its
     sentences: 「RPAってどれくらい効果あるの？実例があれば知りたい」)."""
