@@ -376,3 +376,19 @@ def test_what_counts_as_a_word_is_answered_with_the_sentence_that_defines_it(adv
     answer = advisor.ask("カスハラって、どこからがカスハラになるの？")
     assert answer.intent["asks"] == "definition"
     assert "と定義しています" in answer.answer.split("\n")[0]
+
+
+def test_a_price_cut_demand_leads_with_the_subcontracting_desk_not_sales_matching(advisor):
+    answer = advisor.ask("部品加工の町工場です。大手の取引先にまた値下げしろって言われた…正直のめない。どう交渉すればいい？")
+    first = answer.answer.split("\n")[0]
+    assert "下請" in first and "営業の経験豊富" not in answer.answer
+
+
+def test_a_money_question_about_flyers_names_the_subsidy_that_pays_for_them(advisor):
+    answer = advisor.ask("新しいお客さん増やしたい。チラシとかネット広告に使える補助金ってある？")
+    assert "小規模事業者持続化補助金" in answer.answer.split("\n")[0]
+
+
+def test_whom_to_ask_about_selling_the_company_is_the_succession_desk(advisor):
+    answer = advisor.ask("会社を売ることを考え始めた。最初って誰に相談すればいい？顧問税理士でいいの？")
+    assert "事業承継・引継ぎ支援センター" in answer.answer.split("\n")[0]

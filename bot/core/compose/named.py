@@ -142,6 +142,11 @@ def choose_program(intent: Intent, lib: Library, results: list[SearchResult]) ->
         by_measure = _measures_program(intent, lib, results)
         if by_measure is not None and by_measure.kind == "consultation":
             return by_measure
+        if topical:  # 「会社を売ることを考え始めた。最初って誰に相談すればいい？」: the topic's desk whose guide fits the words
+            for name in lib.program_order(intent.query, 10):
+                record = lib.records.get(name)
+                if record is not None and record.kind == "consultation" and on_topic(record):
+                    return record
     else:
         by_measure = None
     # Tokyo's own programs first (candidates are in that order), then a national scheme found beside them

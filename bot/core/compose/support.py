@@ -20,6 +20,7 @@ from .facts import _HAS_YEAR, _aside, _bi, _desk, _direction_of, _first, _fiscal
 
 MAX_POINTS = 3
 MAX_SUPPORT_POINTS = 2  # a broad need: the second program or the measure behind them, and the deciding requirement
+MONEY_FOUND = 0.45  # of the top score: a paying program's guide found this high fits a question asking for money
 MEASURE_PROGRAM_WEIGHT = 0.9  # a program found through the measure it carries out ranks a little below its measure  # beside an asked figure, the two facts an owner needs next
 
 
@@ -41,9 +42,17 @@ def _programs_found(
         if record.name not in best or score > best[record.name][0]:
             best[record.name] = (score, order, result)
 
+    def pays(name: str) -> bool:  # a subsidy, a loan or a fund: money, not advice
+        record = lib.records.get(name)
+        return record is not None and (record.kind in ("subsidy", "loan", "fund") or record.subsidy_max_limit is not None or bool(record.subsidy_rate))
+
     for i, r in enumerate(results):
         # an operator's Q&A pair answers its own question (_faq_plan); it does not make its program fit a need
         if r.chunk.program and r.chunk.kind != FAQ_KIND and r.score >= 0.6 * top:
+            add(r.chunk.program, r.score, i, r)
+        elif (money and r.chunk.program and r.chunk.kind != FAQ_KIND and r.score >= MONEY_FOUND * top and pays(r.chunk.program)
+              and r.chunk.direction in (None, "", results[0].chunk.direction)):  # of the need's own direction
+            # 「チラシとかネット広告に使える補助金ってある？」: a subsidy's guide found a little lower still fits a money question
             add(r.chunk.program, r.score, i, r)
     for i, r in enumerate(results[:3]):
         if role_of(r.chunk) == "measure":
@@ -51,14 +60,10 @@ def _programs_found(
                 add(g.chunk.program, MEASURE_PROGRAM_WEIGHT * r.score, i, None)
     order = lib.program_order(text) if text and len(best) > 1 else {}
 
-    def pays(name: str) -> bool:  # a subsidy, a loan or a fund: money, not advice
-        record = lib.records[name]
-        return record.kind in ("subsidy", "loan", "fund") or record.subsidy_max_limit is not None or bool(record.subsidy_rate)
-
     # a Tokyo program found (one carrying out a measure of the policy) before a national scheme found
     # beside it: the documents' own answer leads, the scheme follows
     asked = set(named)  # a scheme the owner names is theirs to ask about, national or not
-    ranked = sorted(best, key=lambda n: (money and not pays(n), not (lib.records[n].measure or n in asked), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
+    ranked = sorted(best, key=lambda n: (money and not pays(n), not (lib.records[n].measure or n in asked) and not (money and order.get(n) == 1), order.get(n, len(order) + 1), -best[n][0], best[n][1]))
     # a second program keeps to the first one's direction (no succession desk beside a cyber measure)
     lead = _direction_of(lib, ranked[0]) if ranked else None
     ranked = ranked[:1] + [n for n in ranked[1:] if lead is None or _direction_of(lib, n) in (None, lead)]
