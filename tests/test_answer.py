@@ -392,3 +392,16 @@ def test_a_money_question_about_flyers_names_the_subsidy_that_pays_for_them(advi
 def test_whom_to_ask_about_selling_the_company_is_the_succession_desk(advisor):
     answer = advisor.ask("会社を売ることを考え始めた。最初って誰に相談すればいい？顧問税理士でいいの？")
     assert "事業承継・引継ぎ支援センター" in answer.answer.split("\n")[0]
+
+
+def test_the_difference_between_hojokin_and_joseikin_is_answered_from_the_common_rules(advisor):
+    answer = advisor.ask("使えそうな制度を探してるんだけど、補助金と助成金って何が違うの？")
+    first = answer.answer.split("\n")[0]
+    assert "審査で採択された事業者だけが受け取れる" in first
+    assert any("common-rules" in c.result.chunk.source for c in answer.citations)
+
+
+def test_that_thing_a_partner_said_about_a_program_is_its_overview(advisor):
+    answer = advisor.ask("元請けが「パートナーシップ構築宣言してます」って言ってたけど、それって何なの？")
+    assert answer.answer_kind == "fact"
+    assert "取引方針を代表者の名前で宣言する" in answer.answer.split("\n")[0]

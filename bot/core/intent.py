@@ -33,7 +33,7 @@ from .aspects import read_aspects
 from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
-from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_counts, term_counted, asks_what_exists, is_yes_no, language_of, question_part, term_asked
+from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_counts, term_compared, term_counted, asks_what_exists, is_yes_no, language_of, question_part, term_asked
 from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, _asked_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
@@ -217,6 +217,8 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     asked = question_part(message)
     intent.asked_tokens = get_tokenizer().tokens(asked) if asked.strip() != normalize(message).strip() else list(intent.tokens)
     intent.term = term_asked(message) if _asks_what(message) else term_counted(message)
+    if intent.term is None and intent.asks == "definition" and not intent.programs and not intent.compares:
+        intent.term = term_compared(message)  # 「補助金と助成金って何が違うの？」: two words, no program
     intent.wants_help, intent.wants_steps = asks_what_to_do(message), asks_what_to_do_in_words(message)
     return intent
 
@@ -341,6 +343,8 @@ def _understand(
         and _asks_what_it_is(message, [*named, *intent.other_programs], names, directory)
     ):
         intent.asks = "overview"  # 「ジギョケイって何？」: what the program is, not a word's meaning
+        # 「…『パートナーシップ構築宣言してます』って言ってたけど、それって何なの？」: no word of its own is asked
+        intent.what_it_is = term_asked(question_part(message)) is None
     elif asks == "support" and intent.act == "ask" and not intent.what_exists and not asks_what_to_do_in_words(message) and (
         intent.about_other or set(names.named_in(question_part(message))) - set(described) or _asks_of_named(message, named)
         or _asks_what_that_is(message, named)

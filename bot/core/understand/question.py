@@ -211,10 +211,20 @@ def _asks_what(message: str) -> bool:
     return any(w in q for w in vocabulary().asks_what) or asked.endswith(("って", "とは", "の意味"))
 
 
+_COMPARED_WORDS = re.compile(r"([^\s、。,.!?！？「」『』]{1,15}?と[^\s、。,.!?！？「」『』]{1,15}?)(?:って|は|の)(?:何が|なにが|どこが|どう)?(?:違|ちが)")
+
+
+def term_compared(text: str) -> str | None:
+    """「補助金と助成金って何が違うの？」: the two words set side by side ('補助金と助成金'), or None."""
+    m = _COMPARED_WORDS.search(question_part(text))
+    return m.group(1) if m and m.group(1) not in vocabulary().not_terms else None
+
+
 def term_asked(text: str) -> str | None:
     """The word a definition question asks about: 「ＢＣＰって何？」 -> ＢＣＰ; "What is BCP?" -> BCP."""
     v = vocabulary()
-    m = v.term.search(text)
+    # (「『…してます』って言ってたけど」: a quote's って言 is no word asked)
+    m = next((m for m in v.term.finditer(text) if not m.group(1).startswith("って")), None)
     if m:
         term = m.group(1).lstrip("「『")
         return None if term in v.not_terms else term
