@@ -405,3 +405,9 @@ def test_that_thing_a_partner_said_about_a_program_is_its_overview(advisor):
     answer = advisor.ask("元請けが「パートナーシップ構築宣言してます」って言ってたけど、それって何なの？")
     assert answer.answer_kind == "fact"
     assert "取引方針を代表者の名前で宣言する" in answer.answer.split("\n")[0]
+
+
+def test_a_money_question_for_a_pc_leads_with_an_it_program_not_the_large_equipment_grant(advisor):
+    answer = advisor.ask("事務所のパソコンがもう古くて買い替えたいんだけど、PC買うのに使える補助金ってある？")
+    first = answer.answer.split("\n")[0]
+    assert "躍進的な事業推進" not in first and ("IT導入" in first or "デジタルツール" in first)

@@ -58,6 +58,12 @@ def _programs_found(
         if role_of(r.chunk) == "measure":
             for g in lib.program_guides(measure_label(r.chunk)):
                 add(g.chunk.program, MEASURE_PROGRAM_WEIGHT * r.score, i, None)
+    if money and text and results:
+        # 「PC買うのに使える補助金ってある？」: the paying program whose guide's words fit the question best, of the
+        # need's own direction, is a candidate even when the search found only the policy's passages
+        fits = next(iter(lib.program_order(text, 3)), None)
+        if fits is not None and pays(fits) and fits in lib.records and lib.program_chunks(fits)[:1] and lib.program_chunks(fits)[0].direction in (None, "", results[0].chunk.direction):
+            add(fits, MONEY_FOUND * top, len(results), None)
     order = lib.program_order(text) if text and len(best) > 1 else {}
 
     # a Tokyo program found (one carrying out a measure of the policy) before a national scheme found
