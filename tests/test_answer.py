@@ -411,3 +411,9 @@ def test_a_money_question_for_a_pc_leads_with_an_it_program_not_the_large_equipm
     answer = advisor.ask("事務所のパソコンがもう古くて買い替えたいんだけど、PC買うのに使える補助金ってある？")
     first = answer.answer.split("\n")[0]
     assert "躍進的な事業推進" not in first and ("IT導入" in first or "デジタルツール" in first)
+
+
+def test_an_owners_word_for_a_cost_finds_the_guides_word_for_it(advisor):
+    answer = advisor.ask("お店のホームページを作りたい。持続化のやつでHPの制作費って出る？")
+    first = answer.answer.split("\n")[0]
+    assert answer.answer_kind == "fact" and "ウェブサイト関連費" in first

@@ -126,6 +126,12 @@ def asks_what_counts(text: str) -> bool:
     return any(w in q for w in vocabulary().what_counts)
 
 
+def guide_words_for_costs(text: str) -> list[str]:
+    """The guides' words for the costs an owner names (「HPの制作費」: ウェブサイト), in the vocabulary's order."""
+    q = normalize(text).lower()
+    return [w for key, words in vocabulary().cost_synonyms.items() if key in q for w in words]
+
+
 def term_counted(text: str) -> str | None:
     """The word a 「どういうのが〇〇になるの？」 asks what counts as (下請法違反, カスハラ), or None."""
     q = normalize(question_part(text))
