@@ -345,3 +345,11 @@ def test_a_program_whose_guide_does_not_say_it_gets_the_rule_in_general(advisor)
 def test_the_rule_on_orders_before_the_decision_is_found_and_said_in_english(advisor):
     answer = advisor.ask("I already paid for some equipment last month. If I apply for a subsidy now, can those costs be covered?")
     assert "before the grant decision are generally not covered" in first_sentence(answer.answer)
+
+
+def test_a_disaster_that_may_come_is_no_disaster_that_came(advisor):
+    # 「被災したら」 asks how to prepare (the documents' BCP support), not for disaster loans after the fact
+    answer = advisor.ask("仕入先が被災したらうちも止まっちゃう。こういうリスクに都はどう備えるつもり？")
+    assert answer.answer_kind == "support" and "災害貸付" not in answer.answer
+    after = advisor.ask("台風で倉庫が浸水した。被災したので資金繰りが厳しい、使える融資ある？")
+    assert "災害貸付" in after.answer or "災害復旧" in after.answer
