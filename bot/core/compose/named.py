@@ -10,7 +10,7 @@ from ...text import compact
 from ..intent import CIRCLED, Intent, slot_field
 from ..passages import measure_label, role_of, sentence_with, sentences_of
 from ..programs import ProgramRecord
-from ..understand.names import KIND_WORDS
+from ..understand.vocabulary import vocabulary
 from .values import AnswerPlan, Library, Name, Say, quote_of
 from .facts import _aside, _desk, _direction_of, _fiscal_note, _not_stated, _passage_for, _with_common_rule
 from .support import _closest_sentence, _question_words
@@ -214,7 +214,7 @@ _PHONE_AFTER = re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}|フリーダイヤル|電話
 def _names_it(record: ProgramRecord, key: str) -> bool:
     """Whether the word asked is the program's name or a nickname, or holds one (ジギョケイの認定)."""
     names = [compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 3]
-    if key.removeprefix("の") in KIND_WORDS:  # 「『事業継続力強化計画』の認定制度とは?」: the kind of thing it is
+    if key.removeprefix("の") in vocabulary().program_kind_words:  # 「『事業継続力強化計画』の認定制度とは?」: the kind of thing it is
         return True
     return bool(key) and (key in compact(record.name + "".join(record.aliases)) or any(n in key for n in names))
 

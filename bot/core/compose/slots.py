@@ -12,7 +12,6 @@ from ...models import Chunk, SearchResult
 from ...privacy import has_phone
 from ...text import compact, normalize
 from ..intent import Intent, evidence_answers_alone, slot_evidence, slot_field
-from ..understand.question import guide_words_for_costs
 from ..passages import best_sentences, measure_label, role_of, sentence_with, sentences_of, standalone_at
 from ..programs import Amount, Fact, ProgramRecord, Rate
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
@@ -170,7 +169,7 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
         # 専門家) where the sentence excludes nothing (not 特定非営利活動法人は対象外 for 法人); a payment
         # question's ソフトウェア is not what is asked
         # then the guides' word for a cost the owner names in their own (HPの制作費: ウェブサイト関連費)
-        for word in (intent.condition, *guide_words_for_costs(intent.text)):
+        for word in (intent.condition, *intent.cost_words):
             found = sentence_with(chunks, word, whole_word=word == intent.condition) or _kind_of(chunks, word)
             if found and found[1]:
                 return found

@@ -166,9 +166,6 @@ def _asked_first(message: str, programs: list[str], names: ProgramNames) -> list
     return in_question + [p for p in programs if p not in in_question]
 
 
-KIND_WORDS = frozenset({"認定", "認定制度", "制度", "補助金", "助成金", "仕組み", "しくみ", "計画", "宣言"})
-
-
 def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, directory: Any) -> bool:
     """Whether 「〇〇って何？」 asks about the program named (not 「持続化の正社員って何？」)."""
     # the word asked about, in the question itself (「…って言われた。どんなところ？」 asks about what was named)
@@ -178,9 +175,10 @@ def _asks_what_it_is(message: str, programs: list[str], names: ProgramNames, dir
     # the word just before って: 「展示会の助成金の要項に休眠期間って」 asks 休眠期間
     parts = [t for t in re.split(r"(?:という|でいう|っていう|たら|けど|の|に|は|が|を|で|も)", term) if t]
     # 「ジギョケイの認定ってそもそも何？」: a word only saying what kind of thing the program is (認定, 制度) asks about it
-    while len(parts) > 1 and parts[-1] in KIND_WORDS:
+    kinds = vocabulary().program_kind_words
+    while len(parts) > 1 and parts[-1] in kinds:
         parts.pop()
-    if parts and all(p in KIND_WORDS for p in parts):
+    if parts and all(p in kinds for p in parts):
         return True  # 「『事業継続力強化計画』の認定制度とは?」: the kind of thing the program named is
     term = parts[-1] if parts else term
     words = [compact(p).lower() for p in programs]
