@@ -417,3 +417,14 @@ def test_an_owners_word_for_a_cost_finds_the_guides_word_for_it(advisor):
     answer = advisor.ask("お店のホームページを作りたい。持続化のやつでHPの制作費って出る？")
     first = answer.answer.split("\n")[0]
     assert answer.answer_kind == "fact" and "ウェブサイト関連費" in first
+
+
+def test_a_freelancer_asking_whether_a_program_takes_individuals_gets_the_sentence_on_sole_proprietors(advisor):
+    answer = advisor.ask("フリーで小さい美容室やってるんだけど、予約システム入れるのにIT補助金って個人でも使える?")
+    assert answer.answer_kind == "fact"
+    assert "個人事業主" in answer.answer.split("\n")[0]
+
+
+def test_the_program_asked_with_a_word_of_its_kind_is_the_program_itself(advisor):
+    answer = advisor.ask("ジギョケイの認定ってそもそも何？")
+    assert "経済産業大臣が認定する" in answer.answer.split("\n")[0]

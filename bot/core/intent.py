@@ -33,7 +33,7 @@ from .aspects import read_aspects
 from .directory import Directory
 from .rules import get_table
 from .understand.vocabulary import SLOTS, _PROGRAM_ONLY
-from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_counts, guide_words_for_costs, term_compared, term_counted, asks_what_exists, is_yes_no, language_of, question_part, term_asked
+from .understand.question import _asks_what, asks_money, asks_negative, asks_quantity, asks_what_counts, guide_words_in, term_compared, term_counted, asks_what_exists, is_yes_no, language_of, question_part, term_asked
 from .understand.names import ProgramNames, _aliases_in, _asks_what_that_is, _asks_about_other, _asks_of_named, _asks_what_it_is, _compared, _compares_parts, _subject_first, _asked_first, unknown_names_in
 from .understand.slots import SLOT_SURE, condition_of, detect_asks, other_conditions, slot_confidence
 
@@ -110,7 +110,7 @@ class Intent:
     suggested: list[str] = field(default_factory=list)  # directory entries for a problem described, none named
     counts_people: bool = False  # 「パートや役員も数に入る？」: how employees are counted, not whether the company is an SME
     what_it_is: bool = False  # 「…って聞かれた。あれ何？」: asks what the program named is
-    cost_words: list[str] = field(default_factory=list)  # the guides' words for the costs the owner names (HP: ウェブサイト)
+    guide_words: list[str] = field(default_factory=list)  # the guides' words for the costs and conditions the owner names (HP: ウェブサイト, フリーで: 個人事業主)
     asks_quantity: bool = False  # 「どれくらい効果あるの？」: how much or how many (a sentence with a figure answers)
     what_exists: bool = False  # 「役立つ法制度にはどのようなものがあるか」: asks what support there is, a program named among them
     wants_help: bool = False  # asks what to do, or for support in any word of it (支援, 相談): the policy's account of the problem never leads
@@ -221,7 +221,7 @@ def understand(message: str, state: dict[str, Any] | None, **parts: Any) -> Inte
     if intent.term is None and intent.asks == "definition" and not intent.programs and not intent.compares:
         intent.term = term_compared(message)  # 「補助金と助成金って何が違うの？」: two words, no program
     intent.wants_help, intent.wants_steps = asks_what_to_do(message), asks_what_to_do_in_words(message)
-    intent.asks_quantity, intent.cost_words = asks_quantity(message), guide_words_for_costs(message)
+    intent.asks_quantity, intent.guide_words = asks_quantity(message), guide_words_in(message)
     return intent
 
 

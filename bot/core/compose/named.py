@@ -212,11 +212,19 @@ _PHONE_AFTER = re.compile(r"\d{2,4}-\d{2,4}-\d{3,4}|フリーダイヤル|電話
 
 
 def _names_it(record: ProgramRecord, key: str) -> bool:
-    """Whether the word asked is the program's name or a nickname, or holds one (ジギョケイの認定)."""
-    names = [compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 3]
-    if key.removeprefix("の") in vocabulary().program_kind_words:  # 「『事業継続力強化計画』の認定制度とは?」: the kind of thing it is
+    """Whether the word asked is the program itself: its name or a nickname, with nothing left beside it but
+    words saying what kind of thing it is (ジギョケイの認定, 「…」の認定制度); 省力化補助金のカタログ型 asks a part."""
+    if not key:
+        return False
+    names = sorted({compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 2}, key=len, reverse=True)
+    if any(key in n for n in names):  # 持続化 of 持続化補助金
         return True
-    return bool(key) and (key in compact(record.name + "".join(record.aliases)) or any(n in key for n in names))
+    rest = key
+    for n in names:
+        rest = rest.replace(n, "")
+    kinds = vocabulary().program_kind_words
+    parts = [p for p in re.split(r"の|「|」|『|』", rest) if p]
+    return all(p in kinds for p in parts)  # (「…」の認定制度: only a kind word, about the program named)
 
 
 _DEFINES = re.compile(r"と定義|定義して|定義され|をいいます|をいう。|のことをいい")

@@ -169,7 +169,7 @@ def _evidence(lib: Library, intent: Intent, chunks: list[Chunk]) -> tuple[Chunk,
         # 専門家) where the sentence excludes nothing (not 特定非営利活動法人は対象外 for 法人); a payment
         # question's ソフトウェア is not what is asked
         # then the guides' word for a cost the owner names in their own (HPの制作費: ウェブサイト関連費)
-        for word in (intent.condition, *intent.cost_words):
+        for word in (intent.condition, *intent.guide_words):
             found = sentence_with(chunks, word, whole_word=word == intent.condition) or _kind_of(chunks, word)
             if found and found[1]:
                 return found

@@ -126,10 +126,10 @@ def asks_what_counts(text: str) -> bool:
     return any(w in q for w in vocabulary().what_counts)
 
 
-def guide_words_for_costs(text: str) -> list[str]:
-    """The guides' words for the costs an owner names (「HPの制作費」: ウェブサイト), in the vocabulary's order."""
+def guide_words_in(text: str) -> list[str]:
+    """The guides' words for the costs and conditions an owner names (「HPの制作費」: ウェブサイト; フリーで: 個人事業主)."""
     q = normalize(text).lower()
-    return [w for key, words in vocabulary().cost_synonyms.items() if key in q for w in words]
+    return [w for key, words in vocabulary().guide_words.items() if key in q for w in words]
 
 
 def term_counted(text: str) -> str | None:

@@ -37,7 +37,7 @@ class _Vocabulary:
     fields: dict[str, str | None]
     cost_items: tuple[tuple[str, ...], tuple[re.Pattern, ...]]
     cost_asks: tuple[str, ...]
-    cost_synonyms: dict[str, tuple[str, ...]]  # an owner's word for a cost -> the guides' words for it
+    guide_words: dict[str, tuple[str, ...]]  # an owner's word for a cost or a condition -> the guides' words for it
     confirmations: tuple[str, ...]
     what_to_do: tuple[str, ...]
     asks_quantity: tuple[str, ...]  # どれくらい, 何割: the question asks how much or how many
@@ -106,7 +106,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         fields={name: (None if spec.get("field") in (None, "none") else spec["field"]) for name, spec in data["slots"].items()},
         cost_items=entries({"cost_items": data.get("cost_items") or {}})["cost_items"],
         cost_asks=tuple(normalize(w) for w in data.get("cost_asks") or []),
-        cost_synonyms={normalize(str(k)).lower(): tuple(str(w) for w in v) for k, v in (data.get("cost_synonyms") or {}).items()},
+        guide_words={normalize(str(k)).lower(): tuple(str(w) for w in v) for k, v in (data.get("guide_words") or {}).items()},
         slot_compounds=tuple(normalize(w) for w in data.get("slot_compounds") or []),
         program_name_generic=tuple(str(w) for w in data.get("program_name_generic") or []),
         support_nouns=tuple(normalize(w) for w in data.get("support_nouns") or []),
