@@ -353,3 +353,9 @@ def test_a_disaster_that_may_come_is_no_disaster_that_came(advisor):
     assert answer.answer_kind == "support" and "災害貸付" not in answer.answer
     after = advisor.ask("台風で倉庫が浸水した。被災したので資金繰りが厳しい、使える融資ある？")
     assert "災害貸付" in after.answer or "災害復旧" in after.answer
+
+
+def test_another_prefectures_program_written_with_no_is_outside_the_documents(advisor):
+    answer = advisor.ask("川崎にも工場があって設備を入れたい。神奈川の生産性向上の補助金で対象外になる設備ってどんなの？")
+    assert answer.answer_kind == "not_covered"
+    assert "神奈川の生産性向上の補助金" in answer.answer.split("\n")[0]

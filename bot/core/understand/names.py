@@ -88,7 +88,7 @@ def _asks_about_other(message: str, asks: str, named: list[str], others: list[st
     unquoted = _without_quoted_speech(normalize(message))
     if directory is not None and not unknown and not directory.named_in(unquoted, known=names.phrases_in(unquoted)):
         return False  # named only in someone else's words (元請に「インボイス出せないなら値引きして」と言われた): the situation
-    if topical and asks_what_to_do(asked) and not directory_named_in(directory, asked, names):
+    if topical and asks_what_to_do(asked) and not directory_named_in(directory, asked, names) and not unknown_names_in(asked):
         return False  # 「免税事業者のままなんだけど、元請から値引きしてって言われた。どうすりゃいいの？」: the situation
     if _describes_support(asked, (others or unknown)[0], directory):
         return False  # 「下請法とか…の講習会ってやってますか」 asks about the seminar
@@ -238,6 +238,13 @@ def unknown_names_in(text: str, known: Iterable[str] = ()) -> list[str]:
             continue
         if name not in found:
             found.append(name)
+    # 「神奈川の生産性向上の補助金」「県の補助金」: a program of another region, written with の
+    regions = "|".join(map(re.escape, sorted(v.other_regions, key=len, reverse=True)))
+    if regions:
+        for m in re.finditer(r"((?:" + regions + r")(?:県|府)?の?[ァ-ヴーa-z0-9一-龥・&]{0,15}?(?:の[ァ-ヴーa-z0-9一-龥・&]{0,12}?)?" + ending + r")(?![ァ-ヴー一-龥])", q):
+            name = m.group(1)
+            if name not in found and not any(compact(name).lower() in t or t in compact(name).lower() for t in taken):
+                found.append(name)
     return found
 
 

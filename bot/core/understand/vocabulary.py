@@ -61,6 +61,7 @@ class _Vocabulary:
     paid_by_program: tuple[str, ...]  # 補助金で出る: whether a program pays for the thing named before
     yes_no_endings: tuple[str, ...]  # 必要, いいよね: a ？ after one of these asks yes or no
     alternatives: tuple[str, ...]  # それとも: the other choice of the question before
+    other_regions: tuple[str, ...]  # places outside Tokyo: a program named after one is another region's
     program_kind_words: frozenset[str]  # 認定, 制度: words saying what kind of thing a program is
     what_counts: tuple[str, ...]  # どういうのが…になる: what counts as something, a definition
     continues_before: tuple[str, ...]  # その, この: a short last sentence asking about what the one before named
@@ -127,6 +128,7 @@ def vocabulary(path: Path = ASKS_PATH) -> _Vocabulary:
         paid_by_program=tuple(normalize(w) for w in data.get("paid_by_program") or ()),
         yes_no_endings=tuple(normalize(w) for w in data.get("yes_no_endings") or ()),
         alternatives=tuple(normalize(w) for w in data.get("alternatives") or ()),
+        other_regions=tuple(normalize(w) for w in data.get("other_regions") or ()),
         program_kind_words=frozenset(normalize(w) for w in data.get("program_kind_words") or ()),
         what_counts=tuple(normalize(w) for w in data.get("what_counts") or ()),
         continues_before=tuple(normalize(w) for w in data.get("continues_before") or ()),
