@@ -428,3 +428,14 @@ def test_a_freelancer_asking_whether_a_program_takes_individuals_gets_the_senten
 def test_the_program_asked_with_a_word_of_its_kind_is_the_program_itself(advisor):
     answer = advisor.ask("ジギョケイの認定ってそもそも何？")
     assert "経済産業大臣が認定する" in answer.answer.split("\n")[0]
+
+
+def test_what_counts_as_breaking_the_subcontract_act_lists_the_prohibited_acts(advisor):
+    answer = advisor.ask("どんな場合が下請法違反なの?")
+    first = answer.answer.split("\n")[0]
+    assert "受領拒否" in first and "買いたたき" in first
+
+
+def test_a_word_the_guide_explains_beside_the_program_name_is_explained_not_the_program(advisor):
+    answer = advisor.ask("人手足りなくて配膳ロボ入れたいんだけど、省力化のやつのカタログ型ってどういう制度?")
+    assert "カタログ注文型" in answer.answer.split("\n")[0]

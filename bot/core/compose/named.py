@@ -216,7 +216,11 @@ def _names_it(record: ProgramRecord, key: str) -> bool:
     words saying what kind of thing it is (ジギョケイの認定, 「…」の認定制度); 省力化補助金のカタログ型 asks a part."""
     if not key:
         return False
-    names = sorted({compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 2}, key=len, reverse=True)
+    # a word the guide explains (カタログ型, also a nickname of the program) asks about itself
+    explained = {compact(t) for t in record.terms}
+    names = sorted({compact(n) for n in (record.name, *record.aliases) if len(compact(n)) >= 2} - explained, key=len, reverse=True)
+    if any(t in key for t in explained):
+        return False
     if any(key in n for n in names):  # 持続化 of 持続化補助金
         return True
     rest = key
