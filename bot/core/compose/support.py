@@ -62,7 +62,7 @@ def _programs_found(
         # 「PC買うのに使える補助金ってある？」: the paying program whose guide's words fit the question best, of the
         # need's own direction, is a candidate even when the search found only the policy's passages
         fits = next(iter(lib.program_order(text, 3)), None)
-        if fits is not None and pays(fits) and fits in lib.records and lib.program_chunks(fits)[:1] and lib.program_chunks(fits)[0].direction in (None, "", results[0].chunk.direction):
+        if fits is not None and pays(fits) and _direction_of(lib, fits) in (None, results[0].chunk.direction):
             add(fits, MONEY_FOUND * top, len(results), None)
     order = lib.program_order(text) if text and len(best) > 1 else {}
 
@@ -83,6 +83,13 @@ def _programs_found(
 
 MONEY_WORDS = frozenset({"助成", "経費", "補助", "費用"})  # the policy's words for paying part of the cost
 MONEY_WEIGHT = 2.0  # a sentence of them, for an owner asking for money
+
+
+def _measure_pays_itself(lib: Library, result: SearchResult) -> bool:
+    """A policy measure that pays part of the cost itself (団体の取組への支援: コーディネータ派遣や経費助成) and that
+    no program guide carries out."""
+    return role_of(result.chunk) == "measure" and not lib.program_guides(measure_label(result.chunk)) and any(
+        w in result.chunk.text for w in MONEY_WORDS)
 
 
 def _words(intent: Intent, tok: JapaneseTokenizer) -> set[str]:
@@ -229,9 +236,7 @@ def _support_plan(plan: AnswerPlan, lib: Library, results: list[SearchResult]) -
     # (or when the owner asks what to do: 「協力金として差し引かれた。どのように対応すれば」 is answered by the law's guide and its desk)
     # 「組合で業界を盛り上げたい。経費も一部出してくれる支援は？」: the measure found first pays itself (経費助成)
     # and no guide carries it out; programs found through a lesser measure do not push it aside
-    top_pays_itself = bool(results) and role_of(results[0].chunk) == "measure" and not any(
-        hit is not None for _, hit in programs) and not lib.program_guides(measure_label(results[0].chunk)) and any(
-        w in results[0].chunk.text for w in MONEY_WORDS)
+    top_pays_itself = bool(results) and not any(hit is not None for _, hit in programs) and _measure_pays_itself(lib, results[0])
     programs_lead = bool(programs) and (
         (intent.money and not top_pays_itself) or choosing
         or any(hit is not None and (record.measure or record.name in intent.programs or guide_may_lead) for record, hit in programs)
