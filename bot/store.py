@@ -379,11 +379,32 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _into_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+WAL_TRIES = 40  # switching a new file to WAL while other processes open it at once: tries, 25–250 ms apart
+
+
+def _into_wal(cursor: Any) -> None:
+    """Put the database in WAL mode. The mode lives in the file, so only its first opening switches it; that
+    switch may answer "database is locked" at once, without SQLite's busy wait, when several processes open a
+    new file together (servers starting side by side): it is tried again, the others then find WAL already."""
+    import sqlite3
+
+    for attempt in range(WAL_TRIES):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
+                raise
+            time.sleep(min(0.25, 0.025 * (attempt + 1)))
 
 
 def _sqlite_begin(conn: Connection) -> None:

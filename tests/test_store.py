@@ -285,3 +285,26 @@ def test_purged_conversations_are_gone_from_the_database_file_and_its_log(tmp_pa
     assert store.purge(timedelta(0)) == 1
     data, wal = file_bytes(db)
     assert SECRET_TEXT.encode() not in data and SECRET_TEXT.encode() not in wal
+
+
+def test_a_new_file_held_by_another_process_is_switched_to_wal_once_it_is_free(tmp_path):
+    # several servers opening a new SQLite file at once: the switch to WAL answers "database is locked" at
+    # once (no busy wait) while another connection holds the file; it is tried again, not a failed start
+    import sqlite3
+    import threading
+
+    from bot.store import _into_wal
+
+    path = tmp_path / "new.db"
+    holder = sqlite3.connect(path, check_same_thread=False)
+    holder.isolation_level = None
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE t (x)")
+    opener = sqlite3.connect(path, timeout=0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        opener.execute("PRAGMA journal_mode=WAL")  # what a single try met
+    released = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    released.start()
+    _into_wal(opener.cursor())
+    released.join()
+    assert opener.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
