@@ -359,3 +359,11 @@ def test_another_prefectures_program_written_with_no_is_outside_the_documents(ad
     answer = advisor.ask("川崎にも工場があって設備を入れたい。神奈川の生産性向上の補助金で対象外になる設備ってどんなの？")
     assert answer.answer_kind == "not_covered"
     assert "神奈川の生産性向上の補助金" in answer.answer.split("\n")[0]
+
+
+def test_a_longer_name_outside_the_documents_is_not_read_as_the_shorter_one_inside_it(advisor):
+    # 個人版事業承継税制 (a directory entry) holds 事業承継税制 (the corporate scheme the documents cover)
+    answer = advisor.ask("「個人版事業承継税制」とは？")
+    assert answer.answer_kind == "not_covered"
+    assert answer.answer.split("\n")[0].startswith("「個人版事業承継税制」は手元の資料")
+    assert not answer.programs

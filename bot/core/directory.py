@@ -156,11 +156,16 @@ class Directory:
         taken by the documents' own program names (their spans are not read again)."""
         flat = compact(text).lower()
         spaced = _as_one(normalize(text), self._same)  # English aliases are matched as words, with the spaces between them
-        for phrase in known:
-            key = compact(phrase).lower()
-            if key:
-                flat = flat.replace(key, "\0" * len(key))
+        known_keys = [k for k in (compact(p).lower() for p in known) if k]
         found: dict[str, float] = {}
+        # a longer name of this directory holding a documents' phrase is read first: 個人版事業承継税制, not the
+        # 事業承継税制 inside it
+        for key, name, ascii_key in self._keys:
+            if not ascii_key and any(k in key and k != key for k in known_keys) and (at := flat.find(key)) >= 0:
+                found.setdefault(name, at)
+                flat = flat[:at] + "\0" * len(key) + flat[at + len(key):]
+        for key in known_keys:
+            flat = flat.replace(key, "\0" * len(key))
         for key, name, ascii_key in self._keys:
             if ascii_key:  # a word of its own (IPA, not 'ipad'; 'monozukuri subsidy' after 'the')
                 m = self._words[key].search(spaced)

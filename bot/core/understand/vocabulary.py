@@ -158,7 +158,8 @@ def _quoted_pattern(data: dict) -> re.Pattern:
     A short quote is a term (「自己宣言」とは); a message that is all quote is the question itself."""
     return re.compile(
         rf"[「『\"“]([^「」『』\"“”]{{2,}})[」』\"”](?=(?:って|と)[^。？?]{{0,8}}?(?:{_either(data['saying_verbs'])}))"
-        r"|[「『\"“]([^「」『』\"“”]{8,})[」』\"”](?=.*[^\s。．.!！?？])"
+        # (a long quote asked about, 「個人版事業承継税制」とは？, is a term, not speech)
+        r"|[「『\"“]([^「」『』\"“”]{8,})[」』\"”](?!\s*(?:とは|って何|ってなに|ってなん|ってどんな|ってどういう|の意味|について))(?=.*[^\s。．.!！?？])"
     )
 
 
