@@ -367,3 +367,9 @@ def test_a_longer_name_outside_the_documents_is_not_read_as_the_shorter_one_insi
     assert answer.answer_kind == "not_covered"
     assert answer.answer.split("\n")[0].startswith("「個人版事業承継税制」は手元の資料")
     assert not answer.programs
+
+
+def test_the_credit_guarantee_system_is_named_back_with_who_runs_it(advisor):
+    answer = advisor.ask("信用保証制度を利用したいのですが、どこに申し込めば良いのですか?")
+    first = answer.answer.split("\n")[0]
+    assert answer.answer_kind == "not_covered" and first.startswith("「信用保証制度」") and "東京信用保証協会" in first
