@@ -151,6 +151,23 @@ class Directory:
         the energy-saving subsidy), in the order their words appear."""
         return in_order_found(normalize(text).lower(), ((topic, name) for name, topic in self._topics))
 
+    def _holding(self, known_keys: list[str]) -> list[tuple[str, str, list[str], bool]]:
+        """(key, entry, the known phrases inside it, whether the key is an English word) for each name of this
+        directory that holds a phrase of the documents' own program names (個人版事業承継税制 holds 事業承継税制;
+        jizokuka kyufukin holds jizokuka), longest first."""
+        return [(key, name, inside, ascii_key) for key, name, ascii_key in self._keys
+                if (inside := [k for k in known_keys if k in key and k != key])]
+
+    def phrases_only_inside(self, text: str, known: Iterable[str]) -> set[str]:
+        """The documents' phrases `text` holds only within longer names of this directory (「個人版事業承継税制とは？」:
+        事業承継税制): they name nothing of the documents there."""
+        flat = compact(text).lower()
+        out: set[str] = set()
+        for key, _, inside, _ in self._holding([k for k in (compact(p).lower() for p in known) if k]):
+            if key in flat:
+                out |= {k for k in inside if flat.count(k) == flat.count(key)}
+        return out
+
     def named_in(self, text: str, known: Iterable[str] = ()) -> list[str]:
         """The entries `text` names, in the order they first appear; `known` are phrases already
         taken by the documents' own program names (their spans are not read again)."""
@@ -160,8 +177,8 @@ class Directory:
         found: dict[str, float] = {}
         # a longer name of this directory holding a documents' phrase is read first: 個人版事業承継税制, not the
         # 事業承継税制 inside it
-        for key, name, ascii_key in self._keys:
-            if not ascii_key and any(k in key and k != key for k in known_keys) and (at := flat.find(key)) >= 0:
+        for key, name, _, ascii_key in self._holding(known_keys):
+            if not ascii_key and (at := flat.find(key)) >= 0:  # (English names are read as words below)
                 found.setdefault(name, at)
                 flat = flat[:at] + "\0" * len(key) + flat[at + len(key):]
         for key in known_keys:

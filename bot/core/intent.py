@@ -246,8 +246,9 @@ def _understand(
     described = names.described_in(question_part(message))
     named = [n for n in named if n not in described]  # the law a seminar asked for is about is not the subject
     taken = names.phrases_in(message)  # the words that name a program of the documents
-    if directory is not None:
-        taken, named = _within_longer_names(message, taken, named, names, directory)
+    if directory is not None:  # 「個人版事業承継税制とは？」 names the directory's longer name, not the documents' one inside it
+        inside = directory.phrases_only_inside(message, taken)
+        named = [p for p in named if compact(names.naming_phrase(message, p) or "").lower() not in inside]
     others = directory.named_in(message, known=taken) if directory is not None else []
     unknown = unknown_names_in(message, known=[*taken, *others, *_aliases_in(directory, others)])
     if directory is not None:  # a program, law or scheme before an institution merely mentioned (商工会 in 持続化の質問)
@@ -355,22 +356,6 @@ def _understand(
         intent.what_it_is = _asks_what_that_is(message, named)
         intent.asks = "overview"  # 「事業承継税制について教えて」: the program itself
     return intent
-
-
-def _within_longer_names(message: str, taken: list[str], named: list[str], names: ProgramNames, directory: Directory) -> tuple[list[str], list[str]]:
-    """「個人版事業承継税制とは？」: a name the documents hold (事業承継税制) read only inside a longer one they do not
-    (個人版事業承継税制) names the longer one: the documents' phrase and the program it named are let go."""
-    flat = compact(message).lower()
-    for entry in directory.named_in(message):
-        keys = [compact(k).lower() for k in (entry, *directory.entries[entry].aliases)]
-        key = next((k for k in sorted(keys, key=len, reverse=True) if k and k in flat), None)
-        if key is None:
-            continue
-        inside = {compact(t).lower() for t in taken if compact(t).lower() in key and compact(t).lower() != key}
-        if inside and all(flat.count(t) == flat.count(key) for t in inside):
-            taken = [t for t in taken if compact(t).lower() not in inside]
-            named = [p for p in named if compact(names.naming_phrase(message, p) or "").lower() not in inside]
-    return taken, named
 
 
 def _topic_of(matches: list) -> str:

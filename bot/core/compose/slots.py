@@ -12,6 +12,7 @@ from ...models import Chunk, SearchResult
 from ...privacy import has_phone
 from ...text import compact, normalize
 from ..intent import Intent, evidence_answers_alone, slot_evidence, slot_field
+from ..understand.vocabulary import vocabulary
 from ..passages import best_sentences, measure_label, role_of, sentence_with, sentences_of, standalone_at
 from ..programs import Amount, Fact, ProgramRecord, Rate
 from .values import AnswerPlan, Bi, Library, Measure, Name, Say, Term, Year, quote_of
@@ -392,9 +393,13 @@ _EMPLOYEE_LIMIT = re.compile(r"(\d[\d,]*)\s*(?:人|名)以下")
 
 _LIMIT_WORDS = re.compile(r"上限|限度|まで")
 _AMOUNT = re.compile(r"[0-9０-９][0-9０-９,，.]*\s*(?:万円|億円|円)")
-_LIMIT_ASKED = frozenset({"上限", "限度", "いくら", "最大", "金額", "まで", "使える", "出る", "もらえる", "額", "限度額", "上限額", "助成額", "補助額",
-                          "最高", "最高額", "支給", "受け取る", "万円", "円", "一", "件", "当たり", "あたり"})
 PART_LIMIT_MIN_WORDS = 2  # words of the question beyond the limit asked that the guide's sentence on a part's limit shares
+
+
+def _limit_words(lib: Library) -> set[str]:
+    """The tokens of the words that ask a program's limit: the upper_limit slot's triggers and evidence."""
+    v = vocabulary()
+    return {t for w in (*v.slots["upper_limit"][0], *v.evidence["upper_limit"]) for t in lib.tokenizer.tokens(w)}
 
 
 def _part_limit(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[Chunk, str] | None:
@@ -403,11 +408,12 @@ def _part_limit(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[
     beyond the program's name and the words asking a limit (passage, sentence)."""
     if plan.intent.asks != "upper_limit":
         return None
-    words = _question_words(plan, lib, record) - _LIMIT_ASKED
+    headline = record.subsidy_max_limit.ja if record.subsidy_max_limit is not None else ""
+    # beyond the words asking a limit (the upper_limit slot's own, asks.yaml) and those the headline already says
+    words = _question_words(plan, lib, record) - _limit_words(lib) - set(lib.tokenizer.tokens(headline))
     if not words:
         return None
-    headline = compact(record.subsidy_max_limit.ja) if record.subsidy_max_limit is not None else ""
-    words -= set(lib.tokenizer.tokens(record.subsidy_max_limit.ja)) if record.subsidy_max_limit is not None else set()  # the headline says those
+    headline = compact(headline)
     best = None
     for chunk in lib.program_chunks(record.name):
         for sentence in sentences_of(chunk):
