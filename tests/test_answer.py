@@ -439,3 +439,12 @@ def test_what_counts_as_breaking_the_subcontract_act_lists_the_prohibited_acts(a
 def test_a_word_the_guide_explains_beside_the_program_name_is_explained_not_the_program(advisor):
     answer = advisor.ask("人手足りなくて配膳ロボ入れたいんだけど、省力化のやつのカタログ型ってどういう制度?")
     assert "カタログ注文型" in answer.answer.split("\n")[0]
+
+
+def test_an_employee_limit_by_kind_of_business_is_read_for_the_owners_business(advisor):
+    # 持続化: 商業・サービス業は5人以下、…製造業その他は20人以下 — 12 people in a small factory are within it
+    factory = advisor.ask("うちは社員12人の町工場。持続化のやつって使える？")
+    assert not factory.answer.startswith("いいえ")
+    assert "従業員数の条件" in factory.answer
+    cafe = advisor.ask("社員12人のカフェやってるけど持続化のやつって使える？")
+    assert cafe.answer.startswith("いいえ")

@@ -425,6 +425,30 @@ def _part_limit(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> tuple[
     return (best[1], best[2]) if best is not None else None
 
 
+def _limit_for(condition: str, industry: str | None, employees: float) -> re.Match | None:
+    """The employee limit of a condition that applies to the owner. A condition with one limit per kind of
+    business (「商業・サービス業は5人以下、…製造業その他は20人以下」) gives the owner's by the words of its
+    group (company_size.yaml: 製造業 for a 町工場); with the kind unknown, a verdict only where every limit agrees."""
+    limits = list(_EMPLOYEE_LIMIT.finditer(condition))
+    if len(limits) <= 1:
+        return limits[0] if limits else None
+    from ..rules import get_table
+
+    group = get_table().group_of(industry)
+    words = [w for w in re.split(r"[・、]", group.name) if w] if group is not None else []
+    start = 0
+    for m in limits:  # the clause before each limit names the businesses it is for
+        if any(w in condition[start:m.start()] for w in words):
+            return m
+        start = m.end()
+    values = sorted(limits, key=lambda m: int(m.group(1).replace(",", "")))
+    if employees > int(values[-1].group(1).replace(",", "")):
+        return values[-1]  # over every limit
+    if employees <= int(values[0].group(1).replace(",", "")):
+        return values[0]  # within every limit
+    return None
+
+
 def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) -> Say | None:
     """The owner's employees (従業員30人) against the record's employee condition (300人以下), cited: over it,
     the answer's first sentence (no, and why); within it, a point (the size condition is met)."""
@@ -432,7 +456,7 @@ def _employees_verdict(plan: AnswerPlan, lib: Library, record: ProgramRecord) ->
     fact = record.target_number_of_employees
     if fact is None or not isinstance(employees, (int, float)):
         return None
-    m = _EMPLOYEE_LIMIT.search(fact.ja)
+    m = _limit_for(fact.ja, plan.intent.owner.get("industry"), employees)
     if m is None:
         return None
     limit = int(m.group(1).replace(",", ""))
